@@ -1,0 +1,57 @@
+"""Atomic file writes shared by every package that saves user data.
+
+A write goes to a temporary file in the destination folder, is flushed to disk,
+and then replaces the destination with ``os.replace``, so a crash or a full disk
+leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    Raises:
+        OSError: the folder is not writable or the disk is full; the message
+            names the destination and the original file is left untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, target)
+    except OSError as error:
+        _remove_quietly(temp_name)
+        raise OSError(f"Could not write {target}: {error}. Check free disk space and write permission.") from error
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically and return the path."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], value: Any) -> Path:
+    """Write ``value`` as indented UTF-8 JSON to ``path`` atomically and return the path."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return atomic_write_text(path, text)
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.remove(name)
+    except OSError:
+        logger.debug("Temporary file %s was already gone", name)

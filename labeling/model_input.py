@@ -1,0 +1,126 @@
+"""Geometry rules between an image and a model's fixed input: one implementation for all paths.
+
+Training, the torch predictor, the line runtime and the GUI import this module, so an
+image is resized the same way everywhere and a heatmap maps back to exactly the
+image's own size. It lives in ``labeling`` because that package is the leaf every
+other package may import.
+
+The model input has a fixed height and width per bundle, so engines that compile per
+shape compile once. An image is resized to that shape with area interpolation when
+shrinking and bilinear interpolation when enlarging; the anomaly map comes back with
+bilinear interpolation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from labeling.imageio import LoadedImage, to_model_rgb
+
+logger = logging.getLogger(__name__)
+
+SIZE_MULTIPLE_PX = 32
+MIN_MODEL_SIDE_PX = 64
+MAX_MODEL_SIDE_PX = 2048
+DEFAULT_MODEL_PIXELS = 256 * 256
+MAX_AUTO_ASPECT = 4.0
+
+SIZE_FORMS = "use 'auto', a side such as '256', or HxW such as '192x320'"
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """Parse ``"auto"``, ``"256"`` or ``"HxW"`` (height x width) into (height, width), or None for auto.
+
+    Raises:
+        ValueError: the text is not one of those forms; the message shows the forms.
+    """
+    value = text.strip().lower()
+    if value == "auto":
+        return None
+    parts = value.replace("*", "x").split("x")
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"invalid size {text!r}: {SIZE_FORMS}") from None
+    if len(numbers) == 1:
+        return numbers[0], numbers[0]
+    if len(numbers) == 2:
+        return numbers[0], numbers[1]
+    raise ValueError(f"invalid size {text!r}: {SIZE_FORMS}")
+
+
+def round_size(size: tuple[int, int]) -> tuple[int, int]:
+    """Round a (height, width) to the model's stride multiple, with a warning when it changes.
+
+    Raises:
+        ValueError: a side is outside the supported range.
+    """
+    rounded = []
+    for side in size:
+        if not MIN_MODEL_SIDE_PX <= side <= MAX_MODEL_SIDE_PX:
+            raise ValueError(
+                f"model input side {side} px is outside {MIN_MODEL_SIDE_PX}..{MAX_MODEL_SIDE_PX} px; "
+                "choose a size in that range"
+            )
+        rounded.append(max(SIZE_MULTIPLE_PX, int(round(side / SIZE_MULTIPLE_PX)) * SIZE_MULTIPLE_PX))
+    result = (rounded[0], rounded[1])
+    if result != tuple(size):
+        logger.warning(
+            "Model input size %dx%d (HxW) is not a multiple of %d px; using %dx%d instead.",
+            size[0], size[1], SIZE_MULTIPLE_PX, result[0], result[1],
+        )
+    return result
+
+
+def auto_size(shapes: Sequence[tuple[int, int]], pixels: int = DEFAULT_MODEL_PIXELS) -> tuple[int, int]:
+    """Choose a model input (height, width) from the training images' (height, width) shapes.
+
+    The aspect ratio is the median of the training images' ratios (limited to 1:4..4:1),
+    so elongated parts are not squashed, and the area stays near ``pixels``.
+    """
+    if not shapes:
+        side = int(math.sqrt(pixels))
+        return round_size((side, side))
+    ratio = float(np.median([height / width for height, width in shapes]))
+    ratio = min(max(ratio, 1.0 / MAX_AUTO_ASPECT), MAX_AUTO_ASPECT)
+    height = math.sqrt(pixels * ratio)
+    width = pixels / height
+    sides = [max(MIN_MODEL_SIDE_PX, int(round(side / SIZE_MULTIPLE_PX)) * SIZE_MULTIPLE_PX) for side in (height, width)]
+    return sides[0], sides[1]
+
+
+def resize_to_model(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an H x W x 3 float32 image to the model's (height, width)."""
+    height, width = size
+    if rgb.shape[0] == height and rgb.shape[1] == width:
+        return np.ascontiguousarray(rgb, dtype=np.float32)
+    shrinking = rgb.shape[0] * rgb.shape[1] > height * width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(rgb.astype(np.float32), (width, height), interpolation=interpolation)
+
+
+def to_chw_batch(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack H x W x 3 arrays into an N x 3 x H x W float32 batch."""
+    return np.ascontiguousarray(np.stack([image.transpose(2, 0, 1) for image in images]).astype(np.float32))
+
+
+def map_to_image(anomaly_map: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a model-resolution anomaly map (h x w) back to the image's own height and width."""
+    values = np.asarray(anomaly_map, dtype=np.float32)
+    if values.shape == (height, width):
+        return values
+    return cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def prepare_batch(images: Sequence[LoadedImage], size: tuple[int, int], bit_depth: int) -> np.ndarray:
+    """Turn loaded images into the model's N x 3 x H x W float32 input by the shared rules.
+
+    Each image goes through :func:`labeling.imageio.to_model_rgb` (depth and channel
+    rule) and :func:`resize_to_model`; every path that feeds a model calls this.
+    """
+    return to_chw_batch([resize_to_model(to_model_rgb(image, bit_depth), size) for image in images])
