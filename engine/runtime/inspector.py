@@ -1,0 +1,137 @@
+"""Judge images with a bundle: load and verify, pick the engine, preprocess, infer, decide.
+
+This is the line runtime: it imports numpy, OpenCV and the engines, never torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.bundle import Manifest, load_manifest
+from engine.runtime.engines import Engine, open_engine
+from labeling.imageio import LoadedImage
+from labeling.model_input import map_to_image, prepare_batch
+
+logger = logging.getLogger(__name__)
+
+OK = "OK"
+NG = "NG"
+ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one image.
+
+    ``anomaly_map`` has the image's own height and width and holds raw scores;
+    ``normalized_score`` is 0..1 with 0.5 at the threshold.
+    """
+
+    score: float
+    normalized_score: float
+    verdict: str
+    threshold: float
+    width: int
+    height: int
+    anomaly_map: np.ndarray
+    defect_type: str | None = None
+    defect_confidence: float | None = None
+
+
+def normalize_score(score: float | np.ndarray, threshold: float, normal_level: float) -> float | np.ndarray:
+    """Map a raw score to 0..1: ``normal_level`` to 0, ``threshold`` to 0.5, clipped."""
+    spread = max(threshold - normal_level, 1e-12)
+    return np.clip(0.5 + 0.5 * (np.asarray(score, dtype=np.float64) - threshold) / spread, 0.0, 1.0)
+
+
+class Inspector:
+    """A verified bundle loaded on one engine."""
+
+    def __init__(self, root: Path, manifest: Manifest, engine: Engine, fallback_warning: str | None) -> None:
+        self.root = root
+        self.manifest = manifest
+        self._engine = engine
+        self.fallback_warning = fallback_warning
+
+    @classmethod
+    def open(
+        cls,
+        bundle: str | os.PathLike[str],
+        *,
+        engine: str = "auto",
+        device: str = "auto",
+        threads: int | None = None,
+    ) -> Inspector:
+        """Verify ``bundle`` (schema and hashes) and load its graph.
+
+        Raises:
+            engine.bundle.BundleError: the bundle is invalid or was modified.
+            engine.runtime.engines.EngineUnavailableError: the requested engine or device is unavailable.
+        """
+        root, manifest = load_manifest(bundle)
+        onnx_path = root / manifest.graphs["onnx"]
+        openvino_name = manifest.graphs.get("openvino")
+        choice = open_engine(
+            onnx_path,
+            engine=engine,
+            device=device,
+            threads=threads,
+            precision=manifest.precision,
+            openvino_model=root / openvino_name if openvino_name else None,
+        )
+        inspector = cls(root, manifest, choice.engine, choice.fallback_warning)
+        logger.info("Loaded bundle %s on %s (%s)", manifest.bundle_id, inspector.engine, inspector.provider)
+        if choice.fallback_warning:
+            logger.warning("%s", choice.fallback_warning)
+        return inspector
+
+    @property
+    def engine(self) -> str:
+        """Name of the engine in use (``openvino`` or ``onnxruntime``)."""
+        return self._engine.name
+
+    @property
+    def provider(self) -> str:
+        """The provider or device the engine really runs on."""
+        return self._engine.provider
+
+    @property
+    def threshold(self) -> float:
+        """The bundle's decision threshold on the raw score."""
+        return self.manifest.postprocessing.threshold
+
+    def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the graph on a prepared N x 3 x H x W batch and return (maps N x H x W, scores N)."""
+        outputs = self._engine.run(batch)
+        maps = np.asarray(outputs["anomaly_map"], dtype=np.float32)[:, 0]
+        scores = np.asarray(outputs["score"], dtype=np.float64).reshape(-1)
+        return maps, scores
+
+    def inspect_images(self, images: Sequence[LoadedImage], batch_size: int = 1) -> list[Verdict]:
+        """Judge images; results come back in input order and do not depend on ``batch_size``."""
+        verdicts: list[Verdict] = []
+        prep = self.manifest.preprocessing
+        for start in range(0, len(images), max(1, batch_size)):
+            chunk = images[start : start + max(1, batch_size)]
+            maps, scores = self.run_batch(prepare_batch(chunk, self.manifest.input_size, prep.bit_depth))
+            for image, anomaly_map, score in zip(chunk, maps, scores):
+                verdicts.append(self._decide(image, anomaly_map, float(score)))
+        return verdicts
+
+    def _decide(self, image: LoadedImage, anomaly_map: np.ndarray, score: float) -> Verdict:
+        post = self.manifest.postprocessing
+        return Verdict(
+            score=score,
+            normalized_score=float(normalize_score(score, post.threshold, post.normal_level)),
+            verdict=NG if score > post.threshold else OK,
+            threshold=post.threshold,
+            width=image.width,
+            height=image.height,
+            anomaly_map=map_to_image(anomaly_map, image.height, image.width),
+        )
