@@ -64,12 +64,16 @@ class ImageReadError(Exception):
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """Header facts of an image file, with EXIF orientation already applied to the size."""
+    """Header facts of an image file, with EXIF orientation already applied to the size.
+
+    ``orientation`` is the EXIF orientation tag (1 to 8) stored in the file, 1 when absent.
+    """
 
     width: int
     height: int
     mode: str
     format: str
+    orientation: int = 1
 
 
 @dataclass(frozen=True)
@@ -336,7 +340,7 @@ def _info_of(image: Image.Image) -> ImageInfo:
     orientation = image.getexif().get(0x0112, 1)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return ImageInfo(width=width, height=height, mode=image.mode, format=image.format or "")
+    return ImageInfo(width=width, height=height, mode=image.mode, format=image.format or "", orientation=orientation)
 
 
 def _check_size(source: str | os.PathLike[str], width: int, height: int, max_pixels: int, min_side_px: int) -> None:
