@@ -335,7 +335,7 @@ class Project:
             files, errors = find_images([base])
             skipped.extend(SkippedFile(error.path, error.reason) for error in errors)
             for file in files:
-                wanted = _id_for_file(base, file)
+                wanted = id_for_file(base, file)
                 try:
                     added.append(self.add_image(file, copy=copy, image_id=wanted, split=split))
                 except (ImageReadError, ProjectError) as error:
@@ -555,10 +555,15 @@ def _stamp_of(path: Path) -> FileStamp:
     return FileStamp(status.st_mtime_ns, status.st_size)
 
 
-def _id_for_file(base: Path, file: Path) -> str:
+def id_for_file(base: Path, file: Path) -> str:
+    """Return the default image id of ``file`` found under ``base``.
+
+    A file found in a folder gets ``<folder name>/<path inside the folder without suffix>``,
+    and a file given directly gets its name without suffix.
+    """
     if base.is_dir():
         inside = file.relative_to(base).with_suffix("").as_posix()
-        return f"{base.resolve().name}/{inside}"
+        return f"{Path(os.path.abspath(base)).name}/{inside}"
     return file.stem
 
 
