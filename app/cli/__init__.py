@@ -1,0 +1,1 @@
+"""The ``inspect`` command line: train, run, eval, compile and demo."""

@@ -1,0 +1,157 @@
+"""``inspect eval``: measure a bundle on a labelled dataset in the MVTec AD folder layout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.cli import exit_codes
+from app.cli.run_command import open_inspector
+from engine.metrics import aupro, rates_at, roc_auc
+from engine.runtime import Inspector
+from labeling.fileio import atomic_write_text
+from labeling.imageio import IMAGE_SUFFIXES, ImageReadError, read_image, read_mask
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TestSample:
+    """One test image of an MVTec-layout dataset: 0 for good, 1 for defective."""
+
+    path: Path
+    label: int
+    defect_type: str
+    mask_path: Path | None
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``inspect eval``."""
+    parser = subparsers.add_parser("eval", help="measure a model on an MVTec-layout dataset", description=__doc__)
+    parser.add_argument("model", help="model directory or bundle")
+    parser.add_argument("dataset", help="dataset folder with test/good, test/<defect> and ground_truth/<defect>")
+    parser.add_argument("--report", help="write metrics and per-image scores to this .json file")
+    parser.add_argument("--engine", default="auto", choices=["auto", "openvino", "onnxruntime"], help="inference engine")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "nvidia", "amd"], help="device")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per inference call (default: 8)")
+    parser.set_defaults(handler=run)
+
+
+def discover_test_set(dataset: Path) -> list[TestSample]:
+    """List the test images of an MVTec-layout dataset with their labels and mask files.
+
+    Raises:
+        FileNotFoundError: no ``test`` folder; the message shows the expected layout.
+    """
+    test_root = dataset / "test"
+    if not test_root.is_dir():
+        raise FileNotFoundError(
+            f"{dataset}: no test folder; expected test/good, test/<defect> and optional ground_truth/<defect>/<name>_mask.png"
+        )
+    samples = []
+    for folder in sorted(path for path in test_root.iterdir() if path.is_dir()):
+        label = 0 if folder.name == "good" else 1
+        for image in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+            mask = dataset / "ground_truth" / folder.name / f"{image.stem}_mask.png"
+            samples.append(TestSample(image, label, folder.name, mask if mask.is_file() else None))
+    return samples
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``inspect eval`` and return the exit status."""
+    try:
+        samples = discover_test_set(Path(args.dataset))
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exit_codes.USAGE
+    inspector = open_inspector(args.model, args.engine, args.device, None)
+    if inspector is None:
+        return exit_codes.USAGE
+    result = evaluate(inspector, samples, args.batch_size)
+    _print_result(result)
+    if args.report:
+        atomic_write_text(args.report, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        print(f"report: {args.report}", file=sys.stderr)
+    return exit_codes.PARTIAL if result["unreadable"] else exit_codes.OK
+
+
+def evaluate(inspector: Inspector, samples: list[TestSample], batch_size: int = 8) -> dict:
+    """Score every sample and return metrics plus per-image rows as a JSON-ready dict."""
+    rows, unreadable = [], []
+    masks, maps = [], []
+    started = time.perf_counter()
+    for start in range(0, len(samples), batch_size):
+        chunk, images = [], []
+        for sample in samples[start : start + batch_size]:
+            try:
+                images.append(read_image(sample.path))
+                chunk.append(sample)
+            except ImageReadError as error:
+                unreadable.append({"path": str(sample.path), "error": str(error)})
+        for sample, image, verdict in zip(chunk, images, inspector.inspect_images(images, batch_size)):
+            rows.append({"path": str(sample.path), "label": sample.label, "defect_type": sample.defect_type,
+                         "score": verdict.score, "verdict": verdict.verdict})
+            mask = _mask_for(sample, (image.height, image.width))
+            if mask is not None:
+                masks.append(mask)
+                maps.append(verdict.anomaly_map)
+    elapsed = time.perf_counter() - started
+    return _metrics(inspector, rows, unreadable, masks, maps, elapsed)
+
+
+def _mask_for(sample: TestSample, shape: tuple[int, int]) -> np.ndarray | None:
+    if sample.label == 0:
+        return np.zeros(shape, dtype=bool)
+    if sample.mask_path is None:
+        return None
+    return read_mask(sample.mask_path, shape)
+
+
+def _metrics(inspector: Inspector, rows: list, unreadable: list, masks: list, maps: list, elapsed: float) -> dict:
+    labels = np.array([row["label"] for row in rows])
+    scores = np.array([row["score"] for row in rows])
+    has_both = labels.size and 0 < labels.sum() < labels.size
+    rates = rates_at(labels, scores, inspector.threshold)
+    has_masks = any(mask.any() for mask in masks)
+    pixel_labels = np.concatenate([mask.ravel() for mask in masks]) if has_masks else None
+    pixel_scores = np.concatenate([values.ravel() for values in maps]) if has_masks else None
+    return {
+        "model": str(inspector.root),
+        "bundle_id": inspector.manifest.bundle_id,
+        "engine": inspector.engine,
+        "provider": inspector.provider,
+        "images": len(rows),
+        "image_auroc": roc_auc(labels, scores) if has_both else None,
+        "pixel_auroc": roc_auc(pixel_labels, pixel_scores) if has_masks else None,
+        "aupro": aupro(masks, maps) if has_masks else None,
+        "threshold": inspector.threshold,
+        "at_threshold": {**asdict(rates), "f1": rates.f1, "overkill_rate": rates.overkill_rate,
+                         "escape_rate": rates.escape_rate},
+        "ms_per_image": 1000.0 * elapsed / max(1, len(rows)),
+        "unreadable": unreadable,
+        "per_image": rows,
+    }
+
+
+def _print_result(result: dict) -> None:
+    def show(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    at = result["at_threshold"]
+    print(f"images           {result['images']}")
+    print(f"image AUROC      {show(result['image_auroc'])}")
+    print(f"pixel AUROC      {show(result['pixel_auroc'])}")
+    print(f"AUPRO (FPR<0.3)  {show(result['aupro'])}")
+    print(f"threshold        {result['threshold']:.4f}")
+    print(f"F1 at threshold  {at['f1']:.4f}")
+    print(f"overkill rate    {at['overkill_rate']:.4f}  (good judged NG)")
+    print(f"escape rate      {at['escape_rate']:.4f}  (defects judged OK)")
+    for item in result["unreadable"]:
+        print(f"unreadable: {item['error']}", file=sys.stderr)

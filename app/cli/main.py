@@ -1,0 +1,63 @@
+"""Entry point of the ``inspect`` command.
+
+Subcommands import their heavy dependencies only when they run, so ``inspect run``
+works on a line PC that has the runtime extra alone (no torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.cli import demo_command, eval_command, exit_codes, run_command, train_command
+
+COMMANDS = [train_command, run_command, eval_command, demo_command]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="inspect",
+        description="DefectSeek: train from good images, then judge parts OK or NG.",
+        epilog="Exit status: 0 all judged, 1 NG found with --fail-on-ng, 2 usage error or invalid model, "
+        "3 some inputs unreadable (partial).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(subparsers)
+    _add_optional_commands(subparsers)
+    return parser
+
+
+def _add_optional_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register commands whose modules may be absent in a runtime-only installation."""
+    try:
+        from app.cli import compile_command
+    except ImportError:
+        return
+    compile_command.add_parser(subparsers)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the subcommand and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return exit_codes.USAGE
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

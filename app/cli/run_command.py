@@ -1,0 +1,191 @@
+"""``inspect run``: judge files and folders with a bundle on the torch-free runtime."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.cli import exit_codes
+from app.cli.report import ReportRow, write_report
+from engine.bundle import BundleError
+from engine.runtime import DEVICES, ENGINES, ERROR, NG, EngineUnavailableError, Inspector, Verdict, normalize_score
+from engine.runtime.overlay import heatmap_overlay
+from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image, write_image
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``inspect run``."""
+    parser = subparsers.add_parser("run", help="judge images with a model or bundle", description=__doc__)
+    parser.add_argument("model", help="model directory from 'inspect train' or a compiled bundle (directory or .zip)")
+    parser.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
+    parser.add_argument("--report", help="write a per-image report; .json (list of objects) or .csv")
+    parser.add_argument("--heatmaps", help="folder for heatmap overlay PNGs, one per image at the image's size")
+    parser.add_argument("--engine", choices=ENGINES, default="auto", help="inference engine (default: auto)")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="device; an explicit one must be usable")
+    parser.add_argument("--batch-size", type=int, default=1, help="images per inference call (default: 1)")
+    parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    parser.add_argument("--fail-on-ng", action="store_true", help="exit with status 1 when any image is NG")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``inspect run`` and return the exit status."""
+    if args.report and Path(args.report).suffix.lower() not in (".json", ".csv"):
+        print(f"error: --report {args.report} must end in .json or .csv", file=sys.stderr)
+        return exit_codes.USAGE
+    if args.batch_size < 1:
+        print("error: --batch-size must be at least 1", file=sys.stderr)
+        return exit_codes.USAGE
+    inspector = open_inspector(args.model, args.engine, args.device, args.threads)
+    if inspector is None:
+        return exit_codes.USAGE
+    files, missing = find_images(args.paths)
+    rows = [_error_row(error, inspector) for error in missing]
+    started = time.perf_counter()
+    write_failures = 0
+    for start in range(0, len(files), args.batch_size):
+        chunk_rows, failures = _judge_chunk(inspector, files[start : start + args.batch_size], args)
+        rows.extend(chunk_rows)
+        write_failures += failures
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        _print_table(rows)
+    if args.report:
+        try:
+            write_report(args.report, rows)
+            print(f"report: {args.report}", file=sys.stderr)
+        except OSError as error:
+            print(f"error: {error}", file=sys.stderr)
+            write_failures += 1
+    return _summarize(rows, elapsed, write_failures, args.fail_on_ng)
+
+
+def open_inspector(model: str, engine: str, device: str, threads: int | None) -> Inspector | None:
+    """Open a bundle for the CLI, printing the engine in use or the reason it failed."""
+    try:
+        inspector = Inspector.open(model, engine=engine, device=device, threads=threads)
+    except BundleError as error:
+        print(f"error: invalid model: {error}", file=sys.stderr)
+        return None
+    except EngineUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    print(f"engine: {inspector.engine} on {inspector.provider}", file=sys.stderr)
+    if inspector.fallback_warning:
+        print(f"warning: {inspector.fallback_warning}", file=sys.stderr)
+    return inspector
+
+
+def _judge_chunk(inspector: Inspector, paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[ReportRow], int]:
+    loaded: list[tuple[Path, LoadedImage]] = []
+    rows_by_path: dict[Path, ReportRow] = {}
+    for path in paths:
+        try:
+            loaded.append((path, read_image(path)))
+        except ImageReadError as error:
+            rows_by_path[path] = _error_row(error, inspector)
+    verdicts = inspector.inspect_images([image for _, image in loaded], batch_size=len(loaded) or 1)
+    failures = 0
+    for (path, image), verdict in zip(loaded, verdicts):
+        heatmap = None
+        if args.heatmaps:
+            heatmap, failed = _write_heatmap(inspector, image, verdict, path, Path(args.heatmaps), args.paths)
+            failures += failed
+        rows_by_path[path] = _verdict_row(path, verdict, inspector, heatmap)
+    return [rows_by_path[path] for path in paths], failures
+
+
+def _write_heatmap(
+    inspector: Inspector, image: LoadedImage, verdict: Verdict, path: Path, folder: Path, roots: Sequence[str]
+) -> tuple[str | None, int]:
+    post = inspector.manifest.postprocessing
+    normalized = normalize_score(verdict.anomaly_map, post.threshold, post.normal_level)
+    target = folder / heatmap_name(path, roots)
+    try:
+        write_image(target, heatmap_overlay(image, normalized))
+    except OSError as error:
+        print(f"error: heatmap for {path} was not written: {error}", file=sys.stderr)
+        return None, 1
+    return str(target), 0
+
+
+def heatmap_name(path: Path, roots: Sequence[str]) -> Path:
+    """Return the heatmap's path relative to the heatmap folder, mirroring the input folder layout."""
+    for root in roots:
+        base = Path(root)
+        if base.is_dir():
+            try:
+                relative = path.relative_to(base)
+            except ValueError:
+                continue
+            return relative.with_name(relative.stem + "_heatmap.png")
+    return Path(path.stem + "_heatmap.png")
+
+
+def _verdict_row(path: Path, verdict: Verdict, inspector: Inspector, heatmap: str | None) -> ReportRow:
+    return ReportRow(
+        path=str(path),
+        score=round(verdict.score, 6),
+        normalized_score=round(verdict.normalized_score, 6),
+        verdict=verdict.verdict,
+        threshold=round(verdict.threshold, 6),
+        width=verdict.width,
+        height=verdict.height,
+        defect_type=verdict.defect_type,
+        defect_confidence=verdict.defect_confidence,
+        heatmap=heatmap,
+        engine=inspector.engine,
+        provider=inspector.provider,
+        bundle_id=inspector.manifest.bundle_id,
+    )
+
+
+def _error_row(error: ImageReadError, inspector: Inspector) -> ReportRow:
+    return ReportRow(
+        path=error.path,
+        score=None,
+        normalized_score=None,
+        verdict=ERROR,
+        threshold=inspector.threshold,
+        width=None,
+        height=None,
+        error=f"{error.kind}: {error.reason}",
+        engine=inspector.engine,
+        provider=inspector.provider,
+        bundle_id=inspector.manifest.bundle_id,
+    )
+
+
+def _print_table(rows: Sequence[ReportRow]) -> None:
+    print(f"{'verdict':<8}{'score':>8}  path")
+    for row in rows:
+        score = f"{row.normalized_score:.3f}" if row.normalized_score is not None else "-"
+        detail = f"  ({row.error})" if row.error else ""
+        print(f"{row.verdict:<8}{score:>8}  {row.path}{detail}")
+
+
+def _summarize(rows: Sequence[ReportRow], elapsed: float, write_failures: int, fail_on_ng: bool) -> int:
+    judged = [row for row in rows if row.verdict != ERROR]
+    ng = sum(row.verdict == NG for row in judged)
+    errors = len(rows) - len(judged)
+    rate = len(judged) / elapsed if elapsed > 0 else 0.0
+    print(
+        f"{len(judged)} judged: {len(judged) - ng} OK, {ng} NG; {errors} unreadable; {rate:.1f} images/s",
+        file=sys.stderr,
+    )
+    if errors or write_failures:
+        print("warning: some inputs could not be read or some outputs not written (exit status 3)", file=sys.stderr)
+        return exit_codes.PARTIAL
+    if not rows:
+        print("error: no image files found in the given paths", file=sys.stderr)
+        return exit_codes.PARTIAL
+    if fail_on_ng and ng:
+        return exit_codes.NG_FOUND
+    return exit_codes.OK

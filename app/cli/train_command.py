@@ -1,0 +1,83 @@
+"""``inspect train``: learn what good parts look like and write a model bundle."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from app.cli import exit_codes
+from app.cli.progress import ProgressBar
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``inspect train``."""
+    parser = subparsers.add_parser("train", help="train an anomaly model from good images", description=__doc__)
+    parser.add_argument("good", nargs="+", metavar="GOOD_PATH", help="folders or files of good (defect-free) images")
+    parser.add_argument("--out", required=True, help="model directory to write (replaced if it exists)")
+    parser.add_argument(
+        "--size", default="auto", help="model input: 'auto' (from the images' aspect ratio), '256' or HxW like '192x320'"
+    )
+    parser.add_argument("--coreset-ratio", type=float, default=0.1, help="fraction of patches kept in the bank (default: 0.1)")
+    parser.add_argument(
+        "--backbone",
+        default="efficientnet-lite0",
+        choices=["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"],
+        help="pretrained feature extractor (default: efficientnet-lite0)",
+    )
+    parser.add_argument(
+        "--threshold-margin", type=float, default=0.25, help="threshold margin above the good scores, in units of their spread"
+    )
+    parser.add_argument("--memory-budget-mb", type=int, default=4096, help="memory for patch features (default: 4096 MB)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for subsampling (default: 0)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``inspect train`` and return the exit status."""
+    from anomaly import TrainConfig, TrainingError, load_training_images, train_patchcore
+    from engine.compile import write_model_bundle
+    from labeling.model_input import parse_size
+
+    if not 0.0 < args.coreset_ratio <= 1.0:
+        print("error: --coreset-ratio must be in (0, 1]", file=sys.stderr)
+        return exit_codes.USAGE
+    try:
+        size = parse_size(args.size)
+    except ValueError as error:
+        print(f"error: --size: {error}", file=sys.stderr)
+        return exit_codes.USAGE
+    images, errors = load_training_images(args.good)
+    for error in errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    config = TrainConfig(
+        backbone=args.backbone,
+        size=size,
+        coreset_ratio=args.coreset_ratio,
+        threshold_margin=args.threshold_margin,
+        memory_budget_mb=args.memory_budget_mb,
+        seed=args.seed,
+    )
+    progress = ProgressBar()
+    try:
+        trained = train_patchcore(images, config, progress=progress, skipped=errors)
+        progress("export", 0, 1)
+        manifest = write_model_bundle(trained, args.out)
+        progress("export", 1, 1)
+    except (TrainingError, ValueError) as error:
+        progress.close()
+        print(f"error: {error}", file=sys.stderr)
+        return exit_codes.USAGE
+    progress.close()
+    height, width = trained.input_size
+    print(
+        f"trained on {trained.image_count} images in {trained.train_seconds:.1f} s; input {width}x{height}; "
+        f"bank {trained.bank.shape[0]} patches; threshold {trained.threshold.value:.4f} ({trained.threshold.method})"
+    )
+    print(f"model: {args.out} (bundle {manifest.bundle_id})")
+    if errors:
+        print(f"warning: {len(errors)} file(s) could not be read and were skipped (exit status 3)", file=sys.stderr)
+        return exit_codes.PARTIAL
+    return exit_codes.OK
