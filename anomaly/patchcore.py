@@ -69,7 +69,8 @@ class PatchCoreModel(nn.Module):
     """Feature extractor, nearest-neighbour head and map post-processing in one graph.
 
     Input: N x 3 x H x W float32 RGB in 0..255 at the bundle's fixed size.
-    Outputs: anomaly map N x 1 x H x W and image score N.
+    Outputs: anomaly map N x 1 x H x W, image score N, and the patch embeddings
+    N x C x H/8 x W/8 that the defect-type classifier pools over NG regions.
     """
 
     def __init__(
@@ -84,6 +85,8 @@ class PatchCoreModel(nn.Module):
         self.head = NearestNeighbourHead(bank)
         self.postprocess = MapPostprocess(image_size, sigma)
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Score a batch; see the class docstring for shapes."""
-        return self.postprocess(self.head(self.extractor(images)))
+        features = self.extractor(images)
+        anomaly_map, score = self.postprocess(self.head(features))
+        return anomaly_map, score, features

@@ -28,13 +28,15 @@ ONNX_OPSET = 17
 ONNX_NAME = "model.onnx"
 STATE_NAME = "training/state.npz"
 CONFIG_NAME = "training/config.json"
+OUTPUT_NAMES = ("anomaly_map", "score", "features")
 
 
 def export_onnx(trained: TrainedModel, path: str | os.PathLike[str]) -> Path:
     """Export the full graph (normalization, backbone, nearest-neighbour head, map post-processing).
 
     The input is N x 3 x H x W float32 RGB in 0..255 at the fixed model size; the
-    batch dimension is dynamic. Outputs: ``anomaly_map`` N x 1 x H x W and ``score`` N.
+    batch dimension is dynamic. Outputs: ``anomaly_map`` N x 1 x H x W, ``score`` N
+    and ``features`` N x C x H/8 x W/8 (patch embeddings for the defect-type classifier).
     """
     model = trained.torch_model()
     height, width = trained.input_size
@@ -50,8 +52,8 @@ def export_onnx(trained: TrainedModel, path: str | os.PathLike[str]) -> Path:
             str(temporary),
             dynamo=False,
             input_names=["image"],
-            output_names=["anomaly_map", "score"],
-            dynamic_axes={"image": {0: "batch"}, "anomaly_map": {0: "batch"}, "score": {0: "batch"}},
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={name: {0: "batch"} for name in ("image", *OUTPUT_NAMES)},
             opset_version=ONNX_OPSET,
             do_constant_folding=True,
         )

@@ -34,7 +34,7 @@ class TorchPredictor:
     @torch.no_grad()
     def run_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (maps N x H x W, scores N) for a prepared batch."""
-        maps, scores = self.model(torch.from_numpy(batch))
+        maps, scores, _ = self.model(torch.from_numpy(batch))
         return maps[:, 0].numpy(), scores.double().numpy()
 
     def predict(self, images: Sequence[LoadedImage], batch_size: int = 1) -> list[Verdict]:
