@@ -1,0 +1,173 @@
+"""The studio's actions, their default shortcuts (user-configurable through QSettings) and menus.
+
+Pages look actions up by id and connect to them; the main window enables the
+actions of a page only while that page is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenuBar
+
+from app.gui.settings import SHORTCUTS_GROUP
+
+logger = logging.getLogger(__name__)
+
+DEFECT_TYPE_SHORTCUT_COUNT = 7
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("Actions", text)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: id, menu, translated-text factory, default shortcut and owning page.
+
+    Attributes:
+        action_id: stable id used in settings and by pages.
+        menu: id of the menu that shows it (file, edit, view, label, help).
+        text: returns the translated menu text.
+        shortcut: default key sequence in portable text form ("" for none).
+        page: key of the page whose actions are enabled only while it is shown, or None for global.
+        checkable: True for tool toggles.
+    """
+
+    action_id: str
+    menu: str
+    text: Callable[[], str]
+    shortcut: str = ""
+    page: str | None = None
+    checkable: bool = False
+
+
+def _defect_type_specs() -> list[ActionSpec]:
+    specs = []
+    for number in range(1, DEFECT_TYPE_SHORTCUT_COUNT + 1):
+        specs.append(
+            ActionSpec(
+                f"defect_type_{number}",
+                "label",
+                lambda number=number: _tr("Defect Type {0}").format(number),
+                str(number + 2),
+                "label",
+            )
+        )
+    return specs
+
+
+def action_specs() -> list[ActionSpec]:
+    """Return every action of the studio in menu order."""
+    specs = [
+        ActionSpec("project_new", "file", lambda: _tr("&New Project..."), "Ctrl+N"),
+        ActionSpec("project_open", "file", lambda: _tr("&Open Project..."), "Ctrl+O"),
+        ActionSpec("import_images", "file", lambda: _tr("&Import Images..."), "Ctrl+I"),
+        ActionSpec("save", "file", lambda: _tr("&Save"), "Ctrl+S", "label"),
+        ActionSpec("quit", "file", lambda: _tr("&Quit"), "Ctrl+Q"),
+        ActionSpec("undo", "edit", lambda: _tr("&Undo"), "Ctrl+Z", "label"),
+        ActionSpec("redo", "edit", lambda: _tr("&Redo"), "Ctrl+Y", "label"),
+        ActionSpec("delete", "edit", lambda: _tr("&Delete Selected Shapes"), "Delete", "label"),
+        ActionSpec("shortcuts", "edit", lambda: _tr("&Keyboard Shortcuts...")),
+        ActionSpec("fit_window", "view", lambda: _tr("&Fit to Window"), "F", "label"),
+        ActionSpec("actual_size", "view", lambda: _tr("&Actual Size (1:1)"), "Ctrl+0", "label"),
+        ActionSpec("zoom_in", "view", lambda: _tr("Zoom &In"), "Ctrl+=", "label"),
+        ActionSpec("zoom_out", "view", lambda: _tr("Zoom &Out"), "Ctrl+-", "label"),
+        ActionSpec("next_image", "label", lambda: _tr("&Next Image"), "D", "label"),
+        ActionSpec("previous_image", "label", lambda: _tr("&Previous Image"), "A", "label"),
+        ActionSpec("tool_select", "label", lambda: _tr("&Select and Move"), "V", "label", True),
+        ActionSpec("tool_rectangle", "label", lambda: _tr("&Rectangle"), "R", "label", True),
+        ActionSpec("tool_polygon", "label", lambda: _tr("P&olygon"), "P", "label", True),
+        ActionSpec("tool_brush", "label", lambda: _tr("&Brush"), "B", "label", True),
+        ActionSpec("tool_eraser", "label", lambda: _tr("&Eraser"), "E", "label", True),
+        ActionSpec("brush_larger", "label", lambda: _tr("Larger Brush"), "]", "label"),
+        ActionSpec("brush_smaller", "label", lambda: _tr("Smaller Brush"), "[", "label"),
+        ActionSpec("verdict_good", "label", lambda: _tr("Mark &Good"), "1", "label"),
+        ActionSpec("verdict_ng", "label", lambda: _tr("Mark &NG"), "2", "label"),
+        ActionSpec("verdict_clear", "label", lambda: _tr("Mark &Unlabelled"), "0", "label"),
+        *_defect_type_specs(),
+        ActionSpec("about", "help", lambda: _tr("&About DefectSeek Studio")),
+    ]
+    return specs
+
+
+def menu_titles() -> dict[str, str]:
+    """Return the translated title of each menu id."""
+    return {
+        "file": _tr("&File"),
+        "edit": _tr("&Edit"),
+        "view": _tr("&View"),
+        "label": _tr("&Label"),
+        "help": _tr("&Help"),
+    }
+
+
+class ActionSet(QObject):
+    """The studio's QActions by id, with shortcuts read from and written to QSettings."""
+
+    def __init__(self, settings: QSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self.specs = {spec.action_id: spec for spec in action_specs()}
+        self._actions: dict[str, QAction] = {}
+        for spec in self.specs.values():
+            action = QAction(spec.text(), parent)
+            action.setObjectName(f"action_{spec.action_id}")
+            action.setCheckable(spec.checkable)
+            self._actions[spec.action_id] = action
+        self.apply_shortcuts()
+
+    def __getitem__(self, action_id: str) -> QAction:
+        return self._actions[action_id]
+
+    def for_page(self, page: str | None) -> list[QAction]:
+        """Return the actions owned by ``page`` (None: the global actions)."""
+        return [self._actions[spec.action_id] for spec in self.specs.values() if spec.page == page]
+
+    def page_keys(self) -> set[str]:
+        """Return the keys of pages that own actions."""
+        return {spec.page for spec in self.specs.values() if spec.page is not None}
+
+    def shortcut(self, action_id: str) -> str:
+        """Return the configured shortcut of an action in portable text ("" for none)."""
+        default = self.specs[action_id].shortcut
+        return str(self._settings.value(f"{SHORTCUTS_GROUP}/{action_id}", default))
+
+    def set_shortcut(self, action_id: str, sequence: str) -> None:
+        """Store a user shortcut (portable text, "" to remove) and apply it."""
+        if sequence == self.specs[action_id].shortcut:
+            self._settings.remove(f"{SHORTCUTS_GROUP}/{action_id}")
+        else:
+            self._settings.setValue(f"{SHORTCUTS_GROUP}/{action_id}", sequence)
+        self._actions[action_id].setShortcut(QKeySequence.fromString(sequence, QKeySequence.SequenceFormat.PortableText))
+
+    def reset_shortcuts(self) -> None:
+        """Forget every user shortcut and apply the defaults."""
+        self._settings.remove(SHORTCUTS_GROUP)
+        self.apply_shortcuts()
+
+    def apply_shortcuts(self) -> None:
+        """Apply the configured shortcuts to the actions (menus show them next to the text)."""
+        for action_id, action in self._actions.items():
+            text = self.shortcut(action_id)
+            action.setShortcut(QKeySequence.fromString(text, QKeySequence.SequenceFormat.PortableText))
+        redo = self._actions["redo"]
+        if self.shortcut("redo") == self.specs["redo"].shortcut:
+            redo.setShortcuts([redo.shortcut(), QKeySequence("Ctrl+Shift+Z")])
+
+    def build_menus(self, menu_bar: QMenuBar) -> None:
+        """Fill ``menu_bar`` with one menu per menu id, in the order the specs list them."""
+        titles = menu_titles()
+        menus = {}
+        for spec in self.specs.values():
+            if spec.menu not in menus:
+                menus[spec.menu] = menu_bar.addMenu(titles[spec.menu])
+                menus[spec.menu].setObjectName(f"menu_{spec.menu}")
+            menu = menus[spec.menu]
+            if spec.action_id in ("quit", "shortcuts", "next_image", "tool_select", "verdict_good", "defect_type_1"):
+                menu.addSeparator()
+            menu.addAction(self._actions[spec.action_id])

@@ -1,0 +1,343 @@
+"""The Label page: image list, canvas, tools and the side panel, with autosave when the image changes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QActionGroup, QUndoStack
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+from app.gui.actions import DEFECT_TYPE_SHORTCUT_COUNT
+from app.gui.canvas.commands import MaskEditCommand, RemoveShapesCommand, SetShapeLabelCommand, SetVerdictCommand
+from app.gui.canvas.convert import LoadedLabel, document_from_label, label_from_document, mark_saved
+from app.gui.canvas.document import MASK_ON
+from app.gui.canvas.tools import TOOL_NAMES
+from app.gui.canvas.view import CanvasView
+from app.gui.pages.base import PageContext, StudioPage
+from app.gui.widgets.assist_panel import AnomalyMapProvider, AssistPanel
+from app.gui.widgets.image_browser import ImageBrowser
+from app.gui.widgets.label_panel import LabelPanel
+from labeling.errors import ConflictError, LabelingError
+from labeling.imageio import ImageReadError, LoadedImage, read_image
+from labeling.model import Verdict
+
+logger = logging.getLogger(__name__)
+
+BRUSH_STEP_PX = 5
+BROWSER_WIDTH_PX = 220
+PANEL_WIDTH_PX = 290
+
+
+class LabelPage(StudioPage):
+    """Label one image at a time; D/A move through the filtered list and save the label on the way."""
+
+    def __init__(self, context: PageContext) -> None:
+        super().__init__()
+        self.context = context
+        self.undo_stack = QUndoStack(self)
+        self.image_id = ""
+        self.image: LoadedImage | None = None
+        self.loaded: LoadedLabel | None = None
+        self.browser = ImageBrowser()
+        self.canvas = CanvasView(self.undo_stack)
+        self.canvas.setObjectName("canvas")
+        self.panel = LabelPanel()
+        self.assist = AssistPanel()
+        self.panel.extra_layout.addWidget(self.assist)
+        self.status_line = QLabel()
+        self.status_line.setObjectName("canvas_status")
+        self._tool_group = QActionGroup(self)
+        self._build_layout()
+        self._connect_actions()
+        self._connect_widgets()
+        context.session.project_changed.connect(self._on_project_changed)
+        context.session.labels_changed.connect(self.browser.reload)
+        self._on_project_changed()
+
+    # ----- public API -----
+
+    def open_image(self, image_id: str) -> bool:
+        """Save the current label when changed, then show ``image_id``; return False when either step failed."""
+        if image_id == self.image_id and self.loaded is not None:
+            return True
+        if not self.save_if_modified():
+            self.browser.set_current(self.image_id)
+            return False
+        project = self.context.session.project
+        if project is None:
+            return False
+        try:
+            image = read_image(project.image_path(image_id))
+            label = project.get_label(image_id)
+        except (ImageReadError, LabelingError, OSError) as error:
+            self.context.errors.report(self.tr("Could not open image {0}.").format(image_id), error)
+            return False
+        self._show(image_id, image, document_from_label(label, image.width, image.height))
+        return True
+
+    def save(self) -> bool:
+        """Save the current label (even when unchanged); report failures and return False."""
+        if self.loaded is None or self.context.session.project is None:
+            return True
+        self.canvas.cancel_tool()
+        label = label_from_document(self.loaded)
+        try:
+            saved = self.context.session.save_label(self.image_id, label)
+        except ConflictError as error:
+            self.context.errors.report(
+                self.tr("The label of {0} was not saved because it changed on disk.").format(self.image_id),
+                error,
+                self.tr("Copy your changes, reopen the image to load the other version, and apply them again."),
+            )
+            return False
+        except (LabelingError, OSError) as error:
+            self.context.errors.report(self.tr("Could not save the label of {0}.").format(self.image_id), error)
+            return False
+        mark_saved(self.loaded, saved)
+        self.undo_stack.setClean()
+        self.context.window.statusBar().showMessage(self.tr("Saved {0}").format(self.image_id), 3000)
+        return True
+
+    def save_if_modified(self) -> bool:
+        """Save when the label changed since it was loaded or saved; return False when saving failed."""
+        if self.loaded is None or not self.loaded.document.modified:
+            return True
+        return self.save()
+
+    def next_image(self) -> bool:
+        """Go to the next image of the filtered list (D)."""
+        return self._step(1)
+
+    def previous_image(self) -> bool:
+        """Go to the previous image of the filtered list (A)."""
+        return self._step(-1)
+
+    def set_anomaly_map_provider(self, provider: AnomalyMapProvider | None) -> None:
+        """Enable model-assisted labeling with ``provider(image_path) -> anomaly map or None``."""
+        self.assist.set_provider(provider)
+
+    # ----- StudioPage hooks -----
+
+    def page_hidden(self) -> None:  # noqa: D102
+        self.save_if_modified()
+
+    def page_shown(self) -> None:  # noqa: D102
+        self.canvas.setFocus()
+
+    def can_close(self) -> bool:  # noqa: D102
+        return self.save_if_modified()
+
+    def shutdown(self) -> None:  # noqa: D102
+        self.browser.shutdown()
+
+    # ----- building -----
+
+    def _build_layout(self) -> None:
+        toolbar = QToolBar()
+        toolbar.setObjectName("label_toolbar")
+        actions = self.context.actions
+        for name in TOOL_NAMES:
+            action = actions[f"tool_{name}"]
+            self._tool_group.addAction(action)
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        for action_id in ("undo", "redo", "fit_window", "actual_size", "previous_image", "next_image", "save"):
+            toolbar.addAction(actions[action_id])
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.addWidget(toolbar)
+        center_layout.addWidget(self.canvas, 1)
+        center_layout.addWidget(self.status_line)
+        panel_scroll = QScrollArea()
+        panel_scroll.setWidget(self.panel)
+        panel_scroll.setWidgetResizable(True)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.browser)
+        splitter.addWidget(center)
+        splitter.addWidget(panel_scroll)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([BROWSER_WIDTH_PX, 900, PANEL_WIDTH_PX])
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def _connect_actions(self) -> None:
+        actions = self.context.actions
+        actions["save"].triggered.connect(self.save)
+        actions["undo"].triggered.connect(self._undo)
+        actions["redo"].triggered.connect(self._redo)
+        actions["delete"].triggered.connect(self._delete_selected)
+        actions["fit_window"].triggered.connect(self.canvas.fit_to_window)
+        actions["actual_size"].triggered.connect(self.canvas.actual_size)
+        actions["zoom_in"].triggered.connect(lambda: self.canvas.zoom_by(1))
+        actions["zoom_out"].triggered.connect(lambda: self.canvas.zoom_by(-1))
+        actions["next_image"].triggered.connect(self.next_image)
+        actions["previous_image"].triggered.connect(self.previous_image)
+        actions["brush_larger"].triggered.connect(lambda: self.panel.brush_size.stepBy(BRUSH_STEP_PX))
+        actions["brush_smaller"].triggered.connect(lambda: self.panel.brush_size.stepBy(-BRUSH_STEP_PX))
+        actions["verdict_good"].triggered.connect(lambda: self._set_verdict(Verdict.GOOD.value))
+        actions["verdict_ng"].triggered.connect(lambda: self._set_verdict(Verdict.NG.value))
+        actions["verdict_clear"].triggered.connect(lambda: self._set_verdict(Verdict.UNLABELLED.value))
+        for number in range(1, DEFECT_TYPE_SHORTCUT_COUNT + 1):
+            actions[f"defect_type_{number}"].triggered.connect(lambda _checked=False, n=number: self._choose_type_number(n))
+        for name in TOOL_NAMES:
+            actions[f"tool_{name}"].triggered.connect(lambda _checked=False, tool=name: self.canvas.set_tool(tool))
+        actions["tool_select"].setChecked(True)
+
+    def _connect_widgets(self) -> None:
+        self.browser.image_selected.connect(self.open_image)
+        self.panel.verdict_clicked.connect(self._set_verdict)
+        self.panel.defect_type_chosen.connect(self._choose_type)
+        self.panel.split_chosen.connect(self._set_split)
+        self.panel.brush_size.valueChanged.connect(lambda value: setattr(self.canvas, "brush_size", value))
+        self.panel.opacity_slider.valueChanged.connect(lambda value: self.canvas.label_scene.set_mask_opacity(value / 100))
+        self.panel.window_level.window_changed.connect(self.canvas.label_scene.set_window)
+        self.assist.proposal_changed.connect(self.canvas.label_scene.set_proposal)
+        self.assist.accepted.connect(self._accept_proposal)
+        self.assist.message.connect(lambda text: self.context.window.statusBar().showMessage(text, 5000))
+        self.canvas.status_message.connect(lambda text: self.context.window.statusBar().showMessage(text, 5000))
+        self.canvas.cursor_moved.connect(self._show_cursor)
+        self.canvas.zoom_changed.connect(lambda _zoom: self._show_cursor(-1, -1))
+
+    # ----- state changes -----
+
+    def _on_project_changed(self) -> None:
+        self._clear_image()
+        self.panel.set_classes(self.context.session.class_names())
+        self.browser.set_project(self.context.session.project)
+        self._update_type_action_texts()
+
+    def _show(self, image_id: str, image: LoadedImage, loaded: LoadedLabel) -> None:
+        self.canvas.cancel_tool()
+        self.undo_stack.clear()
+        self.image_id = image_id
+        self.image = image
+        self.loaded = loaded
+        document = loaded.document
+        self.canvas.label_scene.set_image(image.pixels, document, self.context.session.class_names())
+        self.canvas.label_scene.set_mask_opacity(self.panel.opacity_slider.value() / 100)
+        self.panel.window_level.set_pixels(image.pixels)
+        self.panel.show_state(document.verdict, document.defect_type, document.split)
+        document.verdict_changed.connect(self._on_verdict_changed)
+        self.assist.set_image(self.context.session.project.image_path(image_id), image.height, image.width)
+        self.canvas.fit_to_window()
+        self.browser.set_current(image_id)
+        self._show_cursor(-1, -1)
+
+    def _clear_image(self) -> None:
+        self.canvas.cancel_tool()
+        self.undo_stack.clear()
+        self.canvas.label_scene.clear_image()
+        self.panel.window_level.set_pixels(None)
+        self.assist.set_image(None, 0, 0)
+        self.image_id = ""
+        self.image = None
+        self.loaded = None
+        self.status_line.clear()
+
+    def _step(self, step: int) -> bool:
+        if self.context.session.project is None:
+            return False
+        if not self.save_if_modified():
+            return False
+        target = self.browser.neighbour_id(step)
+        if not target:
+            message = self.tr("This is the last image of the list.") if step > 0 else self.tr("This is the first image of the list.")
+            self.context.window.statusBar().showMessage(message, 3000)
+            return False
+        return self.open_image(target)
+
+    def _on_verdict_changed(self) -> None:
+        document = self.loaded.document if self.loaded is not None else None
+        if document is not None:
+            self.panel.show_state(document.verdict, document.defect_type, document.split)
+
+    def _set_verdict(self, verdict: str) -> None:
+        if self.loaded is None:
+            return
+        defect_type = self.panel.defect_type() if verdict == Verdict.NG.value else ""
+        self.undo_stack.push(SetVerdictCommand(self.loaded.document, verdict, defect_type))
+
+    def _choose_type_number(self, number: int) -> None:
+        names = self.context.session.class_names()
+        if number > len(names):
+            self.context.window.statusBar().showMessage(self.tr("The project has no defect type {0}.").format(number), 3000)
+            return
+        self.panel.set_defect_type(names[number - 1])
+        self._choose_type(names[number - 1])
+
+    def _choose_type(self, name: str) -> None:
+        """Use ``name`` for new shapes, the selected shapes and, when it is set, the NG verdict."""
+        self.canvas.current_label = name
+        if self.loaded is None:
+            return
+        document = self.loaded.document
+        selected = self.canvas.label_scene.selected_shape_ids()
+        self.undo_stack.beginMacro(self.tr("Set defect type"))
+        if selected:
+            self.undo_stack.push(SetShapeLabelCommand(document, selected, name))
+        if name:
+            self.undo_stack.push(SetVerdictCommand(document, Verdict.NG.value, name))
+        elif document.verdict == Verdict.NG.value:
+            self.undo_stack.push(SetVerdictCommand(document, Verdict.NG.value, ""))
+        self.undo_stack.endMacro()
+
+    def _set_split(self, split: str) -> None:
+        if self.loaded is not None:
+            self.loaded.document.set_split(split)
+
+    def _accept_proposal(self, proposal: np.ndarray) -> None:
+        if self.loaded is None:
+            return
+        document = self.loaded.document
+        rows, cols = np.nonzero(proposal)
+        rect = QRect(int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1))
+        area = (slice(rect.y(), rect.y() + rect.height()), slice(rect.x(), rect.x() + rect.width()))
+        before = document.mask[area].copy()
+        after = np.where(proposal[area], MASK_ON, before).astype(np.uint8)
+        self.undo_stack.beginMacro(self.tr("Accept proposal"))
+        self.undo_stack.push(MaskEditCommand(document, rect, before, after, self.tr("Accept proposal")))
+        if document.verdict != Verdict.NG.value:
+            self.undo_stack.push(SetVerdictCommand(document, Verdict.NG.value, self.panel.defect_type()))
+        self.undo_stack.endMacro()
+
+    def _delete_selected(self) -> None:
+        if self.loaded is None:
+            return
+        selected = self.canvas.label_scene.selected_shape_ids()
+        if selected:
+            self.undo_stack.push(RemoveShapesCommand(self.loaded.document, selected))
+
+    def _undo(self) -> None:
+        self.canvas.cancel_tool()
+        self.undo_stack.undo()
+
+    def _redo(self) -> None:
+        self.canvas.cancel_tool()
+        self.undo_stack.redo()
+
+    def _show_cursor(self, x: int, y: int) -> None:
+        if self.image is None:
+            return
+        parts = [self.tr("{0} ({1}x{2}, {3}-bit)").format(self.image_id, self.image.width, self.image.height, self.image.bit_depth)]
+        parts.append(self.tr("zoom {0:.0f}%").format(self.canvas.zoom() * 100))
+        if 0 <= x < self.image.width and 0 <= y < self.image.height:
+            value = self.image.pixels[y, x]
+            shown = value.tolist() if isinstance(value, np.ndarray) else int(value)
+            parts.append(self.tr("x {0}, y {1}: {2}").format(x, y, shown))
+        if self.loaded is not None and self.loaded.document.modified:
+            parts.append(self.tr("unsaved changes"))
+        self.status_line.setText("   ".join(parts))
+
+    def _update_type_action_texts(self) -> None:
+        names = self.context.session.class_names()
+        for number in range(1, DEFECT_TYPE_SHORTCUT_COUNT + 1):
+            action = self.context.actions[f"defect_type_{number}"]
+            if number <= len(names):
+                action.setText(self.tr("Defect Type {0}: {1}").format(number, names[number - 1]))
+            else:
+                action.setText(self.tr("Defect Type {0}").format(number))
+
