@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register commands whose modules may be absent in a runtime-only installation."""
+    from app.cli import selftest_command
+
+    selftest_command.add_parser(subparsers)
     try:
         from app.cli import compile_command
     except ImportError:
