@@ -21,9 +21,6 @@ logger = logging.getLogger(__name__)
 DEFECT_TYPE_SHORTCUT_COUNT = 7
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Actions", text)
-
 
 @dataclass(frozen=True)
 class ActionSpec:
@@ -53,7 +50,7 @@ def _defect_type_specs() -> list[ActionSpec]:
             ActionSpec(
                 f"defect_type_{number}",
                 "label",
-                lambda number=number: _tr("Defect Type {0}").format(number),
+                lambda number=number: QCoreApplication.translate("Actions", "Defect Type {0}").format(number),
                 str(number + 2),
                 "label",
             )
@@ -64,33 +61,33 @@ def _defect_type_specs() -> list[ActionSpec]:
 def action_specs() -> list[ActionSpec]:
     """Return every action of the studio in menu order."""
     specs = [
-        ActionSpec("project_new", "file", lambda: _tr("&New Project..."), "Ctrl+N"),
-        ActionSpec("project_open", "file", lambda: _tr("&Open Project..."), "Ctrl+O"),
-        ActionSpec("import_images", "file", lambda: _tr("&Import Images..."), "Ctrl+I"),
-        ActionSpec("save", "file", lambda: _tr("&Save"), "Ctrl+S", "label"),
-        ActionSpec("quit", "file", lambda: _tr("&Quit"), "Ctrl+Q"),
-        ActionSpec("undo", "edit", lambda: _tr("&Undo"), "Ctrl+Z", "label"),
-        ActionSpec("redo", "edit", lambda: _tr("&Redo"), "Ctrl+Y", "label"),
-        ActionSpec("delete", "edit", lambda: _tr("&Delete Selected Shapes"), "Delete", "label"),
-        ActionSpec("shortcuts", "edit", lambda: _tr("&Keyboard Shortcuts...")),
-        ActionSpec("fit_window", "view", lambda: _tr("&Fit to Window"), "F", "label"),
-        ActionSpec("actual_size", "view", lambda: _tr("&Actual Size (1:1)"), "Ctrl+0", "label"),
-        ActionSpec("zoom_in", "view", lambda: _tr("Zoom &In"), "Ctrl+=", "label"),
-        ActionSpec("zoom_out", "view", lambda: _tr("Zoom &Out"), "Ctrl+-", "label"),
-        ActionSpec("next_image", "label", lambda: _tr("&Next Image"), "D", "label"),
-        ActionSpec("previous_image", "label", lambda: _tr("&Previous Image"), "A", "label"),
-        ActionSpec("tool_select", "label", lambda: _tr("&Select and Move"), "V", "label", True),
-        ActionSpec("tool_rectangle", "label", lambda: _tr("&Rectangle"), "R", "label", True),
-        ActionSpec("tool_polygon", "label", lambda: _tr("P&olygon"), "P", "label", True),
-        ActionSpec("tool_brush", "label", lambda: _tr("&Brush"), "B", "label", True),
-        ActionSpec("tool_eraser", "label", lambda: _tr("&Eraser"), "E", "label", True),
-        ActionSpec("brush_larger", "label", lambda: _tr("Larger Brush"), "]", "label"),
-        ActionSpec("brush_smaller", "label", lambda: _tr("Smaller Brush"), "[", "label"),
-        ActionSpec("verdict_good", "label", lambda: _tr("Mark &Good"), "1", "label"),
-        ActionSpec("verdict_ng", "label", lambda: _tr("Mark &NG"), "2", "label"),
-        ActionSpec("verdict_clear", "label", lambda: _tr("Mark &Unlabelled"), "0", "label"),
+        ActionSpec("project_new", "file", lambda: QCoreApplication.translate("Actions", "&New Project..."), "Ctrl+N"),
+        ActionSpec("project_open", "file", lambda: QCoreApplication.translate("Actions", "&Open Project..."), "Ctrl+O"),
+        ActionSpec("import_images", "file", lambda: QCoreApplication.translate("Actions", "&Import Images..."), "Ctrl+I"),
+        ActionSpec("save", "file", lambda: QCoreApplication.translate("Actions", "&Save"), "Ctrl+S", "label"),
+        ActionSpec("quit", "file", lambda: QCoreApplication.translate("Actions", "&Quit"), "Ctrl+Q"),
+        ActionSpec("undo", "edit", lambda: QCoreApplication.translate("Actions", "&Undo"), "Ctrl+Z", "label"),
+        ActionSpec("redo", "edit", lambda: QCoreApplication.translate("Actions", "&Redo"), "Ctrl+Y", "label"),
+        ActionSpec("delete", "edit", lambda: QCoreApplication.translate("Actions", "&Delete Selected Shapes"), "Delete", "label"),
+        ActionSpec("shortcuts", "edit", lambda: QCoreApplication.translate("Actions", "&Keyboard Shortcuts...")),
+        ActionSpec("fit_window", "view", lambda: QCoreApplication.translate("Actions", "&Fit to Window"), "F", "label"),
+        ActionSpec("actual_size", "view", lambda: QCoreApplication.translate("Actions", "&Actual Size (1:1)"), "Ctrl+0", "label"),
+        ActionSpec("zoom_in", "view", lambda: QCoreApplication.translate("Actions", "Zoom &In"), "Ctrl+=", "label"),
+        ActionSpec("zoom_out", "view", lambda: QCoreApplication.translate("Actions", "Zoom &Out"), "Ctrl+-", "label"),
+        ActionSpec("next_image", "label", lambda: QCoreApplication.translate("Actions", "&Next Image"), "D", "label"),
+        ActionSpec("previous_image", "label", lambda: QCoreApplication.translate("Actions", "&Previous Image"), "A", "label"),
+        ActionSpec("tool_select", "label", lambda: QCoreApplication.translate("Actions", "&Select and Move"), "V", "label", True),
+        ActionSpec("tool_rectangle", "label", lambda: QCoreApplication.translate("Actions", "&Rectangle"), "R", "label", True),
+        ActionSpec("tool_polygon", "label", lambda: QCoreApplication.translate("Actions", "P&olygon"), "P", "label", True),
+        ActionSpec("tool_brush", "label", lambda: QCoreApplication.translate("Actions", "&Brush"), "B", "label", True),
+        ActionSpec("tool_eraser", "label", lambda: QCoreApplication.translate("Actions", "&Eraser"), "E", "label", True),
+        ActionSpec("brush_larger", "label", lambda: QCoreApplication.translate("Actions", "Larger Brush"), "]", "label"),
+        ActionSpec("brush_smaller", "label", lambda: QCoreApplication.translate("Actions", "Smaller Brush"), "[", "label"),
+        ActionSpec("verdict_good", "label", lambda: QCoreApplication.translate("Actions", "Mark &Good"), "1", "label"),
+        ActionSpec("verdict_ng", "label", lambda: QCoreApplication.translate("Actions", "Mark &NG"), "2", "label"),
+        ActionSpec("verdict_clear", "label", lambda: QCoreApplication.translate("Actions", "Mark &Unlabelled"), "0", "label"),
         *_defect_type_specs(),
-        ActionSpec("about", "help", lambda: _tr("&About DefectSeek Studio")),
+        ActionSpec("about", "help", lambda: QCoreApplication.translate("Actions", "&About DefectSeek Studio")),
     ]
     return specs
 
@@ -98,11 +95,11 @@ def action_specs() -> list[ActionSpec]:
 def menu_titles() -> dict[str, str]:
     """Return the translated title of each menu id."""
     return {
-        "file": _tr("&File"),
-        "edit": _tr("&Edit"),
-        "view": _tr("&View"),
-        "label": _tr("&Label"),
-        "help": _tr("&Help"),
+        "file": QCoreApplication.translate("Actions", "&File"),
+        "edit": QCoreApplication.translate("Actions", "&Edit"),
+        "view": QCoreApplication.translate("Actions", "&View"),
+        "label": QCoreApplication.translate("Actions", "&Label"),
+        "help": QCoreApplication.translate("Actions", "&Help"),
     }
 
 

@@ -9,15 +9,12 @@ from PySide6.QtGui import QUndoCommand
 from app.gui.canvas.document import CanvasShape, LabelDocument
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("CanvasCommands", text)
-
 
 class AddShapeCommand(QUndoCommand):
     """Add one rectangle or polygon."""
 
     def __init__(self, document: LabelDocument, shape: CanvasShape) -> None:
-        super().__init__(_tr("Add rectangle") if shape.kind == "rectangle" else _tr("Add polygon"))
+        super().__init__(QCoreApplication.translate("CanvasCommands", "Add rectangle") if shape.kind == "rectangle" else QCoreApplication.translate("CanvasCommands", "Add polygon"))
         self._document = document
         self._shape = shape
 
@@ -32,7 +29,7 @@ class RemoveShapesCommand(QUndoCommand):
     """Delete shapes; undo puts them back in their original order."""
 
     def __init__(self, document: LabelDocument, shape_ids: list[int]) -> None:
-        super().__init__(_tr("Delete shapes"))
+        super().__init__(QCoreApplication.translate("CanvasCommands", "Delete shapes"))
         self._document = document
         self._shapes = [document.shape(shape_id) for shape_id in shape_ids]
 
@@ -49,7 +46,7 @@ class MoveShapesCommand(QUndoCommand):
     """Move shapes by an offset in image pixels."""
 
     def __init__(self, document: LabelDocument, shape_ids: list[int], dx: float, dy: float) -> None:
-        super().__init__(_tr("Move shapes"))
+        super().__init__(QCoreApplication.translate("CanvasCommands", "Move shapes"))
         self._document = document
         self._shape_ids = list(shape_ids)
         self._dx = dx
@@ -70,7 +67,7 @@ class SetShapeLabelCommand(QUndoCommand):
     """Change the defect type of shapes."""
 
     def __init__(self, document: LabelDocument, shape_ids: list[int], label: str) -> None:
-        super().__init__(_tr("Set defect type"))
+        super().__init__(QCoreApplication.translate("CanvasCommands", "Set defect type"))
         self._document = document
         self._before = [document.shape(shape_id) for shape_id in shape_ids]
         self._label = label
@@ -124,7 +121,7 @@ class SetVerdictCommand(QUndoCommand):
     """Set the image verdict and defect type."""
 
     def __init__(self, document: LabelDocument, verdict: str, defect_type: str) -> None:
-        super().__init__(_tr("Set verdict"))
+        super().__init__(QCoreApplication.translate("CanvasCommands", "Set verdict"))
         self._document = document
         self._before = (document.verdict, document.defect_type)
         self._after = (verdict, defect_type)

@@ -34,9 +34,6 @@ MIN_RECTANGLE_SIDE_PX = 1.0
 PREVIEW_Z = 20.0
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("CanvasTools", text)
-
 
 def _preview_pen() -> QPen:
     pen = QPen(QColor(0, 200, 255), 1, Qt.PenStyle.DashLine)
@@ -209,7 +206,7 @@ class PolygonTool(CanvasTool):
         points = [(point.x(), point.y()) for point in self._points]
         self.cancel()
         if len(points) < 3:
-            self.canvas.status_message.emit(_tr("A polygon needs at least 3 points; it was discarded."))
+            self.canvas.status_message.emit(QCoreApplication.translate("CanvasTools", "A polygon needs at least 3 points; it was discarded."))
             return
         document = self.canvas.label_scene.document
         shape = CanvasShape(document.new_shape_id(), POLYGON, tuple(points), self.canvas.current_label)
@@ -277,7 +274,7 @@ class BrushTool(CanvasTool):
         cols = slice(rect.x(), rect.x() + rect.width())
         if np.array_equal(before[rows, cols], document.mask[rows, cols]):
             return
-        text = _tr("Erase mask") if self.erase else _tr("Paint mask")
+        text = QCoreApplication.translate("CanvasTools", "Erase mask") if self.erase else QCoreApplication.translate("CanvasTools", "Paint mask")
         command = MaskEditCommand(document, rect, before[rows, cols], document.mask[rows, cols], text, applied=True)
         self.canvas.undo_stack.push(command)
 

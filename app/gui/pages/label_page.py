@@ -154,6 +154,8 @@ class LabelPage(StudioPage):
         panel_scroll = QScrollArea()
         panel_scroll.setWidget(self.panel)
         panel_scroll.setWidgetResizable(True)
+        panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panel_scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + panel_scroll.verticalScrollBar().sizeHint().width())
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.browser)
         splitter.addWidget(center)

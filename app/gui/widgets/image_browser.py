@@ -103,6 +103,8 @@ class ImageBrowser(QWidget):
         self.list_view.setIconSize(QSize(THUMBNAIL_SIDE_PX, THUMBNAIL_SIDE_PX))
         self.list_view.setUniformItemSizes(True)
         self.list_view.setSpacing(2)
+        self.list_view.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict_filter)
