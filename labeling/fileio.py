@@ -17,8 +17,12 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
+
+    With ``fsync=False`` the data is not forced to disk before the rename, which is much
+    faster for many small files. A power loss can then leave an empty file, so use it
+    only for new files that the caller can recreate, and flush once at the end.
 
     Raises:
         OSError: the folder is not writable or the disk is full; the message
@@ -31,7 +35,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if fsync:
+                os.fsync(stream.fileno())
         os.replace(temp_name, target)
     except OSError as error:
         _remove_quietly(temp_name)

@@ -157,7 +157,19 @@ class LabelIndex:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            return LabelIndex._open_database(path)
+        except sqlite3.DatabaseError as error:
+            logger.warning("Index %s is damaged (%s); deleting and rebuilding it", path, error)
+            path.unlink(missing_ok=True)
+            return LabelIndex._open_database(path)
+
+    @staticmethod
+    def _open_database(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(str(path), timeout=10.0)
+        # The index is a cache that file stamps verify on every open, so commits skip the
+        # disk flush; a lost or damaged index is rebuilt from the label files.
+        connection.execute("PRAGMA synchronous = OFF")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != INDEX_SCHEMA_VERSION:
             if version:
