@@ -294,7 +294,7 @@ class ResultStore:
         target = int(limit * CLEANUP_TARGET_FRACTION)
         deleted = 0
         while self.disk_usage_bytes() > target:
-            batch = self._delete_oldest_batch()
+            batch = self._delete_oldest_batch(self.disk_usage_bytes() - target)
             if batch == 0:
                 if not self.cleanup_blocked:
                     logger.warning("Disk limit of %d bytes reached but only unsynced NG records remain in %s; "
@@ -304,14 +304,24 @@ class ResultStore:
             deleted += batch
         else:
             self.cleanup_blocked = False
+        if deleted:
+            with self._lock:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.deleted_rows += deleted
         return deleted
 
-    def _delete_oldest_batch(self) -> int:
+    def _delete_oldest_batch(self, bytes_to_free: int) -> int:
         with self._lock:
-            rows = self._db.execute(
+            candidates = self._db.execute(
                 "SELECT id, image_path, image_bytes FROM results WHERE NOT (verdict = 'NG' AND synced = 0) "
                 "ORDER BY id LIMIT ?", (CLEANUP_BATCH_ROWS,)).fetchall()
+            rows = []
+            freed = 0
+            for row in candidates:
+                rows.append(row)
+                freed += int(row[2])
+                if freed >= bytes_to_free:
+                    break
             if not rows:
                 return 0
             self._db.execute("BEGIN IMMEDIATE")
