@@ -67,7 +67,7 @@ class InspectorJudge:
 
     def judge(self, images: Sequence[LoadedImage]) -> list[Judgement]:
         """Run the bundle on ``images`` and convert the runtime's verdicts."""
-        verdicts = self._inspector.inspect_images(list(images))
+        verdicts = self._inspector.inspect_images(list(images), batch_size=max(1, len(images)))
         return [
             Judgement(
                 verdict=str(item.verdict),
@@ -125,14 +125,11 @@ class JudgeSlot:
 
 
 def _input_size(manifest: object) -> tuple[int, int]:
-    preprocessing = getattr(manifest, "preprocessing", None)
-    size = getattr(preprocessing, "input_size", None)
-    if isinstance(preprocessing, dict):
-        size = preprocessing.get("input_size")
+    """Return (width, height) of the bundle's input, or a square default when the manifest has none."""
+    size = getattr(manifest, "input_size", None)
     if isinstance(size, (list, tuple)) and len(size) == 2:
-        return int(size[1]), int(size[0])
-    if isinstance(size, int):
-        return size, size
+        height, width = size
+        return int(width), int(height)
     return WARMUP_SIDE_PX, WARMUP_SIDE_PX
 
 

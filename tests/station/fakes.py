@@ -48,3 +48,35 @@ class FakeJudge:
 
     def warm_up(self) -> None:
         return None
+
+
+def write_fake_bundle(folder, bundle_id: str, load_s: float = 0.0, fail: bool = False):
+    """Write a directory that :func:`open_fake_bundle` loads (a stand-in for a real bundle)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps({"bundle_id": bundle_id, "load_s": load_s, "fail": fail}))
+    (folder / "model.bin").write_bytes(bytes(range(256)) * 16)
+    return folder
+
+
+def open_fake_bundle(bundle_dir) -> FakeJudge:
+    """Load a fake bundle slowly; the judge refuses to judge until ``warm_up`` ran."""
+    import json
+    from pathlib import Path
+
+    manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text())
+    if manifest["fail"]:
+        raise ValueError(f"{bundle_dir}: SHA-256 of model.bin does not match the manifest")
+    judge = FakeJudge(bundle_id=manifest["bundle_id"])
+    judge.ready = False
+    time.sleep(manifest["load_s"])
+
+    def warm_up() -> None:
+        time.sleep(manifest["load_s"])
+        judge.ready = True
+
+    judge.warm_up = warm_up
+    return judge
