@@ -21,7 +21,6 @@ logger = logging.getLogger(__name__)
 DEFECT_TYPE_SHORTCUT_COUNT = 7
 
 
-
 @dataclass(frozen=True)
 class ActionSpec:
     """One action: id, menu, translated-text factory, default shortcut and owning page.
@@ -63,29 +62,64 @@ def action_specs() -> list[ActionSpec]:
     specs = [
         ActionSpec("project_new", "file", lambda: QCoreApplication.translate("Actions", "&New Project..."), "Ctrl+N"),
         ActionSpec("project_open", "file", lambda: QCoreApplication.translate("Actions", "&Open Project..."), "Ctrl+O"),
-        ActionSpec("import_images", "file", lambda: QCoreApplication.translate("Actions", "&Import Images..."), "Ctrl+I"),
+        ActionSpec(
+            "import_images", "file", lambda: QCoreApplication.translate("Actions", "&Import Images..."), "Ctrl+I"
+        ),
         ActionSpec("save", "file", lambda: QCoreApplication.translate("Actions", "&Save"), "Ctrl+S", "label"),
         ActionSpec("quit", "file", lambda: QCoreApplication.translate("Actions", "&Quit"), "Ctrl+Q"),
         ActionSpec("undo", "edit", lambda: QCoreApplication.translate("Actions", "&Undo"), "Ctrl+Z", "label"),
         ActionSpec("redo", "edit", lambda: QCoreApplication.translate("Actions", "&Redo"), "Ctrl+Y", "label"),
-        ActionSpec("delete", "edit", lambda: QCoreApplication.translate("Actions", "&Delete Selected Shapes"), "Delete", "label"),
+        ActionSpec(
+            "delete",
+            "edit",
+            lambda: QCoreApplication.translate("Actions", "&Delete Selected Shapes"),
+            "Delete",
+            "label",
+        ),
         ActionSpec("shortcuts", "edit", lambda: QCoreApplication.translate("Actions", "&Keyboard Shortcuts...")),
         ActionSpec("fit_window", "view", lambda: QCoreApplication.translate("Actions", "&Fit to Window"), "F", "label"),
-        ActionSpec("actual_size", "view", lambda: QCoreApplication.translate("Actions", "&Actual Size (1:1)"), "Ctrl+0", "label"),
+        ActionSpec(
+            "actual_size",
+            "view",
+            lambda: QCoreApplication.translate("Actions", "&Actual Size (1:1)"),
+            "Ctrl+0",
+            "label",
+        ),
         ActionSpec("zoom_in", "view", lambda: QCoreApplication.translate("Actions", "Zoom &In"), "Ctrl+=", "label"),
         ActionSpec("zoom_out", "view", lambda: QCoreApplication.translate("Actions", "Zoom &Out"), "Ctrl+-", "label"),
         ActionSpec("next_image", "label", lambda: QCoreApplication.translate("Actions", "&Next Image"), "D", "label"),
-        ActionSpec("previous_image", "label", lambda: QCoreApplication.translate("Actions", "&Previous Image"), "A", "label"),
-        ActionSpec("tool_select", "label", lambda: QCoreApplication.translate("Actions", "&Select and Move"), "V", "label", True),
-        ActionSpec("tool_rectangle", "label", lambda: QCoreApplication.translate("Actions", "&Rectangle"), "R", "label", True),
-        ActionSpec("tool_polygon", "label", lambda: QCoreApplication.translate("Actions", "P&olygon"), "P", "label", True),
+        ActionSpec(
+            "previous_image", "label", lambda: QCoreApplication.translate("Actions", "&Previous Image"), "A", "label"
+        ),
+        ActionSpec(
+            "tool_select",
+            "label",
+            lambda: QCoreApplication.translate("Actions", "&Select and Move"),
+            "V",
+            "label",
+            True,
+        ),
+        ActionSpec(
+            "tool_rectangle", "label", lambda: QCoreApplication.translate("Actions", "&Rectangle"), "R", "label", True
+        ),
+        ActionSpec(
+            "tool_polygon", "label", lambda: QCoreApplication.translate("Actions", "P&olygon"), "P", "label", True
+        ),
         ActionSpec("tool_brush", "label", lambda: QCoreApplication.translate("Actions", "&Brush"), "B", "label", True),
-        ActionSpec("tool_eraser", "label", lambda: QCoreApplication.translate("Actions", "&Eraser"), "E", "label", True),
-        ActionSpec("brush_larger", "label", lambda: QCoreApplication.translate("Actions", "Larger Brush"), "]", "label"),
-        ActionSpec("brush_smaller", "label", lambda: QCoreApplication.translate("Actions", "Smaller Brush"), "[", "label"),
+        ActionSpec(
+            "tool_eraser", "label", lambda: QCoreApplication.translate("Actions", "&Eraser"), "E", "label", True
+        ),
+        ActionSpec(
+            "brush_larger", "label", lambda: QCoreApplication.translate("Actions", "Larger Brush"), "]", "label"
+        ),
+        ActionSpec(
+            "brush_smaller", "label", lambda: QCoreApplication.translate("Actions", "Smaller Brush"), "[", "label"
+        ),
         ActionSpec("verdict_good", "label", lambda: QCoreApplication.translate("Actions", "Mark &Good"), "1", "label"),
         ActionSpec("verdict_ng", "label", lambda: QCoreApplication.translate("Actions", "Mark &NG"), "2", "label"),
-        ActionSpec("verdict_clear", "label", lambda: QCoreApplication.translate("Actions", "Mark &Unlabelled"), "0", "label"),
+        ActionSpec(
+            "verdict_clear", "label", lambda: QCoreApplication.translate("Actions", "Mark &Unlabelled"), "0", "label"
+        ),
         *_defect_type_specs(),
         ActionSpec("about", "help", lambda: QCoreApplication.translate("Actions", "&About DefectSeek Studio")),
     ]
@@ -140,7 +174,9 @@ class ActionSet(QObject):
             self._settings.remove(f"{SHORTCUTS_GROUP}/{action_id}")
         else:
             self._settings.setValue(f"{SHORTCUTS_GROUP}/{action_id}", sequence)
-        self._actions[action_id].setShortcut(QKeySequence.fromString(sequence, QKeySequence.SequenceFormat.PortableText))
+        self._actions[action_id].setShortcut(
+            QKeySequence.fromString(sequence, QKeySequence.SequenceFormat.PortableText)
+        )
 
     def reset_shortcuts(self) -> None:
         """Forget every user shortcut and apply the defaults."""

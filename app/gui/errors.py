@@ -1,4 +1,4 @@
-"""How the studio reports failures: a dialog and a status message that say what failed and what to do.
+"""How the studio reports failures: a dialog and a status message that state what failed and what to do.
 
 Details (the traceback) go only to the log file, whose path the dialog names.
 """
@@ -33,7 +33,7 @@ class ErrorPresenter(QObject):
         Args:
             what_failed: a translated sentence such as "Could not open the project."
             error: the exception; its message (not its traceback) is shown.
-            hint: a translated sentence that says what to do; a default names the log file.
+            hint: a translated sentence that tells the user what to do next; a default names the log file.
         """
         if error is not None:
             logger.error("%s", what_failed, exc_info=(type(error), error, error.__traceback__))
@@ -45,7 +45,9 @@ class ErrorPresenter(QObject):
         text = "\n\n".join(part for part in (what_failed, detail, hint) if part)
         self.last_message = text
         self._window.statusBar().showMessage(what_failed, STATUS_MESSAGE_MS)
-        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("DefectSeek Studio"), text, QMessageBox.StandardButton.Ok, self._window)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, self.tr("DefectSeek Studio"), text, QMessageBox.StandardButton.Ok, self._window
+        )
         box.setObjectName("error_dialog")
         box.open()
 

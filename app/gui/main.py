@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line of ``defectseek-studio``."""
-    parser = argparse.ArgumentParser(prog="defectseek-studio", description="DefectSeek Studio: label, train and inspect.")
+    parser = argparse.ArgumentParser(
+        prog="defectseek-studio", description="DefectSeek Studio: label, train and inspect."
+    )
     parser.add_argument(
         "--lang",
         choices=SUPPORTED_LANGUAGES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -29,6 +29,18 @@ class ProjectSession(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project: Project | None = None
+        self._close_guards: list[Callable[[], bool]] = []
+
+    def add_close_guard(self, guard: Callable[[], bool]) -> None:
+        """Register ``guard``, called before the project is replaced or closed; it returns False to keep it open.
+
+        Pages use this to save pending edits (and to stop the switch when saving failed).
+        """
+        self._close_guards.append(guard)
+
+    def confirm_close(self) -> bool:
+        """Run every close guard; return False when one of them keeps the project open."""
+        return all(guard() for guard in self._close_guards)
 
     @property
     def is_open(self) -> bool:

@@ -5,8 +5,8 @@ Usage (from the repository root)::
     python docs/screenshots/make_screenshots.py [--out docs/screenshots]
 
 The project is built in a temporary folder from the sample images in
-``assets/sample/test``; one image gets a rectangle, its ground-truth mask and an NG
-verdict so the screenshot shows every kind of label.
+``assets/sample/test``. One image gets a rectangle, its ground-truth mask and an
+NG verdict, so the screenshot shows every kind of label.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def build_project(folder: Path) -> Path:
         mask = read_mask(SAMPLE_MASKS / "crack" / "exp1_num_249594_mask.png", (label.image_height, label.image_width))
         rows, cols = mask.nonzero()
         box = Rectangle(float(cols.min() - 6), float(rows.min() - 6), float(cols.max() + 7), float(rows.max() + 7))
-        regions = (Region(shape=box, defect_type="crack"), Region(shape=PixelMask.from_array(mask), defect_type="crack"))
+        regions = (
+            Region(shape=box, defect_type="crack"),
+            Region(shape=PixelMask.from_array(mask), defect_type="crack"),
+        )
         project.save_label(LABELLED_ID, replace(label, verdict=Verdict.NG, defect_type="crack", regions=regions))
     return root
 

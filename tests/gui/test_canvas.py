@@ -42,8 +42,12 @@ def test_rectangle_clamped_to_image(canvas):
     document = canvas.label_scene.document
     canvas.set_tool("rectangle")
     viewport = canvas.viewport()
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, viewport_point(canvas, 10, 10))
-    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, viewport_point(canvas, -40, -30))
+    QTest.mousePress(
+        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, viewport_point(canvas, 10, 10)
+    )
+    QTest.mouseRelease(
+        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, viewport_point(canvas, -40, -30)
+    )
     shapes = document.shapes
     assert len(shapes) == 2
     assert shapes[1].points == ((0.0, 0.0), (10.0, 10.0))
@@ -138,8 +142,14 @@ def test_wheel_zoom_and_fit(canvas):
     assert canvas.zoom() == pytest.approx(1.0)
     center = QPointF(400, 300)
     event = QWheelEvent(
-        center, canvas.viewport().mapToGlobal(center), QPoint(0, 0), QPoint(0, 120),
-        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        center,
+        canvas.viewport().mapToGlobal(center),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
     )
     QApplication.sendEvent(canvas.viewport(), event)
     assert canvas.zoom() == pytest.approx(1.25)
@@ -169,7 +179,9 @@ def test_convert_keeps_untouched_fields():
     mask[10:20, 30:50] = True
     rectangle = Region(shape=Rectangle(1, 2, 30, 40), defect_type="scratch", description="from line 3", group_id=4)
     masked = Region(shape=PixelMask.from_array(mask), defect_type="scratch", origin="assist")
-    label = ImageLabel(WIDTH, HEIGHT, verdict=Verdict.NG, defect_type="scratch", regions=(rectangle, masked), comment="keep")
+    label = ImageLabel(
+        WIDTH, HEIGHT, verdict=Verdict.NG, defect_type="scratch", regions=(rectangle, masked), comment="keep"
+    )
     loaded = document_from_label(label, WIDTH, HEIGHT)
     saved = label_from_document(loaded)
     assert saved == label

@@ -67,7 +67,9 @@ def test_install_english_needs_no_catalog(qapp):
 def test_cjk_font_installed(qapp):
     families = cjk_font_families()
     if not families:
-        pytest.skip(f"no Simplified Chinese font installed; install the Debian package {' or '.join(CJK_FONT_PACKAGES)}")
+        pytest.skip(
+            f"no Simplified Chinese font installed; install the Debian package {' or '.join(CJK_FONT_PACKAGES)}"
+        )
     metrics = QFontMetrics(QFont(families[0]))
     assert metrics.inFontUcs4(ord("标"))
     assert metrics.inFontUcs4(ord("注"))

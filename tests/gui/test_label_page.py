@@ -164,3 +164,39 @@ def test_delete_key_removes_selected(label_page):
     assert canvas.label_scene.selected_shape_ids()
     QTest.keyClick(canvas, Qt.Key.Key_Delete)
     assert page.loaded.document.shapes == []
+
+
+def test_replaced_image_file_reported(label_page, project_dir):
+    from labeling.imageio import write_image
+
+    page = label_page
+    path = page.context.session.project.image_path(IDS[2])
+    write_image(path, np.zeros((50, 60, 3), dtype=np.uint8))
+    assert not page.open_image(IDS[2])
+    assert "is for a 320x240 image, but the image file is 60x50" in page.context.errors.last_message
+    assert page.image_id == ""
+
+
+def test_next_image_from_middle_of_filter(label_page):
+    page = label_page
+    choose(page.browser.verdict_filter, "unlabelled")
+    assert page.open_image(IDS[1])
+    page._set_verdict(Verdict.GOOD.value)
+    assert page.next_image()
+    assert page.image_id == IDS[2]
+
+
+def test_opening_project_saves_pending_edit(label_page, project_dir):
+    page = label_page
+    assert page.open_image(IDS[0])
+    page._set_verdict(Verdict.NG.value)
+    assert page.context.window.pages["project"].open_project(project_dir)
+    with Project.open(project_dir) as project:
+        assert project.get_label(IDS[0]).verdict == Verdict.NG
+
+
+def test_tool_shortcut_checks_toolbar_action(label_page):
+    page = label_page
+    page.canvas.set_tool("brush")
+    assert page.context.actions["tool_brush"].isChecked()
+    assert not page.context.actions["tool_select"].isChecked()

@@ -9,12 +9,15 @@ from PySide6.QtGui import QUndoCommand
 from app.gui.canvas.document import CanvasShape, LabelDocument
 
 
-
 class AddShapeCommand(QUndoCommand):
     """Add one rectangle or polygon."""
 
     def __init__(self, document: LabelDocument, shape: CanvasShape) -> None:
-        super().__init__(QCoreApplication.translate("CanvasCommands", "Add rectangle") if shape.kind == "rectangle" else QCoreApplication.translate("CanvasCommands", "Add polygon"))
+        super().__init__(
+            QCoreApplication.translate("CanvasCommands", "Add rectangle")
+            if shape.kind == "rectangle"
+            else QCoreApplication.translate("CanvasCommands", "Add polygon")
+        )
         self._document = document
         self._shape = shape
 

@@ -46,7 +46,9 @@ def document_from_label(label: ImageLabel, width: int, height: int) -> LoadedLab
             continue
         shape_id = document.new_shape_id()
         if isinstance(shape, Rectangle):
-            canvas_shape = CanvasShape(shape_id, RECTANGLE, ((shape.x0, shape.y0), (shape.x1, shape.y1)), region.defect_type or "")
+            canvas_shape = CanvasShape(
+                shape_id, RECTANGLE, ((shape.x0, shape.y0), (shape.x1, shape.y1)), region.defect_type or ""
+            )
         else:
             canvas_shape = CanvasShape(shape_id, POLYGON, tuple(shape.points), region.defect_type or "")
         document.add_shape(canvas_shape)
@@ -89,9 +91,9 @@ def _region_of(shape: CanvasShape, original: Region | None) -> Region:
 def _mask_regions(loaded: LoadedLabel) -> list[Region]:
     """Return the original mask regions when the brush did not change the mask, else one merged region.
 
-    NOTE: the canvas edits one binary mask per image, so after a brush edit all mask
-    regions are merged into one region that keeps the first region's id and defect
-    type (or the image's defect type when there was no mask before).
+    NOTE: the canvas edits one binary mask per image. After a brush edit, all mask
+    regions become one region with the first region's id, defect type and origin,
+    or with the image's defect type when the image had no mask before.
     """
     document = loaded.document
     if loaded.mask_at_load is not None and np.array_equal(loaded.mask_at_load, document.mask):
@@ -108,7 +110,7 @@ def mark_saved(loaded: LoadedLabel, saved: ImageLabel) -> None:
     """Make ``saved`` (the label as written, with its new revision) the base for the next save."""
     shapes = loaded.document.shapes
     plain = [region for region in saved.regions if not isinstance(region.shape, PixelMask)]
-    loaded.regions_by_shape = {shape.shape_id: region for shape, region in zip(shapes, plain)}
+    loaded.regions_by_shape = {shape.shape_id: region for shape, region in zip(shapes, plain, strict=True)}
     loaded.mask_regions = [region for region in saved.regions if isinstance(region.shape, PixelMask)]
     loaded.mask_at_load = loaded.document.mask.copy()
     loaded.base = saved

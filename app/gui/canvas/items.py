@@ -42,9 +42,10 @@ class MaskOverlayItem(QGraphicsItem):
         super().__init__()
         self._width = width
         self._height = height
-        self._rgba = np.zeros((height, width, 4), dtype=np.uint8)
-        self._image = QImage(self._rgba.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
-        self._color_bgra = np.array([color.blue(), color.green(), color.red(), 255], dtype=np.uint8)
+        # One uint32 per pixel in QImage's ARGB32 layout: opaque colour on the mask, transparent elsewhere.
+        self._argb = np.zeros((height, width), dtype=np.uint32)
+        self._image = QImage(self._argb.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
+        self._color_argb = np.uint32(0xFF000000 | (color.red() << 16) | (color.green() << 8) | color.blue())
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
@@ -53,14 +54,16 @@ class MaskOverlayItem(QGraphicsItem):
 
     def refresh(self, mask: np.ndarray, rect: QRect | None = None) -> None:
         """Recolour the overlay from ``mask`` inside ``rect`` (the whole image when None)."""
-        area = QRect(0, 0, self._width, self._height) if rect is None else rect.intersected(
+        area = (
             QRect(0, 0, self._width, self._height)
+            if rect is None
+            else rect.intersected(QRect(0, 0, self._width, self._height))
         )
         if area.isEmpty():
             return
         rows = slice(area.y(), area.y() + area.height())
         cols = slice(area.x(), area.x() + area.width())
-        self._rgba[rows, cols] = (mask[rows, cols, None] > 0) * self._color_bgra
+        self._argb[rows, cols] = np.where(mask[rows, cols] > 0, self._color_argb, np.uint32(0))
         self.update(QRectF(area))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:  # noqa: D102
@@ -112,4 +115,3 @@ class ShapeItem(QGraphicsPathItem):
         painter.setPen(self.pen())
         painter.setBrush(self.brush())
         painter.drawPath(self.path())
-

@@ -34,7 +34,6 @@ MIN_RECTANGLE_SIDE_PX = 1.0
 PREVIEW_Z = 20.0
 
 
-
 def _preview_pen() -> QPen:
     pen = QPen(QColor(0, 200, 255), 1, Qt.PenStyle.DashLine)
     pen.setCosmetic(True)
@@ -148,7 +147,10 @@ class RectangleTool(CanvasTool):
         if abs(end.x() - start.x()) < MIN_RECTANGLE_SIDE_PX or abs(end.y() - start.y()) < MIN_RECTANGLE_SIDE_PX:
             return
         document = self.canvas.label_scene.document
-        corners = ((min(start.x(), end.x()), min(start.y(), end.y())), (max(start.x(), end.x()), max(start.y(), end.y())))
+        corners = (
+            (min(start.x(), end.x()), min(start.y(), end.y())),
+            (max(start.x(), end.x()), max(start.y(), end.y())),
+        )
         shape = CanvasShape(document.new_shape_id(), RECTANGLE, corners, self.canvas.current_label)
         self.canvas.undo_stack.push(AddShapeCommand(document, shape))
 
@@ -206,7 +208,9 @@ class PolygonTool(CanvasTool):
         points = [(point.x(), point.y()) for point in self._points]
         self.cancel()
         if len(points) < 3:
-            self.canvas.status_message.emit(QCoreApplication.translate("CanvasTools", "A polygon needs at least 3 points; it was discarded."))
+            self.canvas.status_message.emit(
+                QCoreApplication.translate("CanvasTools", "A polygon needs at least 3 points; it was discarded.")
+            )
             return
         document = self.canvas.label_scene.document
         shape = CanvasShape(document.new_shape_id(), POLYGON, tuple(points), self.canvas.current_label)
@@ -274,7 +278,11 @@ class BrushTool(CanvasTool):
         cols = slice(rect.x(), rect.x() + rect.width())
         if np.array_equal(before[rows, cols], document.mask[rows, cols]):
             return
-        text = QCoreApplication.translate("CanvasTools", "Erase mask") if self.erase else QCoreApplication.translate("CanvasTools", "Paint mask")
+        text = (
+            QCoreApplication.translate("CanvasTools", "Erase mask")
+            if self.erase
+            else QCoreApplication.translate("CanvasTools", "Paint mask")
+        )
         command = MaskEditCommand(document, rect, before[rows, cols], document.mask[rows, cols], text, applied=True)
         self.canvas.undo_stack.push(command)
 

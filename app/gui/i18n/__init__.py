@@ -58,7 +58,9 @@ def install_translators(app: QCoreApplication, language: str) -> list[QTranslato
         app.installTranslator(qt_translator)
         installed.append(qt_translator)
     else:
-        logger.warning("Qt's own translation qtbase_%s was not found in %s; standard buttons stay in English.", language, qt_folder)
+        logger.warning(
+            "Qt's own translation qtbase_%s was not found in %s; standard buttons stay in English.", language, qt_folder
+        )
     studio_translator = QTranslator(app)
     path = catalog_path(language)
     if studio_translator.load(str(path)):

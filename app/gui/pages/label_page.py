@@ -16,11 +16,12 @@ from app.gui.canvas.document import MASK_ON
 from app.gui.canvas.tools import TOOL_NAMES
 from app.gui.canvas.view import CanvasView
 from app.gui.pages.base import PageContext, StudioPage
+from app.gui.pages.image_prefetch import ImagePrefetcher
 from app.gui.widgets.assist_panel import AnomalyMapProvider, AssistPanel
 from app.gui.widgets.image_browser import ImageBrowser
 from app.gui.widgets.label_panel import LabelPanel
 from labeling.errors import ConflictError, LabelingError
-from labeling.imageio import ImageReadError, LoadedImage, read_image
+from labeling.imageio import ImageReadError, LoadedImage
 from labeling.model import Verdict
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class LabelPage(StudioPage):
         self.image_id = ""
         self.image: LoadedImage | None = None
         self.loaded: LoadedLabel | None = None
+        self.prefetcher = ImagePrefetcher()
         self.browser = ImageBrowser()
         self.canvas = CanvasView(self.undo_stack)
         self.canvas.setObjectName("canvas")
@@ -54,6 +56,7 @@ class LabelPage(StudioPage):
         self._connect_widgets()
         context.session.project_changed.connect(self._on_project_changed)
         context.session.labels_changed.connect(self.browser.reload)
+        context.session.add_close_guard(self.save_if_modified)
         self._on_project_changed()
 
     # ----- public API -----
@@ -69,12 +72,23 @@ class LabelPage(StudioPage):
         if project is None:
             return False
         try:
-            image = read_image(project.image_path(image_id))
+            image = self.prefetcher.load(project.image_path(image_id))
             label = project.get_label(image_id)
         except (ImageReadError, LabelingError, OSError) as error:
             self.context.errors.report(self.tr("Could not open image {0}.").format(image_id), error)
             return False
+        if (label.image_width, label.image_height) != (image.width, image.height):
+            self.context.errors.report(
+                self.tr("The label of {0} is for a {1}x{2} image, but the image file is {3}x{4}.").format(
+                    image_id, label.image_width, label.image_height, image.width, image.height
+                ),
+                None,
+                self.tr("The image file was replaced; restore the original file or remove and re-import the image."),
+            )
+            return False
         self._show(image_id, image, document_from_label(label, image.width, image.height))
+        neighbours = [self.browser.neighbour_id(step) for step in (1, -1)]
+        self.prefetcher.prefetch([project.image_path(neighbour) for neighbour in neighbours if neighbour])
         return True
 
     def save(self) -> bool:
@@ -131,6 +145,7 @@ class LabelPage(StudioPage):
 
     def shutdown(self) -> None:  # noqa: D102
         self.browser.shutdown()
+        self.prefetcher.shutdown()
 
     # ----- building -----
 
@@ -155,7 +170,9 @@ class LabelPage(StudioPage):
         panel_scroll.setWidget(self.panel)
         panel_scroll.setWidgetResizable(True)
         panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        panel_scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + panel_scroll.verticalScrollBar().sizeHint().width())
+        panel_scroll.setMinimumWidth(
+            self.panel.minimumSizeHint().width() + panel_scroll.verticalScrollBar().sizeHint().width()
+        )
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.browser)
         splitter.addWidget(center)
@@ -184,7 +201,9 @@ class LabelPage(StudioPage):
         actions["verdict_ng"].triggered.connect(lambda: self._set_verdict(Verdict.NG.value))
         actions["verdict_clear"].triggered.connect(lambda: self._set_verdict(Verdict.UNLABELLED.value))
         for number in range(1, DEFECT_TYPE_SHORTCUT_COUNT + 1):
-            actions[f"defect_type_{number}"].triggered.connect(lambda _checked=False, n=number: self._choose_type_number(n))
+            actions[f"defect_type_{number}"].triggered.connect(
+                lambda _checked=False, n=number: self._choose_type_number(n)
+            )
         for name in TOOL_NAMES:
             actions[f"tool_{name}"].triggered.connect(lambda _checked=False, tool=name: self.canvas.set_tool(tool))
         actions["tool_select"].setChecked(True)
@@ -195,7 +214,9 @@ class LabelPage(StudioPage):
         self.panel.defect_type_chosen.connect(self._choose_type)
         self.panel.split_chosen.connect(self._set_split)
         self.panel.brush_size.valueChanged.connect(lambda value: setattr(self.canvas, "brush_size", value))
-        self.panel.opacity_slider.valueChanged.connect(lambda value: self.canvas.label_scene.set_mask_opacity(value / 100))
+        self.panel.opacity_slider.valueChanged.connect(
+            lambda value: self.canvas.label_scene.set_mask_opacity(value / 100)
+        )
         self.panel.window_level.window_changed.connect(self.canvas.label_scene.set_window)
         self.assist.proposal_changed.connect(self.canvas.label_scene.set_proposal)
         self.assist.accepted.connect(self._accept_proposal)
@@ -203,11 +224,13 @@ class LabelPage(StudioPage):
         self.canvas.status_message.connect(lambda text: self.context.window.statusBar().showMessage(text, 5000))
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.zoom_changed.connect(lambda _zoom: self._show_cursor(-1, -1))
+        self.canvas.tool_changed.connect(lambda tool: self.context.actions[f"tool_{tool}"].setChecked(True))
 
     # ----- state changes -----
 
     def _on_project_changed(self) -> None:
         self._clear_image()
+        self.prefetcher.clear()
         self.panel.set_classes(self.context.session.class_names())
         self.browser.set_project(self.context.session.project)
         self._update_type_action_texts()
@@ -224,6 +247,7 @@ class LabelPage(StudioPage):
         self.panel.window_level.set_pixels(image.pixels)
         self.panel.show_state(document.verdict, document.defect_type, document.split)
         document.verdict_changed.connect(self._on_verdict_changed)
+        document.modified_changed.connect(lambda _modified: self._show_cursor(-1, -1))
         self.assist.set_image(self.context.session.project.image_path(image_id), image.height, image.width)
         self.canvas.fit_to_window()
         self.browser.set_current(image_id)
@@ -243,11 +267,16 @@ class LabelPage(StudioPage):
     def _step(self, step: int) -> bool:
         if self.context.session.project is None:
             return False
+        # The neighbour is chosen before saving, because saving can drop the current image from the filtered list.
+        target = self.browser.neighbour_id(step)
         if not self.save_if_modified():
             return False
-        target = self.browser.neighbour_id(step)
         if not target:
-            message = self.tr("This is the last image of the list.") if step > 0 else self.tr("This is the first image of the list.")
+            message = (
+                self.tr("This is the last image of the list.")
+                if step > 0
+                else self.tr("This is the first image of the list.")
+            )
             self.context.window.statusBar().showMessage(message, 3000)
             return False
         return self.open_image(target)
@@ -266,7 +295,9 @@ class LabelPage(StudioPage):
     def _choose_type_number(self, number: int) -> None:
         names = self.context.session.class_names()
         if number > len(names):
-            self.context.window.statusBar().showMessage(self.tr("The project has no defect type {0}.").format(number), 3000)
+            self.context.window.statusBar().showMessage(
+                self.tr("The project has no defect type {0}.").format(number), 3000
+            )
             return
         self.panel.set_defect_type(names[number - 1])
         self._choose_type(names[number - 1])
@@ -296,7 +327,9 @@ class LabelPage(StudioPage):
             return
         document = self.loaded.document
         rows, cols = np.nonzero(proposal)
-        rect = QRect(int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1))
+        rect = QRect(
+            int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1)
+        )
         area = (slice(rect.y(), rect.y() + rect.height()), slice(rect.x(), rect.x() + rect.width()))
         before = document.mask[area].copy()
         after = np.where(proposal[area], MASK_ON, before).astype(np.uint8)
@@ -324,12 +357,16 @@ class LabelPage(StudioPage):
     def _show_cursor(self, x: int, y: int) -> None:
         if self.image is None:
             return
-        parts = [self.tr("{0} ({1}x{2}, {3}-bit)").format(self.image_id, self.image.width, self.image.height, self.image.bit_depth)]
+        parts = [
+            self.tr("{0} ({1}x{2}, {3}-bit)").format(
+                self.image_id, self.image.width, self.image.height, self.image.bit_depth
+            )
+        ]
         parts.append(self.tr("zoom {0:.0f}%").format(self.canvas.zoom() * 100))
         if 0 <= x < self.image.width and 0 <= y < self.image.height:
             value = self.image.pixels[y, x]
-            shown = value.tolist() if isinstance(value, np.ndarray) else int(value)
-            parts.append(self.tr("x {0}, y {1}: {2}").format(x, y, shown))
+            value_text = value.tolist() if isinstance(value, np.ndarray) else int(value)
+            parts.append(self.tr("x {0}, y {1}: {2}").format(x, y, value_text))
         if self.loaded is not None and self.loaded.document.modified:
             parts.append(self.tr("unsaved changes"))
         self.status_line.setText("   ".join(parts))
@@ -342,4 +379,3 @@ class LabelPage(StudioPage):
                 action.setText(self.tr("Defect Type {0}: {1}").format(number, names[number - 1]))
             else:
                 action.setText(self.tr("Defect Type {0}").format(number))
-

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 class NewProjectDialog(QDialog):
-    """Asks for the folder, name and defect types of a new project."""
+    """Dialog for the folder, name and defect types of a new project."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,7 +69,7 @@ class NewProjectDialog(QDialog):
 
 
 class ProjectPage(StudioPage):
-    """Project folder actions and the image counts of the open project."""
+    """Page with the project folder actions and the image counts of the open project."""
 
     def __init__(self, context: PageContext) -> None:
         super().__init__()
@@ -103,6 +103,8 @@ class ProjectPage(StudioPage):
 
     def create_project(self, folder: str | Path, name: str, classes: list[str]) -> bool:
         """Create and open a project; report failures to the user and return False."""
+        if not self.context.session.confirm_close():
+            return False
         try:
             self.context.session.create(folder, name or Path(folder).name, classes)
         except (LabelingError, OSError, ValueError) as error:
@@ -113,6 +115,8 @@ class ProjectPage(StudioPage):
 
     def open_project(self, folder: str | Path) -> bool:
         """Open a project; report failures to the user and return False."""
+        if not self.context.session.confirm_close():
+            return False
         try:
             self.context.session.open(folder)
         except (LabelingError, OSError, ValueError) as error:
@@ -160,7 +164,11 @@ class ProjectPage(StudioPage):
         total = QTreeWidgetItem([self.tr("All images"), str(counts.total)])
         self.counts_tree.addTopLevelItem(total)
         verdicts = QTreeWidgetItem([self.tr("By verdict"), ""])
-        for verdict, text in ((Verdict.UNLABELLED, self.tr("Unlabelled")), (Verdict.GOOD, self.tr("Good")), (Verdict.NG, self.tr("NG"))):
+        for verdict, text in (
+            (Verdict.UNLABELLED, self.tr("Unlabelled")),
+            (Verdict.GOOD, self.tr("Good")),
+            (Verdict.NG, self.tr("NG")),
+        ):
             verdicts.addChild(QTreeWidgetItem([text, str(counts.by_verdict.get(verdict, 0))]))
         types = QTreeWidgetItem([self.tr("By defect type"), ""])
         for name in self.context.session.class_names():

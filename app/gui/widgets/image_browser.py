@@ -28,6 +28,7 @@ class ImageListModel(QAbstractListModel):
         super().__init__(parent)
         self._entries: list[ImageEntry] = []
         self._rows: dict[str, int] = {}
+        self._rows_by_path: dict[str, int] = {}
         self._root = Path()
         self._thumbnails = thumbnails
         self._placeholder = QPixmap(THUMBNAIL_SIDE_PX, THUMBNAIL_SIDE_PX)
@@ -40,6 +41,7 @@ class ImageListModel(QAbstractListModel):
         self._root = root
         self._entries = entries
         self._rows = {entry.image_id: row for row, entry in enumerate(entries)}
+        self._rows_by_path = {self._path_key(entry): row for row, entry in enumerate(entries)}
         self.endResetModel()
 
     def image_id(self, row: int) -> str:
@@ -50,8 +52,8 @@ class ImageListModel(QAbstractListModel):
         """Return the row of ``image_id``, or -1 when the filter hides it."""
         return self._rows.get(image_id, -1)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, D102
-        return 0 if parent.isValid() else len(self._entries)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:  # noqa: N802, D102
+        return 0 if parent is not None and parent.isValid() else len(self._entries)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: D102
         if not index.isValid():
@@ -76,11 +78,10 @@ class ImageListModel(QAbstractListModel):
         return str(self._image_path(entry))
 
     def _on_thumbnail(self, key: str) -> None:
-        for row, entry in enumerate(self._entries):
-            if self._path_key(entry) == key:
-                index = self.index(row)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
-                return
+        row = self._rows_by_path.get(key)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
 class ImageBrowser(QWidget):
@@ -158,7 +159,12 @@ class ImageBrowser(QWidget):
     def neighbour_id(self, step: int) -> str:
         """Return the id ``step`` rows from the current one in the filtered list ("" past either end)."""
         row = self.model.row_of(self._current_id)
-        target = row + step if row >= 0 else (0 if step > 0 else self.model.rowCount() - 1)
+        if row >= 0:
+            target = row + step
+        elif step > 0:
+            target = 0
+        else:
+            target = self.model.rowCount() - 1
         if 0 <= target < self.model.rowCount():
             return self.model.image_id(target)
         return ""

@@ -36,12 +36,12 @@ class WindowLevelWidget(QWidget):
         form.addRow(buttons)
         self.level_slider.valueChanged.connect(self._emit)
         self.width_slider.valueChanged.connect(self._emit)
-        self.auto_button.clicked.connect(lambda: self.set_window(auto_window(self._pixels)) if self._pixels is not None else None)
-        self.reset_button.clicked.connect(lambda: self.set_window(default_window(self._pixels)) if self._pixels is not None else None)
+        self.auto_button.clicked.connect(self._auto)
+        self.reset_button.clicked.connect(self._reset)
         self.setEnabled(False)
 
     def set_pixels(self, pixels: np.ndarray | None) -> None:
-        """Adapt the slider ranges to ``pixels`` (read only) and reset to the full range."""
+        """Adapt the slider ranges to ``pixels`` (read only) and show the full range without emitting."""
         self._pixels = pixels
         self.setEnabled(pixels is not None)
         if pixels is None:
@@ -51,19 +51,30 @@ class WindowLevelWidget(QWidget):
             slider.blockSignals(True)
             slider.setRange(1 if slider is self.width_slider else 0, maximum)
             slider.blockSignals(False)
-        self.set_window(default_window(pixels))
+        self._move_sliders(default_window(pixels))
 
     def set_window(self, window: WindowLevel) -> None:
         """Move the sliders to ``window`` and emit ``window_changed`` once."""
+        self._move_sliders(window)
+        self._emit()
+
+    def _move_sliders(self, window: WindowLevel) -> None:
         for slider, value in ((self.level_slider, window.level), (self.width_slider, window.width)):
             slider.blockSignals(True)
             slider.setValue(int(round(value)))
             slider.blockSignals(False)
-        self._emit()
 
     def window(self) -> WindowLevel:
         """Return the window the sliders show."""
         return WindowLevel.from_level_width(self.level_slider.value(), self.width_slider.value())
+
+    def _auto(self) -> None:
+        if self._pixels is not None:
+            self.set_window(auto_window(self._pixels))
+
+    def _reset(self) -> None:
+        if self._pixels is not None:
+            self.set_window(default_window(self._pixels))
 
     def _emit(self) -> None:
         self.window_changed.emit(self.window())
