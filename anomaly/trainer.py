@@ -17,7 +17,7 @@ from anomaly.backbone import FeatureExtractor
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
 from anomaly.patchcore import DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
 from anomaly.threshold import DEFAULT_MARGIN, Threshold, threshold_from_good
-from labeling.model_input import auto_size, prepare_batch, round_size
+from labeling.model_input import MAX_AUTO_ASPECT, auto_size, combine_outputs, model_inputs, plan_tiles, round_size
 from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_BACKBONE = "efficientnet-lite0"
 DEFAULT_CORESET_RATIO = 0.1
 DEFAULT_MEMORY_BUDGET_MB = 4096
+DEFAULT_MAX_CANDIDATES = 100_000
+DEFAULT_TILE_PX = 256
+MIN_PATCHES_PER_INPUT = 16
 BYTES_PER_FLOAT = 4
 
 
@@ -38,10 +41,12 @@ class TrainConfig:
 
     backbone: str = DEFAULT_BACKBONE
     size: tuple[int, int] | None = None
+    resize: str = "auto"
     coreset_ratio: float = DEFAULT_CORESET_RATIO
     sigma_px: float = DEFAULT_SIGMA_PX
     threshold_margin: float = DEFAULT_MARGIN
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB
+    max_candidates: int = DEFAULT_MAX_CANDIDATES
     batch_size: int = 8
     seed: int = 0
 
@@ -53,6 +58,7 @@ class TrainedModel:
     config: TrainConfig
     input_size: tuple[int, int]
     bit_depth: int
+    resize: str
     bank: np.ndarray
     bank_owners: np.ndarray
     threshold: Threshold
@@ -100,27 +106,33 @@ def train_patchcore(
     if not images:
         raise TrainingError("no readable good images to train on; check the folder and the file types")
     torch.manual_seed(config.seed)
-    size = round_size(config.size) if config.size else auto_size([(i.height, i.width) for i in images])
+    resize = choose_resize(config.resize, images)
+    size = _choose_size(config, images, resize)
     bit_depth = max(image.bit_depth for image in images)
     extractor = FeatureExtractor(config.backbone, size)
-    patches_per_image = _patches_per_image(extractor, size, len(images), config)
+    input_counts = [_input_count(image, size, resize) for image in images]
+    per_input = _patches_per_input(extractor, size, sum(input_counts), config)
 
-    features = _extract(extractor, images, size, bit_depth, config, progress, cancel)
-    candidates, owners = _sample_patches(features, patches_per_image, config.seed)
+    features = _extract(extractor, images, size, bit_depth, resize, config, progress, cancel)
+    candidates, owners = _sample_patches(features, per_input, config.seed)
     keep = max(1, int(round(candidates.shape[0] * config.coreset_ratio)))
     chosen = greedy_coreset(candidates, keep, seed=config.seed, progress=progress, cancel=cancel)
     bank = candidates[chosen].contiguous()
     bank_owners = owners[chosen]
 
-    postprocess = MapPostprocess(size, config.sigma_px)
-    good_scores = _held_out_scores(features, bank, bank_owners, postprocess, extractor, images, size, bit_depth)
+    scorer = _HeldOutScorer(bank, bank_owners, MapPostprocess(size, config.sigma_px), size)
+    good_scores = _held_out_scores(scorer, features, extractor, images, size, bit_depth, resize)
     threshold = threshold_from_good(good_scores, config.threshold_margin)
     elapsed = time.perf_counter() - started
-    logger.info("Trained on %d images in %.1f s: bank %d x %d, input %dx%d", len(images), elapsed, *bank.shape, *size)
+    logger.info(
+        "Trained on %d images (%d inputs, %s) in %.1f s: bank %d x %d, input %dx%d",
+        len(images), sum(input_counts), resize, elapsed, *bank.shape, *size,
+    )
     return TrainedModel(
         config=config,
         input_size=size,
         bit_depth=bit_depth,
+        resize=resize,
         bank=bank.numpy(),
         bank_owners=bank_owners.numpy(),
         threshold=threshold,
@@ -132,31 +144,61 @@ def train_patchcore(
     )
 
 
-def _patches_per_image(extractor: FeatureExtractor, size: tuple[int, int], count: int, config: TrainConfig) -> int:
-    """Estimate the bank's memory before extraction and return how many patches per image fit the budget."""
+def choose_resize(requested: str, images: Sequence[LoadedImage]) -> str:
+    """Resolve ``auto`` to ``tile`` for line-scan-like images (median aspect above 4:1), else ``stretch``.
+
+    Raises:
+        TrainingError: an unknown rule was requested.
+    """
+    if requested in ("stretch", "tile"):
+        return requested
+    if requested != "auto":
+        raise TrainingError(f"unknown resize rule {requested!r}; use auto, stretch or tile")
+    aspects = [max(image.width, image.height) / min(image.width, image.height) for image in images]
+    return "tile" if float(np.median(aspects)) > MAX_AUTO_ASPECT else "stretch"
+
+
+def _choose_size(config: TrainConfig, images: Sequence[LoadedImage], resize: str) -> tuple[int, int]:
+    if config.size:
+        return round_size(config.size)
+    if resize == "tile":
+        return round_size((DEFAULT_TILE_PX, DEFAULT_TILE_PX))
+    return auto_size([(image.height, image.width) for image in images])
+
+
+def _input_count(image: LoadedImage, size: tuple[int, int], resize: str) -> int:
+    return len(plan_tiles(image.height, image.width, size).offsets) if resize == "tile" else 1
+
+
+def _patches_per_input(extractor: FeatureExtractor, size: tuple[int, int], inputs: int, config: TrainConfig) -> int:
+    """Estimate the bank's memory before extraction and return how many patches per input to keep.
+
+    Two limits apply: the memory budget for features, and a cap on coreset
+    candidates that bounds the time of coreset selection.
+    """
     grid = (size[0] // 8) * (size[1] // 8)
-    channels = extractor.channels
-    per_patch = channels * BYTES_PER_FLOAT * 2
+    per_patch = extractor.channels * BYTES_PER_FLOAT * 2
     budget = config.memory_budget_mb * 1024 * 1024
-    needed = count * grid * per_patch
-    logger.info("Estimated feature memory: %.0f MB for %d images (budget %d MB)", needed / 2**20, count, config.memory_budget_mb)
-    if needed <= budget:
-        return grid
-    fitting = budget // (count * per_patch)
-    if fitting < max(16, grid // 64):
+    needed = inputs * grid * per_patch
+    logger.info(
+        "Estimated feature memory: %.0f MB for %d model inputs (budget %d MB)", needed / 2**20, inputs, config.memory_budget_mb
+    )
+    fitting = grid if needed <= budget else budget // (inputs * per_patch)
+    if fitting < min(grid, MIN_PATCHES_PER_INPUT):
         raise TrainingError(
-            f"{count} images at {size[1]}x{size[0]} need about {needed / 2**20:,.0f} MB of features, "
+            f"{inputs} model inputs of {size[1]}x{size[0]} need about {needed / 2**20:,.0f} MB of patch features, "
             f"above the memory budget of {config.memory_budget_mb} MB; use fewer images, a smaller --size, "
             "or a larger --memory-budget-mb"
         )
-    logger.warning(
-        "Feature memory %.0f MB exceeds the budget of %d MB: keeping %d of %d patches per image",
-        needed / 2**20,
-        config.memory_budget_mb,
-        fitting,
-        grid,
-    )
-    return int(fitting)
+    if fitting < grid:
+        logger.warning(
+            "Feature memory %.0f MB exceeds the budget of %d MB: keeping %d of %d patches per input",
+            needed / 2**20, config.memory_budget_mb, fitting, grid,
+        )
+    capped = max(1, config.max_candidates // inputs)
+    if capped < fitting:
+        logger.info("Keeping %d of %d patches per input to bound coreset time", capped, grid)
+    return int(min(fitting, capped))
 
 
 @torch.no_grad()
@@ -165,68 +207,93 @@ def _extract(
     images: Sequence[LoadedImage],
     size: tuple[int, int],
     bit_depth: int,
+    resize: str,
     config: TrainConfig,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
 ) -> list[torch.Tensor]:
-    """Return one (patches x channels) tensor per image."""
+    """Return, per image, an (inputs x patches x channels) tensor of patch features."""
     features: list[torch.Tensor] = []
-    for start in range(0, len(images), config.batch_size):
+    for index, image in enumerate(images):
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("feature extraction was cancelled")
-        chunk = images[start : start + config.batch_size]
-        batch = torch.from_numpy(prepare_batch(chunk, size, bit_depth))
-        maps = extractor(batch)
-        for item in maps:
-            features.append(item.permute(1, 2, 0).reshape(-1, item.shape[0]).contiguous())
+        inputs, _ = model_inputs(image, size, bit_depth, resize)
+        chunks = []
+        for start in range(0, inputs.shape[0], config.batch_size):
+            maps = extractor(torch.from_numpy(inputs[start : start + config.batch_size]))
+            chunks.append(maps.permute(0, 2, 3, 1).reshape(maps.shape[0], -1, maps.shape[1]))
+        features.append(torch.cat(chunks).contiguous())
         if progress is not None:
-            progress("features", min(start + len(chunk), len(images)), len(images))
+            progress("features", index + 1, len(images))
     return features
 
 
-def _sample_patches(features: list[torch.Tensor], per_image: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample_patches(features: list[torch.Tensor], per_input: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     kept, owners = [], []
     for index, item in enumerate(features):
-        rows = item if per_image >= item.shape[0] else item[torch.randperm(item.shape[0], generator=generator)[:per_image]]
-        kept.append(rows)
-        owners.append(torch.full((rows.shape[0],), index, dtype=torch.int64))
+        for rows in item:
+            if per_input < rows.shape[0]:
+                rows = rows[torch.randperm(rows.shape[0], generator=generator)[:per_input]]
+            kept.append(rows)
+            owners.append(torch.full((rows.shape[0],), index, dtype=torch.int64))
     return torch.cat(kept), torch.cat(owners)
+
+
+class _HeldOutScorer:
+    """Score patch features against the bank, optionally leaving out one image's entries."""
+
+    def __init__(self, bank: torch.Tensor, owners: torch.Tensor, postprocess: MapPostprocess, size: tuple[int, int]) -> None:
+        self.bank = bank
+        self.owners = owners
+        self.bank_norms = (bank**2).sum(dim=1)
+        self.postprocess = postprocess
+        self.grid = (size[0] // 8, size[1] // 8)
+
+    @torch.no_grad()
+    def maps(self, patches: torch.Tensor, exclude_owner: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Return (maps n x H x W, scores n) for n inputs' patch features (n x patches x C)."""
+        maps, scores = [], []
+        for rows in patches:
+            squared = (rows**2).sum(dim=1, keepdim=True) - 2.0 * rows @ self.bank.t() + self.bank_norms
+            if exclude_owner is not None:
+                squared[:, self.owners == exclude_owner] = float("inf")
+            nearest = squared.amin(dim=1).clamp_min(0.0).sqrt().reshape(1, 1, *self.grid)
+            full, score = self.postprocess(nearest)
+            maps.append(full[0, 0].numpy())
+            scores.append(float(score[0]))
+        return np.stack(maps), np.asarray(scores)
 
 
 @torch.no_grad()
 def _held_out_scores(
+    scorer: _HeldOutScorer,
     features: list[torch.Tensor],
-    bank: torch.Tensor,
-    owners: torch.Tensor,
-    postprocess: MapPostprocess,
     extractor: FeatureExtractor,
     images: Sequence[LoadedImage],
     size: tuple[int, int],
     bit_depth: int,
+    resize: str,
 ) -> np.ndarray:
     """Score each training image against the bank without its own patches (leave one out).
 
     With a single image there is nothing to leave out, so shifted and re-lit copies of
     it are scored against the full bank instead; the threshold is then a rough guess.
     """
-    grid = (size[0] // 8, size[1] // 8)
-    bank_norms = (bank**2).sum(dim=1)
-    if len(features) == 1:
-        logger.warning("Only one good image: the threshold is estimated from shifted copies of it and is approximate")
-        copies = _perturbed_copies(images[0])
-        batch = torch.from_numpy(prepare_batch(copies, size, bit_depth))
-        candidates = [item.permute(1, 2, 0).reshape(-1, item.shape[0]) for item in extractor(batch)]
-        masks = [torch.zeros_like(owners, dtype=torch.bool)] * len(candidates)
-    else:
-        candidates = features
-        masks = [owners == index for index in range(len(features))]
     scores = []
-    for patches, excluded in zip(candidates, masks):
-        squared = (patches**2).sum(dim=1, keepdim=True) - 2.0 * patches @ bank.t() + bank_norms
-        squared[:, excluded] = float("inf")
-        nearest = squared.amin(dim=1).clamp_min(0.0).sqrt().reshape(1, 1, *grid)
-        scores.append(float(postprocess(nearest)[1][0]))
+    if len(images) == 1:
+        logger.warning("Only one good image: the threshold is estimated from shifted copies of it and is approximate")
+        for copy in _perturbed_copies(images[0]):
+            inputs, plan = model_inputs(copy, size, bit_depth, resize)
+            patches = extractor(torch.from_numpy(inputs))
+            patches = patches.permute(0, 2, 3, 1).reshape(patches.shape[0], -1, patches.shape[1])
+            maps, tile_scores = scorer.maps(patches, None)
+            scores.append(combine_outputs(maps, tile_scores, plan, copy.height, copy.width)[1])
+        return np.asarray(scores, dtype=np.float64)
+    for index, (image, patches) in enumerate(zip(images, features)):
+        plan = plan_tiles(image.height, image.width, size) if resize == "tile" else None
+        maps, tile_scores = scorer.maps(patches, index)
+        scores.append(combine_outputs(maps, tile_scores, plan, image.height, image.width)[1])
     return np.asarray(scores, dtype=np.float64)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -124,3 +125,93 @@ def prepare_batch(images: Sequence[LoadedImage], size: tuple[int, int], bit_dept
     rule) and :func:`resize_to_model`; every path that feeds a model calls this.
     """
     return to_chw_batch([resize_to_model(to_model_rgb(image, bit_depth), size) for image in images])
+
+
+TILE_OVERLAP_FRACTION = 0.125
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How one image is cut into model-sized tiles.
+
+    The image is scaled by ``scale`` so its short side matches the model's
+    corresponding side (aspect ratio kept), then cut along its long side into tiles
+    that overlap by about an eighth; the last tile ends at the image's edge, so every
+    pixel, including the remainder, is covered.
+    """
+
+    scale: float
+    scaled_height: int
+    scaled_width: int
+    offsets: tuple[tuple[int, int], ...]
+    tile_size: tuple[int, int]
+
+
+def plan_tiles(height: int, width: int, size: tuple[int, int]) -> TilePlan:
+    """Plan tiles of the model's (height, width) over an image of ``height`` x ``width``."""
+    tile_height, tile_width = size
+    if width / tile_width >= height / tile_height:
+        scale = tile_height / height
+    else:
+        scale = tile_width / width
+    scaled_height = max(tile_height, int(round(height * scale)))
+    scaled_width = max(tile_width, int(round(width * scale)))
+    rows = _tile_starts(scaled_height, tile_height)
+    cols = _tile_starts(scaled_width, tile_width)
+    offsets = tuple((row, col) for row in rows for col in cols)
+    return TilePlan(scale, scaled_height, scaled_width, offsets, (tile_height, tile_width))
+
+
+def _tile_starts(length: int, tile: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    stride = max(1, int(tile * (1.0 - TILE_OVERLAP_FRACTION)))
+    starts = list(range(0, length - tile, stride))
+    starts.append(length - tile)
+    return starts
+
+
+def cut_tiles(rgb: np.ndarray, plan: TilePlan) -> list[np.ndarray]:
+    """Scale an H x W x 3 float32 image by the plan and return its tiles."""
+    scaled = resize_to_model(rgb, (plan.scaled_height, plan.scaled_width))
+    tile_height, tile_width = plan.tile_size
+    return [scaled[row : row + tile_height, col : col + tile_width] for row, col in plan.offsets]
+
+
+def stitch_tiles(tile_maps: Sequence[np.ndarray], plan: TilePlan) -> np.ndarray:
+    """Average overlapping tile maps into one map at the plan's scaled resolution."""
+    total = np.zeros((plan.scaled_height, plan.scaled_width), dtype=np.float64)
+    weight = np.zeros_like(total)
+    tile_height, tile_width = plan.tile_size
+    for (row, col), values in zip(plan.offsets, tile_maps):
+        total[row : row + tile_height, col : col + tile_width] += values
+        weight[row : row + tile_height, col : col + tile_width] += 1.0
+    return (total / weight).astype(np.float32)
+
+
+def model_inputs(image: LoadedImage, size: tuple[int, int], bit_depth: int, resize: str) -> tuple[np.ndarray, TilePlan | None]:
+    """Return the model inputs (n x 3 x H x W) of one image and the tile plan (None when stretched).
+
+    ``resize`` is ``stretch`` (one input, the whole image resized to the model size)
+    or ``tile`` (aspect ratio kept, several overlapping inputs).
+    """
+    if resize == "tile":
+        plan = plan_tiles(image.height, image.width, size)
+        return to_chw_batch(cut_tiles(to_model_rgb(image, bit_depth), plan)), plan
+    if resize != "stretch":
+        raise ValueError(f"unknown resize rule {resize!r}; expected 'stretch' or 'tile'")
+    return prepare_batch([image], size, bit_depth), None
+
+
+def combine_outputs(
+    maps: np.ndarray, scores: np.ndarray, plan: TilePlan | None, height: int, width: int
+) -> tuple[np.ndarray, float]:
+    """Turn the graph outputs of one image's inputs into (map at the image's size, image score).
+
+    Stretched images keep the graph's score; tiled images are scored by the maximum
+    of the stitched map, so overlapping tiles count once.
+    """
+    if plan is None:
+        return map_to_image(maps[0], height, width), float(scores[0])
+    stitched = stitch_tiles(list(maps), plan)
+    return map_to_image(stitched, height, width), float(stitched.max())

@@ -20,6 +20,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--size", default="auto", help="model input: 'auto' (from the images' aspect ratio), '256' or HxW like '192x320'"
     )
+    parser.add_argument(
+        "--resize",
+        choices=["auto", "stretch", "tile"],
+        default="auto",
+        help="'stretch' resizes whole images; 'tile' keeps the aspect ratio and cuts overlapping tiles "
+        "(line-scan strips); 'auto' tiles when the images are longer than 4:1 (default: auto)",
+    )
     parser.add_argument("--coreset-ratio", type=float, default=0.1, help="fraction of patches kept in the bank (default: 0.1)")
     parser.add_argument(
         "--backbone",
@@ -55,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         backbone=args.backbone,
         size=size,
+        resize=args.resize,
         coreset_ratio=args.coreset_ratio,
         threshold_margin=args.threshold_margin,
         memory_budget_mb=args.memory_budget_mb,
@@ -73,10 +81,15 @@ def run(args: argparse.Namespace) -> int:
     progress.close()
     height, width = trained.input_size
     print(
-        f"trained on {trained.image_count} images in {trained.train_seconds:.1f} s; input {width}x{height}; "
+        f"trained on {trained.image_count} images in {trained.train_seconds:.1f} s; input {width}x{height} "
+        f"({trained.resize}); "
         f"bank {trained.bank.shape[0]} patches; threshold {trained.threshold.value:.4f} ({trained.threshold.method})"
     )
     print(f"model: {args.out} (bundle {manifest.bundle_id})")
+    if trained.threshold.defect_count == 0:
+        print(f"note: {trained.threshold.note}", file=sys.stderr)
+    if trained.resize == "tile":
+        print("note: images are tiled (aspect ratio kept); every pixel is covered", file=sys.stderr)
     if errors:
         print(f"warning: {len(errors)} file(s) could not be read and were skipped (exit status 3)", file=sys.stderr)
         return exit_codes.PARTIAL

@@ -91,7 +91,10 @@ def build_manifest(trained: TrainedModel, *, target: str = "cpu", precision: str
         created=utc_now(),
         task={"type": "anomaly", "defect_types": []},
         preprocessing=Preprocessing(
-            input_height=trained.input_size[0], input_width=trained.input_size[1], bit_depth=trained.bit_depth
+            input_height=trained.input_size[0],
+            input_width=trained.input_size[1],
+            bit_depth=trained.bit_depth,
+            resize=trained.resize,
         ),
         postprocessing=Postprocessing(
             threshold=float(threshold.value),
@@ -125,7 +128,12 @@ def _write_state(trained: TrainedModel, directory: Path) -> None:
     with open(state, "wb") as stream:
         np.savez(stream, bank=trained.bank, bank_owners=trained.bank_owners, good_scores=trained.good_scores)
     config = asdict(trained.config)
-    config.update(input_size=list(trained.input_size), bit_depth=trained.bit_depth, threshold=asdict(trained.threshold))
+    config.update(
+        input_size=list(trained.input_size),
+        bit_depth=trained.bit_depth,
+        resize_rule=trained.resize,
+        threshold=asdict(trained.threshold),
+    )
     atomic_write_json(directory / CONFIG_NAME, config)
 
 
@@ -158,11 +166,13 @@ def load_trained_model(directory: str | os.PathLike[str]) -> TrainedModel:
     threshold = Threshold(**config.pop("threshold"))
     input_size = tuple(config.pop("input_size"))
     bit_depth = int(config.pop("bit_depth"))
+    resize = str(config.pop("resize_rule"))
     train_config = TrainConfig(**{**config, "size": tuple(config["size"]) if config.get("size") else None})
     return TrainedModel(
         config=train_config,
         input_size=input_size,
         bit_depth=bit_depth,
+        resize=resize,
         bank=state["bank"],
         bank_owners=state["bank_owners"],
         threshold=threshold,

@@ -16,7 +16,7 @@ from anomaly import TrainedModel
 from engine.compile.export import load_trained_model
 from engine.runtime.inspector import NG, OK, Verdict, normalize_score
 from labeling.imageio import LoadedImage
-from labeling.model_input import map_to_image, prepare_batch
+from labeling.model_input import combine_outputs, model_inputs
 
 
 class TorchPredictor:
@@ -41,19 +41,21 @@ class TorchPredictor:
         """Judge images exactly as the runtime does, but with torch."""
         threshold = self.trained.threshold
         verdicts = []
-        for start in range(0, len(images), batch_size):
-            chunk = images[start : start + batch_size]
-            maps, scores = self.run_batch(prepare_batch(chunk, self.trained.input_size, self.trained.bit_depth))
-            for image, anomaly_map, score in zip(chunk, maps, scores):
-                verdicts.append(
-                    Verdict(
-                        score=float(score),
-                        normalized_score=float(normalize_score(score, threshold.value, threshold.normal_level)),
-                        verdict=NG if score > threshold.value else OK,
-                        threshold=threshold.value,
-                        width=image.width,
-                        height=image.height,
-                        anomaly_map=map_to_image(anomaly_map, image.height, image.width),
-                    )
+        for image in images:
+            inputs, plan = model_inputs(image, self.trained.input_size, self.trained.bit_depth, self.trained.resize)
+            outputs = [self.run_batch(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
+            maps = np.concatenate([item[0] for item in outputs])
+            scores = np.concatenate([item[1] for item in outputs])
+            anomaly_map, score = combine_outputs(maps, scores, plan, image.height, image.width)
+            verdicts.append(
+                Verdict(
+                    score=score,
+                    normalized_score=float(normalize_score(score, threshold.value, threshold.normal_level)),
+                    verdict=NG if score > threshold.value else OK,
+                    threshold=threshold.value,
+                    width=image.width,
+                    height=image.height,
+                    anomaly_map=anomaly_map,
                 )
+            )
         return verdicts

@@ -16,7 +16,7 @@ import numpy as np
 from engine.bundle import Manifest, load_manifest
 from engine.runtime.engines import Engine, open_engine
 from labeling.imageio import LoadedImage
-from labeling.model_input import map_to_image, prepare_batch
+from labeling.model_input import combine_outputs, model_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -114,15 +114,32 @@ class Inspector:
         return maps, scores
 
     def inspect_images(self, images: Sequence[LoadedImage], batch_size: int = 1) -> list[Verdict]:
-        """Judge images; results come back in input order and do not depend on ``batch_size``."""
-        verdicts: list[Verdict] = []
+        """Judge images; results come back in input order and do not depend on ``batch_size``.
+
+        ``batch_size`` counts graph inputs, so a tiled image may span several batches.
+        """
         prep = self.manifest.preprocessing
-        for start in range(0, len(images), max(1, batch_size)):
-            chunk = images[start : start + max(1, batch_size)]
-            maps, scores = self.run_batch(prepare_batch(chunk, self.manifest.input_size, prep.bit_depth))
-            for image, anomaly_map, score in zip(chunk, maps, scores):
-                verdicts.append(self._decide(image, anomaly_map, float(score)))
+        prepared = [model_inputs(image, self.manifest.input_size, prep.bit_depth, prep.resize) for image in images]
+        rows = np.concatenate([inputs for inputs, _ in prepared]) if prepared else np.empty((0,))
+        maps, scores = self._run_rows(rows, max(1, batch_size))
+        verdicts: list[Verdict] = []
+        start = 0
+        for image, (inputs, plan) in zip(images, prepared):
+            stop = start + inputs.shape[0]
+            anomaly_map, score = combine_outputs(maps[start:stop], scores[start:stop], plan, image.height, image.width)
+            verdicts.append(self._decide(image, anomaly_map, score))
+            start = stop
         return verdicts
+
+    def _run_rows(self, rows: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        maps, scores = [], []
+        for start in range(0, rows.shape[0], batch_size):
+            batch_maps, batch_scores = self.run_batch(np.ascontiguousarray(rows[start : start + batch_size]))
+            maps.append(batch_maps)
+            scores.append(batch_scores)
+        if not maps:
+            return np.empty((0, 0, 0), np.float32), np.empty((0,))
+        return np.concatenate(maps), np.concatenate(scores)
 
     def _decide(self, image: LoadedImage, anomaly_map: np.ndarray, score: float) -> Verdict:
         post = self.manifest.postprocessing
@@ -133,5 +150,5 @@ class Inspector:
             threshold=post.threshold,
             width=image.width,
             height=image.height,
-            anomaly_map=map_to_image(anomaly_map, image.height, image.width),
+            anomaly_map=anomaly_map,
         )
