@@ -44,15 +44,25 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     return target
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically and return the path."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, fsync: bool = True) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically and return the path (``fsync`` as in :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
-def atomic_write_json(path: str | os.PathLike[str], value: Any) -> Path:
+def atomic_write_json(path: str | os.PathLike[str], value: Any, *, fsync: bool = True) -> Path:
     """Write ``value`` as indented UTF-8 JSON to ``path`` atomically and return the path."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    return atomic_write_text(path, text)
+    return atomic_write_text(path, text, fsync=fsync)
+
+
+def sync_file_system() -> None:
+    """Flush files written with ``fsync=False`` to disk, where the OS offers one call for it.
+
+    NOTE: Windows has no ``os.sync``, so there such files reach the disk when the OS
+    decides, and a power loss soon after a bulk write can leave empty files.
+    """
+    if hasattr(os, "sync"):
+        os.sync()
 
 
 def _remove_quietly(name: str) -> None:

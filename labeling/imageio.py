@@ -259,10 +259,11 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def write_image(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
+def write_image(path: str | os.PathLike[str], pixels: np.ndarray, *, fsync: bool = True) -> Path:
     """Write an RGB or gray array atomically; the suffix picks the format (PNG, JPEG, BMP, TIFF).
 
     Works for paths in any script on every OS because encoding happens in memory.
+    ``fsync`` is passed to :func:`labeling.fileio.atomic_write_bytes`.
     """
     target = Path(path)
     suffix = target.suffix.lower() or ".png"
@@ -272,7 +273,7 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
     ok, buffer = cv2.imencode(suffix, np.ascontiguousarray(array))
     if not ok:
         raise OSError(f"Could not encode {target}: format {suffix!r} is not supported; use .png, .jpg, .bmp or .tif.")
-    return atomic_write_bytes(target, buffer.tobytes())
+    return atomic_write_bytes(target, buffer.tobytes(), fsync=fsync)
 
 
 def find_images(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[ImageReadError]]:
