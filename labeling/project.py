@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from labeling.errors import ConflictError, LabelFileError, ProjectError
-from labeling.fileio import atomic_write_bytes, atomic_write_text
+from labeling.fileio import atomic_write_bytes, atomic_write_text, sync_file_system
 from labeling.imageio import ImageReadError, find_images, read_image_info
 from labeling.index import FileStamp, LabelIndex
 from labeling.labelfile import content_revision, decode_label, encode_label, read_label_file
@@ -342,7 +342,7 @@ class Project:
                     reason = error.reason if isinstance(error, ImageReadError) else str(error)
                     skipped.append(SkippedFile(str(file), reason))
                     logger.warning("Skipped %s: %s", file, reason)
-        _flush_file_system()
+        self.flush_to_disk()
         return TransferReport(items=tuple(added), skipped=tuple(skipped))
 
     def add_image(
@@ -397,6 +397,10 @@ class Project:
         saved = replace(label, revision=content_revision(data))
         self._index.upsert([(self._entry_for(new_id, saved, image_ref), stamp)])
         return new_id
+
+    def flush_to_disk(self) -> None:
+        """Flush files written with ``durable=False`` to disk (see :func:`labeling.fileio.sync_file_system`)."""
+        sync_file_system()
 
     def remove_image(self, image_id: str, *, delete_copied_image: bool = True) -> None:
         """Remove an image's label file; a copy inside ``images/`` is deleted too unless told otherwise.
@@ -552,14 +556,6 @@ def _write_project_file(path: Path, info: ProjectInfo) -> str:
     data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     atomic_write_bytes(path, data)
     return content_revision(data)
-
-
-def _flush_file_system() -> None:
-    """Flush written files to disk where the OS offers one call for it."""
-    # NOTE: Windows has no os.sync, so there files written with fsync=False reach the
-    # disk when the OS decides; a power loss right after a bulk add can leave empty label files.
-    if hasattr(os, "sync"):
-        os.sync()
 
 
 def _stamp_of(path: Path) -> FileStamp:

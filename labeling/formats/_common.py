@@ -55,7 +55,7 @@ class UniqueNames:
         return candidate
 
 
-def copy_upright_image(source: Path, target_without_suffix: Path) -> Path:
+def copy_upright_image(source: Path, target_without_suffix: Path, *, fsync: bool = True) -> Path:
     """Copy an image's bytes unchanged, or write it as upright PNG when the file is stored rotated (EXIF).
 
     Returns:
@@ -64,9 +64,9 @@ def copy_upright_image(source: Path, target_without_suffix: Path) -> Path:
     info = read_image_info(source)
     if info.orientation == 1:
         target = target_without_suffix.with_name(target_without_suffix.name + source.suffix.lower())
-        return atomic_write_bytes(target, source.read_bytes())
+        return atomic_write_bytes(target, source.read_bytes(), fsync=fsync)
     target = target_without_suffix.with_name(target_without_suffix.name + ".png")
-    return write_image(target, read_image(source).pixels)
+    return write_image(target, read_image(source).pixels, fsync=fsync)
 
 
 def relative_posix(target: Path, start: Path) -> str:

@@ -84,6 +84,7 @@ def import_coco(
             continue
         if image_id is not None:
             report.items.append(image_id)
+    project.flush_to_disk()
     return report.build()
 
 
@@ -175,7 +176,7 @@ def _import_image(
     image_id = extension.get("image_id") if isinstance(extension, dict) else None
     if not image_id:
         image_id = Path(file_name).with_suffix("").as_posix().lstrip("./") or Path(file_name).stem
-    return project.add_image(image_path, copy=copy, image_id=str(image_id), label=label)
+    return project.add_image(image_path, copy=copy, image_id=str(image_id), label=label, durable=False)
 
 
 def _regions_from_annotation(

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from labeling.errors import LabelingError
-from labeling.fileio import atomic_write_json
+from labeling.fileio import atomic_write_json, sync_file_system
 from labeling.formats._common import ReportBuilder, relative_posix
 from labeling.geometry import clamp_points, rectangle_from_corners
 from labeling.imageio import ImageReadError, decode_image, encode_png, read_image_info
@@ -112,6 +112,7 @@ def import_labelme(
                 continue
             if image_id is not None:
                 report.items.append(image_id)
+    project.flush_to_disk()
     return report.build()
 
 
@@ -151,8 +152,12 @@ def labelme_document(label: ImageLabel, image_ref: str, existing: dict[str, Any]
     return document
 
 
-def write_labelme_file(json_path: str | os.PathLike[str], label: ImageLabel, image_path: Path) -> list[str]:
+def write_labelme_file(
+    json_path: str | os.PathLike[str], label: ImageLabel, image_path: Path, *, fsync: bool = True
+) -> list[str]:
     """Write ``label`` as a labelme file atomically, keeping what an existing file has that DefectSeek does not model.
+
+    ``fsync`` is passed to :func:`labeling.fileio.atomic_write_bytes`.
 
     Returns:
         Warnings, for example when the existing file was not valid JSON and was replaced.
@@ -167,7 +172,8 @@ def write_labelme_file(json_path: str | os.PathLike[str], label: ImageLabel, ima
             warnings.append(f"{target}: the existing file is not valid JSON ({error}) and was replaced")
         if existing is not None and not isinstance(existing, dict):
             existing = None
-    atomic_write_json(target, labelme_document(label, relative_posix(image_path, target.parent), existing))
+    document = labelme_document(label, relative_posix(image_path, target.parent), existing)
+    atomic_write_json(target, document, fsync=fsync)
     return warnings
 
 
@@ -185,12 +191,13 @@ def export_labelme(
         target = root / f"{image_id}.json"
         try:
             label = project.get_label(image_id)
-            for message in write_labelme_file(target, label, project.image_path(image_id)):
+            for message in write_labelme_file(target, label, project.image_path(image_id), fsync=False):
                 report.warn(message)
         except (LabelingError, OSError) as error:
             report.skip(project.label_path(image_id), str(error))
             continue
         report.items.append(str(target))
+    sync_file_system()
     return report.build()
 
 
@@ -207,32 +214,44 @@ def _import_one(project: Project, json_path: Path, image_id: str, copy: bool, re
         report.skip(json_path, "not a labelme file (no 'shapes' list); check that it was saved by labelme")
         return None
     image_path = resolve_image_path(json_path, str(document.get("imagePath") or ""))
+    if image_path is not None:
+        return _add_labelme_image(project, document, json_path, image_path, image_id, copy, report)
     with tempfile.TemporaryDirectory(prefix="defectseek-labelme-") as scratch:
-        if image_path is None:
-            image_path = _embedded_image(document, json_path, Path(scratch))
-            copy = True
-        if image_path is None:
+        embedded = _embedded_image(document, json_path, Path(scratch))
+        if embedded is None:
             report.skip(
                 json_path,
                 f"image {document.get('imagePath')!r} not found and the file has no imageData; "
                 "put the image beside the JSON file or fix imagePath",
             )
             return None
-        info = read_image_info(image_path)
-        stored = (document.get("imageWidth"), document.get("imageHeight"))
-        if None not in stored and tuple(int(value) for value in stored) != (info.width, info.height):
-            report.skip(
-                json_path,
-                f"imageWidth x imageHeight {stored[0]}x{stored[1]} differ from the upright image "
-                f"{image_path} ({info.width}x{info.height}), so the shapes would be misplaced; "
-                "open and re-save the file in labelme",
-            )
-            return None
-        label, warnings = parse_labelme(document, str(json_path), info.width, info.height)
-        for message in warnings:
-            report.warn(message)
-        project.ensure_classes([name for name in _used_types(label) if name])
-        return project.add_image(image_path, copy=copy, image_id=image_id, label=label)
+        return _add_labelme_image(project, document, json_path, embedded, image_id, True, report)
+
+
+def _add_labelme_image(
+    project: Project,
+    document: dict[str, Any],
+    json_path: Path,
+    image_path: Path,
+    image_id: str,
+    copy: bool,
+    report: ReportBuilder,
+) -> str | None:
+    info = read_image_info(image_path)
+    stored = (document.get("imageWidth"), document.get("imageHeight"))
+    if None not in stored and tuple(int(value) for value in stored) != (info.width, info.height):
+        report.skip(
+            json_path,
+            f"imageWidth x imageHeight {stored[0]}x{stored[1]} differ from the upright image "
+            f"{image_path} ({info.width}x{info.height}), so the shapes would be misplaced; "
+            "open and re-save the file in labelme",
+        )
+        return None
+    label, warnings = parse_labelme(document, str(json_path), info.width, info.height)
+    for message in warnings:
+        report.warn(message)
+    project.ensure_classes([name for name in _used_types(label) if name])
+    return project.add_image(image_path, copy=copy, image_id=image_id, label=label, durable=False)
 
 
 def _embedded_image(document: dict[str, Any], json_path: Path, scratch: Path) -> Path | None:

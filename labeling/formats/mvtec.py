@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from labeling.errors import LabelingError
+from labeling.fileio import sync_file_system
 from labeling.formats._common import ReportBuilder, UniqueNames
 from labeling.geometry import label_mask
 from labeling.imageio import IMAGE_SUFFIXES, ImageReadError, read_image, read_image_info, read_mask, write_image
@@ -61,6 +62,7 @@ def import_mvtec(project: Project, root: str | os.PathLike[str], *, copy: bool =
     for split_name, split in _SPLIT_FOLDERS.items():
         for class_folder in sorted(path for path in (base / split_name).glob("*") if path.is_dir()):
             _import_class_folder(project, base, class_folder, split, copy, report)
+    project.flush_to_disk()
     return report.build()
 
 
@@ -93,6 +95,7 @@ def export_mvtec(
             report.skip(project.label_path(image_id), str(error))
             continue
         report.items.append(str(written))
+    sync_file_system()
     return report.build()
 
 
@@ -115,7 +118,7 @@ def _import_class_folder(
                 label = replace(label, verdict=Verdict.GOOD)
             else:
                 label = _defect_label(label, base, class_folder.name, image_path, report)
-            report.items.append(project.add_image(image_path, copy=copy, image_id=image_id, label=label))
+            report.items.append(project.add_image(image_path, copy=copy, image_id=image_id, label=label, durable=False))
         except (LabelingError, ImageReadError, OSError) as error:
             report.skip(image_path, str(error))
 
@@ -158,12 +161,13 @@ def _export_one(
             f"{project.image_path(image_id)} is {image.width}x{image.height} but its label is for "
             f"{label.image_width}x{label.image_height}; re-add the image to the project"
         )
-    target = write_image(root / folder / f"{name}.png", image.pixels)
+    target = write_image(root / folder / f"{name}.png", image.pixels, fsync=False)
     if label.verdict is Verdict.NG:
         mask = label_mask(label)
         if not mask.any():
             report.warn(f"{image_id}: NG image without regions; its ground-truth mask is empty")
-        write_image(root / "ground_truth" / class_folder / f"{name}{MASK_SUFFIX}", mask.astype(np.uint8) * 255)
+        mask_path = root / "ground_truth" / class_folder / f"{name}{MASK_SUFFIX}"
+        write_image(mask_path, mask.astype(np.uint8) * 255, fsync=False)
     return target
 
 

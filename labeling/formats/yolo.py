@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labeling.errors import LabelingError
-from labeling.fileio import atomic_write_text
+from labeling.fileio import atomic_write_text, sync_file_system
 from labeling.formats._common import ReportBuilder, UniqueNames, copy_upright_image
 from labeling.geometry import mask_to_polygons, shape_bounds, shape_mask
 from labeling.imageio import ImageReadError
@@ -72,9 +72,10 @@ def export_yolo(
                 continue
             split_folder = SPLIT_FOLDERS[label.split]
             name = names.claim(split_folder, image_id.rsplit("/", 1)[-1])
-            copy_upright_image(project.image_path(image_id), root / "images" / split_folder / name)
+            copy_upright_image(project.image_path(image_id), root / "images" / split_folder / name, fsync=False)
             lines = _label_lines(image_id, label, class_index, task, report)
-            atomic_write_text(root / "labels" / split_folder / f"{name}.txt", "".join(line + "\n" for line in lines))
+            text = "".join(line + "\n" for line in lines)
+            atomic_write_text(root / "labels" / split_folder / f"{name}.txt", text, fsync=False)
         except (LabelingError, ImageReadError, OSError) as error:
             report.skip(project.label_path(image_id), str(error))
             continue
@@ -83,6 +84,7 @@ def export_yolo(
     if "val" not in used_splits:
         report.warn(f"{root}: no image is in the validation split, so data.yaml uses the train images for validation")
     _write_dataset_files(root, project.info.class_names, used_splits)
+    sync_file_system()
     return report.build()
 
 
