@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class ProjectSession(QObject):
-    """Holds the open :class:`~labeling.project.Project` (or none) and tells pages when it changes.
+    """The open :class:`~labeling.project.Project` (or none), with signals that pages connect to.
 
     Signals:
         project_changed: a project was opened, created or closed.
@@ -32,9 +32,9 @@ class ProjectSession(QObject):
         self._close_guards: list[Callable[[], bool]] = []
 
     def add_close_guard(self, guard: Callable[[], bool]) -> None:
-        """Register ``guard``, called before the project is replaced or closed; it returns False to keep it open.
+        """Register ``guard`` for :meth:`confirm_close`, which runs before another project is opened or created.
 
-        Pages use this to save pending edits (and to stop the switch when saving failed).
+        Pages save pending edits in their guard, and return False when saving failed to stop the switch.
         """
         self._close_guards.append(guard)
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale
 from PySide6.QtGui import QFont, QFontMetrics
@@ -17,6 +23,8 @@ from app.gui.i18n import (
 )
 
 pytestmark = pytest.mark.gui
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -73,3 +81,29 @@ def test_cjk_font_installed(qapp):
     metrics = QFontMetrics(QFont(families[0]))
     assert metrics.inFontUcs4(ord("标"))
     assert metrics.inFontUcs4(ord("注"))
+
+
+def _messages(ts_path: Path) -> dict[tuple[str, str], ET.Element]:
+    root = ET.parse(ts_path).getroot()
+    return {
+        (context.findtext("name"), message.findtext("source")): message.find("translation")
+        for context in root.iter("context")
+        for message in context.iter("message")
+    }
+
+
+def test_catalog_translates_every_message():
+    messages = _messages(catalog_path(SIMPLIFIED_CHINESE).with_suffix(".ts"))
+    untranslated = [key for key, translation in messages.items() if translation.get("type") or not translation.text]
+    assert untranslated == []
+
+
+def test_catalog_matches_source_strings(tmp_path):
+    lupdate = shutil.which("pyside6-lupdate") or str(Path(sys.executable).with_name("pyside6-lupdate"))
+    if not Path(lupdate).exists():
+        pytest.skip("pyside6-lupdate not found; it ships with PySide6-Essentials")
+    sources = sorted(str(path) for path in (REPO_ROOT / "app" / "gui").rglob("*.py"))
+    fresh = tmp_path / "fresh.ts"
+    subprocess.run([lupdate, *sources, "-ts", str(fresh)], check=True, capture_output=True, timeout=120)
+    committed = _messages(catalog_path(SIMPLIFIED_CHINESE).with_suffix(".ts"))
+    assert set(_messages(fresh)) == set(committed)

@@ -4,17 +4,17 @@
 <context>
     <name>Actions</name>
     <message>
-        <location filename="../actions.py" line="53"/>
+        <location filename="../actions.py" line="52"/>
         <source>Defect Type {0}</source>
         <translation>缺陷类型 {0}</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="64"/>
+        <location filename="../actions.py" line="63"/>
         <source>&amp;New Project...</source>
         <translation>新建项目(&amp;N)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="65"/>
+        <location filename="../actions.py" line="64"/>
         <source>&amp;Open Project...</source>
         <translation>打开项目(&amp;O)...</translation>
     </message>
@@ -24,142 +24,142 @@
         <translation>导入图像(&amp;I)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="67"/>
+        <location filename="../actions.py" line="68"/>
         <source>&amp;Save</source>
         <translation>保存(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="68"/>
+        <location filename="../actions.py" line="69"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="69"/>
+        <location filename="../actions.py" line="70"/>
         <source>&amp;Undo</source>
         <translation>撤销(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="70"/>
+        <location filename="../actions.py" line="71"/>
         <source>&amp;Redo</source>
         <translation>重做(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="71"/>
+        <location filename="../actions.py" line="75"/>
         <source>&amp;Delete Selected Shapes</source>
         <translation>删除选中的形状(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="72"/>
+        <location filename="../actions.py" line="79"/>
         <source>&amp;Keyboard Shortcuts...</source>
         <translation>快捷键设置(&amp;K)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="73"/>
+        <location filename="../actions.py" line="80"/>
         <source>&amp;Fit to Window</source>
         <translation>适应窗口(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="74"/>
+        <location filename="../actions.py" line="84"/>
         <source>&amp;Actual Size (1:1)</source>
         <translation>实际大小 1:1(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="75"/>
+        <location filename="../actions.py" line="88"/>
         <source>Zoom &amp;In</source>
         <translation>放大(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="76"/>
+        <location filename="../actions.py" line="89"/>
         <source>Zoom &amp;Out</source>
         <translation>缩小(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="77"/>
+        <location filename="../actions.py" line="90"/>
         <source>&amp;Next Image</source>
         <translation>下一张(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="78"/>
+        <location filename="../actions.py" line="92"/>
         <source>&amp;Previous Image</source>
         <translation>上一张(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="79"/>
+        <location filename="../actions.py" line="97"/>
         <source>&amp;Select and Move</source>
         <translation>选择和移动(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="80"/>
+        <location filename="../actions.py" line="103"/>
         <source>&amp;Rectangle</source>
         <translation>矩形(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="81"/>
+        <location filename="../actions.py" line="106"/>
         <source>P&amp;olygon</source>
         <translation>多边形(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="82"/>
+        <location filename="../actions.py" line="108"/>
         <source>&amp;Brush</source>
         <translation>画笔(&amp;B)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="83"/>
+        <location filename="../actions.py" line="110"/>
         <source>&amp;Eraser</source>
         <translation>橡皮擦(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="84"/>
+        <location filename="../actions.py" line="113"/>
         <source>Larger Brush</source>
         <translation>增大画笔</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="85"/>
+        <location filename="../actions.py" line="116"/>
         <source>Smaller Brush</source>
         <translation>减小画笔</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="86"/>
+        <location filename="../actions.py" line="118"/>
         <source>Mark &amp;Good</source>
         <translation>标为良品(&amp;G)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="87"/>
+        <location filename="../actions.py" line="119"/>
         <source>Mark &amp;NG</source>
         <translation>标为不良(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="88"/>
+        <location filename="../actions.py" line="121"/>
         <source>Mark &amp;Unlabelled</source>
         <translation>标为未标注(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="90"/>
+        <location filename="../actions.py" line="124"/>
         <source>&amp;About DefectSeek Studio</source>
         <translation>关于 DefectSeek Studio(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="98"/>
+        <location filename="../actions.py" line="132"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="99"/>
+        <location filename="../actions.py" line="133"/>
         <source>&amp;Edit</source>
         <translation>编辑(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="100"/>
+        <location filename="../actions.py" line="134"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="101"/>
+        <location filename="../actions.py" line="135"/>
         <source>&amp;Label</source>
         <translation>标注(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="102"/>
+        <location filename="../actions.py" line="136"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -167,47 +167,47 @@
 <context>
     <name>AssistPanel</name>
     <message>
-        <location filename="../widgets/assist_panel.py" line="52"/>
+        <location filename="../widgets/assist_panel.py" line="62"/>
         <source>Model Assist</source>
         <translation>模型辅助标注</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="58"/>
+        <location filename="../widgets/assist_panel.py" line="68"/>
         <source>Propose Mask</source>
         <translation>生成建议掩膜</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="67"/>
+        <location filename="../widgets/assist_panel.py" line="77"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="69"/>
+        <location filename="../widgets/assist_panel.py" line="79"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="71"/>
+        <location filename="../widgets/assist_panel.py" line="81"/>
         <source>Reject</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="77"/>
+        <location filename="../widgets/assist_panel.py" line="87"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="78"/>
+        <location filename="../widgets/assist_panel.py" line="88"/>
         <source>Minimum area:</source>
         <translation>最小面积：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="108"/>
+        <location filename="../widgets/assist_panel.py" line="118"/>
         <source>The model returned no anomaly map for this image.</source>
         <translation>模型没有为这张图像返回异常图。</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="135"/>
+        <location filename="../widgets/assist_panel.py" line="145"/>
         <source>{0} regions, {1} pixels</source>
         <translation>{0} 个区域，{1} 个像素</translation>
     </message>
@@ -220,27 +220,27 @@
         <translation>添加矩形</translation>
     </message>
     <message>
-        <location filename="../canvas/commands.py" line="17"/>
+        <location filename="../canvas/commands.py" line="19"/>
         <source>Add polygon</source>
         <translation>添加多边形</translation>
     </message>
     <message>
-        <location filename="../canvas/commands.py" line="32"/>
+        <location filename="../canvas/commands.py" line="35"/>
         <source>Delete shapes</source>
         <translation>删除形状</translation>
     </message>
     <message>
-        <location filename="../canvas/commands.py" line="49"/>
+        <location filename="../canvas/commands.py" line="52"/>
         <source>Move shapes</source>
         <translation>移动形状</translation>
     </message>
     <message>
-        <location filename="../canvas/commands.py" line="70"/>
+        <location filename="../canvas/commands.py" line="73"/>
         <source>Set defect type</source>
         <translation>设置缺陷类型</translation>
     </message>
     <message>
-        <location filename="../canvas/commands.py" line="124"/>
+        <location filename="../canvas/commands.py" line="127"/>
         <source>Set verdict</source>
         <translation>设置判定</translation>
     </message>
@@ -248,17 +248,17 @@
 <context>
     <name>CanvasTools</name>
     <message>
-        <location filename="../canvas/tools.py" line="209"/>
+        <location filename="../canvas/tools.py" line="212"/>
         <source>A polygon needs at least 3 points; it was discarded.</source>
         <translation>多边形至少需要 3 个点，已放弃。</translation>
     </message>
     <message>
-        <location filename="../canvas/tools.py" line="277"/>
+        <location filename="../canvas/tools.py" line="282"/>
         <source>Erase mask</source>
         <translation>擦除掩膜</translation>
     </message>
     <message>
-        <location filename="../canvas/tools.py" line="277"/>
+        <location filename="../canvas/tools.py" line="284"/>
         <source>Paint mask</source>
         <translation>绘制掩膜</translation>
     </message>
@@ -271,12 +271,12 @@
         <translation>详细信息已写入日志文件：{0}</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="48"/>
+        <location filename="../errors.py" line="49"/>
         <source>DefectSeek Studio</source>
         <translation>DefectSeek Studio</translation>
     </message>
     <message>
-        <location filename="../errors.py" line="60"/>
+        <location filename="../errors.py" line="62"/>
         <source>An unexpected error occurred; the last action may not have finished.</source>
         <translation>发生意外错误，上一个操作可能没有完成。</translation>
     </message>
@@ -284,37 +284,37 @@
 <context>
     <name>ImageBrowser</name>
     <message>
-        <location filename="../widgets/image_browser.py" line="136"/>
+        <location filename="../widgets/image_browser.py" line="139"/>
         <source>{0} of {1} images</source>
         <translation>显示 {0} / 共 {1} 张图像</translation>
     </message>
     <message>
-        <location filename="../widgets/image_browser.py" line="209"/>
+        <location filename="../widgets/image_browser.py" line="217"/>
         <source>All images ({0})</source>
         <translation>全部图像 ({0})</translation>
     </message>
     <message>
-        <location filename="../widgets/image_browser.py" line="210"/>
+        <location filename="../widgets/image_browser.py" line="218"/>
         <source>Unlabelled ({0})</source>
         <translation>未标注 ({0})</translation>
     </message>
     <message>
-        <location filename="../widgets/image_browser.py" line="211"/>
+        <location filename="../widgets/image_browser.py" line="219"/>
         <source>Good ({0})</source>
         <translation>良品 ({0})</translation>
     </message>
     <message>
-        <location filename="../widgets/image_browser.py" line="212"/>
+        <location filename="../widgets/image_browser.py" line="220"/>
         <source>NG ({0})</source>
         <translation>不良 ({0})</translation>
     </message>
     <message>
-        <location filename="../widgets/image_browser.py" line="214"/>
+        <location filename="../widgets/image_browser.py" line="222"/>
         <source>Type: {0} ({1})</source>
         <translation>类型：{0} ({1})</translation>
     </message>
     <message>
-        <location filename="../widgets/image_browser.py" line="220"/>
+        <location filename="../widgets/image_browser.py" line="228"/>
         <source>All splits</source>
         <translation>全部数据集划分</translation>
     </message>
@@ -322,83 +322,93 @@
 <context>
     <name>LabelPage</name>
     <message>
-        <location filename="../pages/label_page.py" line="75"/>
+        <location filename="../pages/label_page.py" line="78"/>
         <source>Could not open image {0}.</source>
         <translation>无法打开图像 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="90"/>
+        <location filename="../pages/label_page.py" line="82"/>
+        <source>The label of {0} is for a {1}x{2} image, but the image file is {3}x{4}.</source>
+        <translation>{0} 的标注对应 {1}x{2} 的图像，但图像文件是 {3}x{4}。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_page.py" line="86"/>
+        <source>The image file was replaced; restore the original file or remove and re-import the image.</source>
+        <translation>图像文件已被替换。请恢复原文件，或者删除该图像后重新导入。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_page.py" line="104"/>
         <source>The label of {0} was not saved because it changed on disk.</source>
         <translation>{0} 的标注未保存，因为磁盘上的文件已被修改。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="92"/>
+        <location filename="../pages/label_page.py" line="106"/>
         <source>Copy your changes, reopen the image to load the other version, and apply them again.</source>
         <translation>请记下您的修改，重新打开图像以加载另一版本，然后再次应用修改。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="96"/>
+        <location filename="../pages/label_page.py" line="110"/>
         <source>Could not save the label of {0}.</source>
         <translation>无法保存 {0} 的标注。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="100"/>
+        <location filename="../pages/label_page.py" line="114"/>
         <source>Saved {0}</source>
         <translation>已保存 {0}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="248"/>
+        <location filename="../pages/label_page.py" line="276"/>
         <source>This is the last image of the list.</source>
         <translation>已经是列表中的最后一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="248"/>
+        <location filename="../pages/label_page.py" line="278"/>
         <source>This is the first image of the list.</source>
         <translation>已经是列表中的第一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="267"/>
+        <location filename="../pages/label_page.py" line="299"/>
         <source>The project has no defect type {0}.</source>
         <translation>项目中没有第 {0} 个缺陷类型。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="279"/>
+        <location filename="../pages/label_page.py" line="312"/>
         <source>Set defect type</source>
         <translation>设置缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="301"/>
-        <location filename="../pages/label_page.py" line="302"/>
+        <location filename="../pages/label_page.py" line="336"/>
+        <location filename="../pages/label_page.py" line="337"/>
         <source>Accept proposal</source>
         <translation>接受建议</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="325"/>
+        <location filename="../pages/label_page.py" line="361"/>
         <source>{0} ({1}x{2}, {3}-bit)</source>
         <translation>{0}（{1}x{2}，{3} 位）</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="326"/>
+        <location filename="../pages/label_page.py" line="365"/>
         <source>zoom {0:.0f}%</source>
         <translation>缩放 {0:.0f}%</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="330"/>
+        <location filename="../pages/label_page.py" line="369"/>
         <source>x {0}, y {1}: {2}</source>
         <translation>x {0}，y {1}：{2}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="332"/>
+        <location filename="../pages/label_page.py" line="371"/>
         <source>unsaved changes</source>
         <translation>有未保存的修改</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="340"/>
+        <location filename="../pages/label_page.py" line="379"/>
         <source>Defect Type {0}: {1}</source>
         <translation>缺陷类型 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="342"/>
+        <location filename="../pages/label_page.py" line="381"/>
         <source>Defect Type {0}</source>
         <translation>缺陷类型 {0}</translation>
     </message>
@@ -469,33 +479,33 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="35"/>
-        <location filename="../main_window.py" line="114"/>
+        <location filename="../main_window.py" line="44"/>
+        <location filename="../main_window.py" line="123"/>
         <source>DefectSeek Studio</source>
         <translation>DefectSeek Studio</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="113"/>
+        <location filename="../main_window.py" line="122"/>
         <source>No project open</source>
         <translation>未打开项目</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="116"/>
+        <location filename="../main_window.py" line="125"/>
         <source>Project: {0}</source>
         <translation>项目：{0}</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="117"/>
+        <location filename="../main_window.py" line="126"/>
         <source>{0} - DefectSeek Studio</source>
         <translation>{0} - DefectSeek Studio</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="135"/>
+        <location filename="../main_window.py" line="144"/>
         <source>About DefectSeek Studio</source>
         <translation>关于 DefectSeek Studio</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="136"/>
+        <location filename="../main_window.py" line="145"/>
         <source>DefectSeek Studio: label images, train from good images, and inspect parts on the line.</source>
         <translation>DefectSeek Studio：标注图像，用良品图像训练模型，并在产线上检测零件。</translation>
     </message>
@@ -564,119 +574,119 @@
         <translation>图像数</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="109"/>
+        <location filename="../pages/project_page.py" line="111"/>
         <source>Could not create the project in {0}.</source>
         <translation>无法在 {0} 中创建项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="120"/>
+        <location filename="../pages/project_page.py" line="124"/>
         <source>Could not open the project in {0}.</source>
         <translation>无法打开 {0} 中的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="122"/>
+        <location filename="../pages/project_page.py" line="126"/>
         <source>Choose a folder that contains project.json, or create a new project.</source>
         <translation>请选择包含 project.json 的文件夹，或者新建一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="131"/>
-        <location filename="../pages/project_page.py" line="189"/>
+        <location filename="../pages/project_page.py" line="135"/>
+        <location filename="../pages/project_page.py" line="197"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="131"/>
-        <location filename="../pages/project_page.py" line="189"/>
+        <location filename="../pages/project_page.py" line="135"/>
+        <location filename="../pages/project_page.py" line="197"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="136"/>
+        <location filename="../pages/project_page.py" line="140"/>
         <source>Could not import the images.</source>
         <translation>无法导入图像。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="138"/>
+        <location filename="../pages/project_page.py" line="142"/>
         <source>Imported {0} images; skipped {1}.</source>
         <translation>已导入 {0} 张图像，跳过 {1} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="149"/>
+        <location filename="../pages/project_page.py" line="153"/>
         <source>No project is open. Create a new project or open an existing one.</source>
         <translation>没有打开的项目。请新建项目或打开已有项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="153"/>
+        <location filename="../pages/project_page.py" line="157"/>
         <source>Project: {0}</source>
         <translation>项目：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="154"/>
+        <location filename="../pages/project_page.py" line="158"/>
         <source>Folder: {0}</source>
         <translation>文件夹：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="155"/>
+        <location filename="../pages/project_page.py" line="159"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="156"/>
+        <location filename="../pages/project_page.py" line="160"/>
         <source>Defect types: {0}</source>
         <translation>缺陷类型：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="160"/>
+        <location filename="../pages/project_page.py" line="164"/>
         <source>All images</source>
         <translation>全部图像</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="162"/>
+        <location filename="../pages/project_page.py" line="166"/>
         <source>By verdict</source>
         <translation>按判定</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="163"/>
+        <location filename="../pages/project_page.py" line="168"/>
         <source>Unlabelled</source>
         <translation>未标注</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="163"/>
+        <location filename="../pages/project_page.py" line="169"/>
         <source>Good</source>
         <translation>良品</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="163"/>
+        <location filename="../pages/project_page.py" line="170"/>
         <source>NG</source>
         <translation>不良</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="165"/>
+        <location filename="../pages/project_page.py" line="173"/>
         <source>By defect type</source>
         <translation>按缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="168"/>
+        <location filename="../pages/project_page.py" line="176"/>
         <source>By split</source>
         <translation>按数据集划分</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="183"/>
+        <location filename="../pages/project_page.py" line="191"/>
         <source>Open Project Folder</source>
         <translation>打开项目文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="191"/>
+        <location filename="../pages/project_page.py" line="199"/>
         <source>Choose a Folder of Images</source>
         <translation>选择图像文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="196"/>
+        <location filename="../pages/project_page.py" line="204"/>
         <source>Import Images</source>
         <translation>导入图像</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="197"/>
+        <location filename="../pages/project_page.py" line="205"/>
         <source>Copy the images into the project folder? Choose No to reference them where they are.</source>
         <translation>是否将图像复制到项目文件夹中？选择“否”则在原位置引用图像。</translation>
     </message>
@@ -702,22 +712,22 @@
 <context>
     <name>Splits</name>
     <message>
-        <location filename="../pages/project_page.py" line="205"/>
+        <location filename="../pages/project_page.py" line="213"/>
         <source>No split</source>
         <translation>未划分</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="206"/>
+        <location filename="../pages/project_page.py" line="214"/>
         <source>Train</source>
         <translation>训练集</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="207"/>
+        <location filename="../pages/project_page.py" line="215"/>
         <source>Validation</source>
         <translation>验证集</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="208"/>
+        <location filename="../pages/project_page.py" line="216"/>
         <source>Test</source>
         <translation>测试集</translation>
     </message>

@@ -14,7 +14,7 @@ MAX_PREFETCHED_IMAGES = 2
 
 
 class ImagePrefetcher:
-    """Decodes a few images in one worker thread; :meth:`load` returns a prefetched image or decodes it now."""
+    """A one-thread decoder of upcoming images; :meth:`load` returns a prefetched image or decodes it now."""
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-prefetch")
