@@ -200,3 +200,22 @@ def test_tool_shortcut_checks_toolbar_action(label_page):
     page.canvas.set_tool("brush")
     assert page.context.actions["tool_brush"].isChecked()
     assert not page.context.actions["tool_select"].isChecked()
+
+
+def test_exif_rotated_jpeg_shown_upright(label_page, tmp_path):
+    from PIL import Image
+
+    page = label_page
+    pixels = np.zeros((60, 100, 3), dtype=np.uint8)
+    pixels[:10, :] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(pixels).save(path, exif=exif)
+    report = page.context.session.import_images([path], copy=False)
+    assert page.open_image(report.items[0])
+    assert (page.image.width, page.image.height) == (60, 100)
+    scene_rect = page.canvas.label_scene.sceneRect()
+    assert (scene_rect.width(), scene_rect.height()) == (60, 100)
+    assert page.loaded.document.mask.shape == (100, 60)
+    assert page.image.pixels[50, 55].min() > 200

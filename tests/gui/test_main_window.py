@@ -132,3 +132,21 @@ def test_self_test_exits_zero(tmp_path):
 
 def test_application_names_for_settings():
     assert QCoreApplication.organizationName() == "DefectSeek"
+
+
+def test_shortcut_dialog_applies_change(make_window):
+    from PySide6.QtGui import QKeySequence
+
+    from app.gui.shortcut_dialog import ShortcutDialog
+
+    window = make_window()
+    dialog = ShortcutDialog(window.actions, window)
+    dialog._editors["save"].setKeySequence(QKeySequence("Ctrl+Shift+S"))
+    dialog.accept()
+    assert window.actions["save"].shortcut().toString() == "Ctrl+Shift+S"
+    assert studio_settings().value("shortcuts/save") == "Ctrl+Shift+S"
+    dialog = ShortcutDialog(window.actions, window)
+    dialog._restore_defaults()
+    dialog.accept()
+    assert window.actions["save"].shortcut().toString() == "Ctrl+S"
+    assert studio_settings().value("shortcuts/save") is None
