@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Build the offline Linux packages of DefectSeek: a .deb and a .tar.gz for the studio
+# and for the line runtime, into dist/.
+#
+# Usage: installer/build_linux.sh [--only runtime|studio] [--skip-venv-setup]
+#
+# Each build uses its own virtual environment so that torch cannot leak into the
+# runtime: build/venv-runtime (runtime extra, no torch) and build/venv-studio (train
+# and gui extras, torch==2.13.0 CPU). Override them with DEFECTSEEK_RUNTIME_VENV and
+# DEFECTSEEK_STUDIO_VENV (existing environments are reused and only topped up).
+# TORCH_PIP_ARGS passes extra pip arguments for torch, for example
+# "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
+#
+# Needs: python3 (3.10 or newer, built with a shared libpython), dpkg-deb, tar, and the
+# CJK font for the studio (apt-get install fonts-wqy-microhei).
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+PYTHON="${PYTHON:-python3}"
+PYINSTALLER_SPEC="pyinstaller==6.22.3"
+TORCH_SPEC="torch==2.13.0"
+RUNTIME_VENV="${DEFECTSEEK_RUNTIME_VENV:-$REPO_ROOT/build/venv-runtime}"
+STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$REPO_ROOT/build/venv-studio}"
+DIST="$REPO_ROOT/dist"
+WORK="$REPO_ROOT/build/pyinstaller"
+ONLY=""
+SETUP_VENVS=1
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --only) ONLY="$2"; shift 2 ;;
+        --skip-venv-setup) SETUP_VENVS=0; shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
+    esac
+done
+if [[ -n "$ONLY" && "$ONLY" != runtime && "$ONLY" != studio ]]; then
+    echo "error: --only must be runtime or studio, not $ONLY" >&2
+    exit 2
+fi
+
+log() { echo "[build_linux] $*" >&2; }
+
+require_tool() {
+    command -v "$1" >/dev/null || { echo "error: $1 is missing; install it with: apt-get install $2" >&2; exit 1; }
+}
+
+VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
+ARCH="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
+MACHINE="$(uname -m)"
+
+setup_venv() {  # setup_venv DIR EXTRAS [EXTRA_PIP_STEP]
+    local venv="$1" extras="$2"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        log "creating $venv"
+        "$PYTHON" -m venv "$venv"
+    fi
+    if [[ "$SETUP_VENVS" == 1 ]]; then
+        if [[ "$extras" == *train* ]]; then
+            # torch first, so that the train extra keeps this CPU build.
+            # shellcheck disable=SC2086
+            "$venv/bin/pip" install -q "$TORCH_SPEC" ${TORCH_PIP_ARGS:-}
+        fi
+        "$venv/bin/pip" install -q -e ".[$extras]" "$PYINSTALLER_SPEC"
+    fi
+}
+
+check_no_torch() {  # check_no_torch VENV_PYTHON
+    if "$1" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)'; then
+        echo "error: torch is installed in $RUNTIME_VENV; the runtime build needs an environment without it" >&2
+        exit 1
+    fi
+}
+
+run_pyinstaller() {  # run_pyinstaller VENV SPEC
+    log "pyinstaller $2 (this takes minutes)"
+    "$1/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$DIST" --workpath "$WORK/$(basename "$2" .spec)" "$2"
+}
+
+make_tarball() {  # make_tarball NAME
+    local name="$1" stage="$REPO_ROOT/build/stage-tar/$1-$VERSION"
+    rm -rf "$REPO_ROOT/build/stage-tar"
+    mkdir -p "$stage"
+    cp -a "$DIST/$name/." "$stage/"
+    cp installer/linux/README-tarball.txt "$stage/README.txt"
+    tar -C "$REPO_ROOT/build/stage-tar" -czf "$DIST/$name-$VERSION-linux-$MACHINE.tar.gz" "$name-$VERSION"
+    rm -rf "$REPO_ROOT/build/stage-tar"
+    log "wrote $DIST/$name-$VERSION-linux-$MACHINE.tar.gz"
+}
+
+make_deb() {  # make_deb NAME CONTROL_TEMPLATE COMMANDS...
+    local name="$1" template="$2"
+    shift 2
+    local root="$REPO_ROOT/build/stage-deb/$name"
+    rm -rf "$REPO_ROOT/build/stage-deb"
+    mkdir -p "$root/DEBIAN" "$root/opt/$name" "$root/usr/bin"
+    cp -a "$DIST/$name/." "$root/opt/$name/"
+    for command in "$@"; do
+        ln -s "/opt/$name/$command" "$root/usr/bin/$command"
+    done
+    local size_kb
+    size_kb="$(du -sk "$root/opt" | cut -f1)"
+    sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE_KB@/$size_kb/" "$template" > "$root/DEBIAN/control"
+    dpkg-deb --root-owner-group -Zxz --build "$root" "$DIST/${name}_${VERSION}_${ARCH}.deb" >/dev/null
+    rm -rf "$REPO_ROOT/build/stage-deb"
+    log "wrote $DIST/${name}_${VERSION}_${ARCH}.deb"
+}
+
+report_sizes() {  # report_sizes NAME: unpacked size, archive sizes and the ten largest parts
+    local name="$1" report="$DIST/$1-sizes.txt"
+    {
+        echo "package: $name $VERSION ($ARCH)"
+        echo "unpacked_mb: $(du -sm "$DIST/$name" | cut -f1)"
+        echo "tar_gz_mb: $(du -sm "$DIST/$name-$VERSION-linux-$MACHINE.tar.gz" | cut -f1)"
+        echo "deb_mb: $(du -sm "$DIST/${name}_${VERSION}_${ARCH}.deb" | cut -f1)"
+        echo "largest parts (MB):"
+        du -sm "$DIST/$name/_internal/"* | sort -rn | head -10 | sed "s|$DIST/$name/_internal/|  |"
+    } > "$report"
+    cat "$report" >&2
+}
+
+build_runtime() {
+    setup_venv "$RUNTIME_VENV" runtime
+    check_no_torch "$RUNTIME_VENV/bin/python"
+    log "preparing the self-test bundle with the studio environment"
+    "$STUDIO_PYTHON" installer/prepare_selftest.py
+    run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec
+    if find "$DIST/defectseek-runtime" -iname "*torch*" | grep -q .; then
+        echo "error: torch files ended up in $DIST/defectseek-runtime" >&2
+        exit 1
+    fi
+    local commands=(inspect)
+    [[ -x "$DIST/defectseek-runtime/defectseek-station" ]] && commands+=(defectseek-station)
+    make_tarball defectseek-runtime
+    make_deb defectseek-runtime installer/linux/runtime.control "${commands[@]}"
+    report_sizes defectseek-runtime
+}
+
+build_studio() {
+    run_pyinstaller "$STUDIO_VENV" installer/studio.spec
+    local commands=(inspect)
+    [[ -x "$DIST/defectseek-studio/defectseek-studio" ]] && commands+=(defectseek-studio)
+    make_tarball defectseek-studio
+    make_deb defectseek-studio installer/linux/studio.control "${commands[@]}"
+    report_sizes defectseek-studio
+}
+
+require_tool dpkg-deb dpkg
+require_tool tar tar
+mkdir -p "$DIST"
+# The studio environment also trains the runtime's reference bundle, so it is set up in both cases.
+setup_venv "$STUDIO_VENV" "train,gui"
+STUDIO_PYTHON="$STUDIO_VENV/bin/python"
+if [[ -z "$ONLY" || "$ONLY" == runtime ]]; then
+    build_runtime
+fi
+if [[ -z "$ONLY" || "$ONLY" == studio ]]; then
+    build_studio
+fi
+log "done; packages are in $DIST"

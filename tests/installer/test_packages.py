@@ -1,0 +1,164 @@
+"""Self-tests of the built Linux packages, run from outside the source tree with a clean environment.
+
+Build the packages first, then run these tests:
+
+    bash installer/build_linux.sh && python -m pytest -m slow tests/installer
+
+Each package is unpacked from its .tar.gz or .deb into a temporary folder and run
+with ``env -i`` and a minimal PATH and HOME, so nothing from the checkout, the
+virtual environment or the shell leaks in.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+DIST = REPO_ROOT / "dist"
+CLEAN_PATH = "/usr/bin:/bin"
+RUNTIME_LIMIT_MB = 450
+SELF_TEST_TIMEOUT_S = 300
+
+pytestmark = pytest.mark.slow
+
+
+def _archive(pattern: str) -> Path:
+    found = sorted(DIST.glob(pattern))
+    if not found:
+        pytest.skip(f"no {pattern} in {DIST}; build it with: bash installer/build_linux.sh")
+    return found[-1]
+
+
+def _unpack_tarball(pattern: str, target: Path) -> Path:
+    with tarfile.open(_archive(pattern)) as archive:
+        archive.extractall(target, filter="tar")
+    (folder,) = [path for path in target.iterdir() if path.is_dir()]
+    return folder
+
+
+def _unpack_deb(pattern: str, target: Path) -> Path:
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is not installed")
+    subprocess.run(["dpkg-deb", "-x", str(_archive(pattern)), str(target)], check=True)
+    return target
+
+
+def _run_clean(command: list[str], home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    home.mkdir(exist_ok=True)
+    return subprocess.run(
+        ["env", "-i", f"PATH={CLEAN_PATH}", f"HOME={home}", *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=SELF_TEST_TIMEOUT_S,
+    )
+
+
+def test_runtime_tarball_self_test(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+
+    result = _run_clean([str(folder / "inspect"), "self-test"], tmp_path / "home", tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "onnxruntime  OK" in result.stdout or "onnxruntime  NG" in result.stdout
+    assert "openvino" in result.stdout
+    assert "self-test passed" in result.stdout
+
+
+def test_runtime_tarball_has_no_torch(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+
+    torch_files = [path for path in folder.rglob("*") if "torch" in path.name.lower()]
+
+    assert torch_files == []
+
+
+def test_runtime_size_below_limit(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+
+    size_mb = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink()) / 2**20
+
+    assert size_mb < RUNTIME_LIMIT_MB
+
+
+def test_runtime_deb_self_test(tmp_path: Path) -> None:
+    root = _unpack_deb("defectseek-runtime_*.deb", tmp_path / "root")
+    program = root / "opt" / "defectseek-runtime" / "inspect"
+
+    result = _run_clean([str(program), "self-test"], tmp_path / "home", tmp_path)
+
+    assert (root / "usr" / "bin" / "inspect").is_symlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "self-test passed" in result.stdout
+
+
+def test_runtime_judges_user_image(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    bundle = folder / "_internal" / "selftest" / "bundle"
+    image = REPO_ROOT / "assets" / "sample" / "test" / "good"
+    report = tmp_path / "report.json"
+
+    result = _run_clean(
+        [str(folder / "inspect"), "run", str(bundle), str(image), "--engine", "onnxruntime", "--report", str(report)],
+        tmp_path / "home",
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report.is_file()
+
+
+def test_studio_tarball_self_test(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-studio-*-linux-*.tar.gz", tmp_path / "unpacked")
+    program = folder / "defectseek-studio"
+    if not program.is_file():
+        pytest.skip("the studio package was built without its GUI entry point")
+
+    result = _run_clean([str(program), "--self-test"], tmp_path / "home", tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "self-test passed" in result.stdout
+
+
+def test_studio_self_test_in_chinese(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-studio-*-linux-*.tar.gz", tmp_path / "unpacked")
+    program = folder / "defectseek-studio"
+    if not program.is_file():
+        pytest.skip("the studio package was built without its GUI entry point")
+
+    result = _run_clean([str(program), "--lang", "zh_CN", "--self-test"], tmp_path / "home", tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_studio_bundled_font_found(tmp_path: Path) -> None:
+    if shutil.which("fc-list") is None:
+        pytest.skip("fc-list (fontconfig) is not installed")
+    folder = _unpack_tarball("defectseek-studio-*-linux-*.tar.gz", tmp_path / "unpacked")
+    config = folder / "_internal" / "fonts" / "fonts.conf"
+
+    result = _run_clean(
+        ["env", f"FONTCONFIG_FILE={config}", "fc-list", ":lang=zh-cn", "file"], tmp_path / "home", tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert str(folder / "_internal" / "fonts") in result.stdout
+
+
+def test_studio_inspect_trains(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-studio-*-linux-*.tar.gz", tmp_path / "unpacked")
+    good = REPO_ROOT / "assets" / "sample" / "train" / "good"
+    model = tmp_path / "model"
+
+    result = _run_clean(
+        [str(folder / "inspect"), "train", str(good), "--out", str(model), "--size", "128"], tmp_path / "home", tmp_path
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (model / "manifest.json").is_file()
