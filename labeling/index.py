@@ -2,7 +2,8 @@
 
 The label files are the truth. The index only records, for each label file, its size and
 modification time when it was read, so a project can tell which files changed since and
-re-read only those. Deleting the index file is always safe because it is rebuilt on open.
+re-read only those. Deleting the index file loses nothing, because opening the project
+rebuilds it from the label files.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ class LabelIndex:
     def _open_database(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(str(path), timeout=10.0)
         # The index is a cache that file stamps verify on every open, so commits skip the
-        # disk flush; a lost or damaged index is rebuilt from the label files.
+        # disk flush. A lost or damaged index is rebuilt from the label files.
         connection.execute("PRAGMA synchronous = OFF")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != INDEX_SCHEMA_VERSION:

@@ -12,7 +12,7 @@ import enum
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -124,7 +124,7 @@ class PixelMask:
         return int(sum(self.counts[1::2]))
 
 
-Shape = Union[Rectangle, Polygon, PixelMask]
+Shape = Rectangle | Polygon | PixelMask
 
 
 def new_region_id() -> str:

@@ -138,9 +138,9 @@ class Project:
             ConflictError: ``project.json`` changed on disk since it was read.
         """
         new_classes = _normalize_classes(classes)
-        kept = {item.name for item in new_classes}
+        remaining = {item.name for item in new_classes}
         for item in self._info.classes:
-            if item.name not in kept:
+            if item.name not in remaining:
                 self._check_class_unused(item.name)
         self._write_info(replace(self._info, classes=new_classes))
 
@@ -335,9 +335,9 @@ class Project:
             files, errors = find_images([base])
             skipped.extend(SkippedFile(error.path, error.reason) for error in errors)
             for file in files:
-                wanted = id_for_file(base, file)
+                requested_id = id_for_file(base, file)
                 try:
-                    added.append(self.add_image(file, copy=copy, image_id=wanted, split=split, durable=False))
+                    added.append(self.add_image(file, copy=copy, image_id=requested_id, split=split, durable=False))
                 except (ImageReadError, ProjectError, OSError) as error:
                     reason = error.reason if isinstance(error, ImageReadError) else str(error)
                     skipped.append(SkippedFile(str(file), reason))
@@ -403,9 +403,9 @@ class Project:
         sync_file_system()
 
     def remove_image(self, image_id: str, *, delete_copied_image: bool = True) -> None:
-        """Remove an image's label file; a copy inside ``images/`` is deleted too unless told otherwise.
+        """Remove an image's label file, and its copy inside ``images/`` when ``delete_copied_image`` is True.
 
-        Referenced images outside the project are never deleted.
+        Images outside ``images/`` (referenced ones) are not deleted.
         """
         image = self.image_path(image_id)
         self.label_path(image_id).unlink(missing_ok=True)
@@ -489,11 +489,11 @@ class Project:
                 found[prefix + name[: -len(LABEL_SUFFIX)]] = FileStamp(status.st_mtime_ns, status.st_size)
         return found
 
-    def _unique_id(self, wanted: str) -> str:
-        candidate = wanted
+    def _unique_id(self, requested: str) -> str:
+        candidate = requested
         number = 2
         while self._index.entry(candidate) is not None or self.label_path(candidate).exists():
-            candidate = f"{wanted}_{number}"
+            candidate = f"{requested}_{number}"
             number += 1
         return candidate
 

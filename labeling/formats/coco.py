@@ -245,7 +245,7 @@ def _polygon_regions(
         if len(values) < 6 or len(values) % 2:
             report.warn(f"{context}: a polygon ring has {len(values)} coordinates; it needs an even count of at least 6")
             continue
-        points, moved = clamp_points(zip(values[0::2], values[1::2]), width, height)
+        points, moved = clamp_points(zip(values[0::2], values[1::2], strict=True), width, height)
         if moved:
             report.warn(f"{context}: points outside the {width}x{height} image were clamped to its border")
         regions.append(Region(shape=Polygon(points=points), defect_type=name, group_id=group_id, origin="import"))
@@ -255,7 +255,7 @@ def _polygon_regions(
 def _restore_rectangles(regions: list[Region], kinds: list[Any]) -> list[Region]:
     """Turn rings that DefectSeek exported from rectangles back into rectangles."""
     restored: list[Region] = []
-    for region, kind in zip(regions, kinds):
+    for region, kind in zip(regions, kinds, strict=True):
         if kind == "rectangle" and len(region.shape.points) == 4:
             x0, y0, x1, y1 = shape_bounds(region.shape)
             region = replace(region, shape=Rectangle(x0, y0, x1, y1))

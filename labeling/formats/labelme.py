@@ -129,14 +129,16 @@ def labelme_document(label: ImageLabel, image_ref: str, existing: dict[str, Any]
             DefectSeek does not import and its unknown top-level keys are kept.
     """
     document: dict[str, Any] = dict(existing or {})
-    kept = [shape for shape in document.get("shapes") or [] if shape.get("shape_type") not in IMPORTED_SHAPE_TYPES]
+    foreign_shapes = [
+        shape for shape in document.get("shapes") or [] if shape.get("shape_type") not in IMPORTED_SHAPE_TYPES
+    ]
     flags = dict(document.get("flags") or {})
     flags.update(dict(label.flags))
     document.update(
         {
             "version": document.get("version") or LABELME_VERSION,
             "flags": flags,
-            "shapes": [_shape_document(region) for region in label.regions] + kept,
+            "shapes": [_shape_document(region) for region in label.regions] + foreign_shapes,
             "imagePath": image_ref,
             "imageData": None,
             "imageHeight": label.image_height,

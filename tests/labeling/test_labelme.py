@@ -181,7 +181,8 @@ def test_project_round_trip_through_labelme(project: Project, tmp_path: Path) ->
         assert imported.split is Split.TEST
         assert imported.comment == "check"
         assert imported.flags == original.flags
-        for before, after in zip(original.regions, imported.regions):
+        assert len(imported.regions) == len(original.regions)
+        for before, after in zip(original.regions, imported.regions, strict=True):
             assert after.shape == before.shape
             assert after.defect_type == before.defect_type
             assert after.group_id == before.group_id
