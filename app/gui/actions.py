@@ -7,6 +7,7 @@ actions of a page only while that page is shown.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,11 @@ class ActionSpec:
     shortcut: str = ""
     page: str | None = None
     checkable: bool = False
+
+
+def plain_text(text: str) -> str:
+    """Return a menu text without its mnemonic: "&Save" gives "Save" and "保存(&S)" gives "保存"."""
+    return re.sub(r"\(&\w\)", "", text).replace("&", "")
 
 
 def _defect_type_specs() -> list[ActionSpec]:
@@ -149,6 +155,7 @@ class ActionSet(QObject):
             action = QAction(spec.text(), parent)
             action.setObjectName(f"action_{spec.action_id}")
             action.setCheckable(spec.checkable)
+            action.setIconText(plain_text(spec.text()))
             self._actions[spec.action_id] = action
         self.apply_shortcuts()
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.actions import ActionSet
+from app.gui.actions import ActionSet, plain_text
 
 
 class ShortcutDialog(QDialog):
@@ -28,7 +28,7 @@ class ShortcutDialog(QDialog):
         self._table.setHorizontalHeaderLabels([self.tr("Action"), self.tr("Shortcut")])
         self._table.horizontalHeader().setStretchLastSection(True)
         for row, spec in enumerate(actions.specs.values()):
-            self._table.setItem(row, 0, QTableWidgetItem(spec.text().replace("&", "")))
+            self._table.setItem(row, 0, QTableWidgetItem(plain_text(spec.text())))
             editor = QKeySequenceEdit(QKeySequence.fromString(actions.shortcut(spec.action_id)))
             editor.setClearButtonEnabled(True)
             self._table.setCellWidget(row, 1, editor)

@@ -150,3 +150,13 @@ def test_shortcut_dialog_applies_change(make_window):
     dialog.accept()
     assert window.actions["save"].shortcut().toString() == "Ctrl+S"
     assert studio_settings().value("shortcuts/save") is None
+
+
+@pytest.mark.parametrize(
+    ("menu_text", "expected"),
+    [("&Save", "Save"), ("Zoom &In", "Zoom In"), ("保存(&S)", "保存"), ("新建项目(&N)...", "新建项目...")],
+)
+def test_plain_text_drops_mnemonic(menu_text, expected):
+    from app.gui.actions import plain_text
+
+    assert plain_text(menu_text) == expected

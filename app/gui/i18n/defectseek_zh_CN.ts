@@ -4,162 +4,162 @@
 <context>
     <name>Actions</name>
     <message>
-        <location filename="../actions.py" line="52"/>
+        <location filename="../actions.py" line="58"/>
         <source>Defect Type {0}</source>
         <translation>缺陷类型 {0}</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="63"/>
+        <location filename="../actions.py" line="69"/>
         <source>&amp;New Project...</source>
         <translation>新建项目(&amp;N)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="64"/>
+        <location filename="../actions.py" line="70"/>
         <source>&amp;Open Project...</source>
         <translation>打开项目(&amp;O)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="66"/>
+        <location filename="../actions.py" line="72"/>
         <source>&amp;Import Images...</source>
         <translation>导入图像(&amp;I)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="68"/>
+        <location filename="../actions.py" line="74"/>
         <source>&amp;Save</source>
         <translation>保存(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="69"/>
+        <location filename="../actions.py" line="75"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="70"/>
+        <location filename="../actions.py" line="76"/>
         <source>&amp;Undo</source>
         <translation>撤销(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="71"/>
+        <location filename="../actions.py" line="77"/>
         <source>&amp;Redo</source>
         <translation>重做(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="75"/>
+        <location filename="../actions.py" line="81"/>
         <source>&amp;Delete Selected Shapes</source>
         <translation>删除选中的形状(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="79"/>
+        <location filename="../actions.py" line="85"/>
         <source>&amp;Keyboard Shortcuts...</source>
         <translation>快捷键设置(&amp;K)...</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="80"/>
+        <location filename="../actions.py" line="86"/>
         <source>&amp;Fit to Window</source>
         <translation>适应窗口(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="84"/>
+        <location filename="../actions.py" line="90"/>
         <source>&amp;Actual Size (1:1)</source>
         <translation>实际大小 1:1(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="88"/>
+        <location filename="../actions.py" line="94"/>
         <source>Zoom &amp;In</source>
         <translation>放大(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="89"/>
+        <location filename="../actions.py" line="95"/>
         <source>Zoom &amp;Out</source>
         <translation>缩小(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="90"/>
+        <location filename="../actions.py" line="96"/>
         <source>&amp;Next Image</source>
         <translation>下一张(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="92"/>
+        <location filename="../actions.py" line="98"/>
         <source>&amp;Previous Image</source>
         <translation>上一张(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="97"/>
+        <location filename="../actions.py" line="103"/>
         <source>&amp;Select and Move</source>
         <translation>选择和移动(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="103"/>
+        <location filename="../actions.py" line="109"/>
         <source>&amp;Rectangle</source>
         <translation>矩形(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="106"/>
+        <location filename="../actions.py" line="112"/>
         <source>P&amp;olygon</source>
         <translation>多边形(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="108"/>
+        <location filename="../actions.py" line="114"/>
         <source>&amp;Brush</source>
         <translation>画笔(&amp;B)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="110"/>
+        <location filename="../actions.py" line="116"/>
         <source>&amp;Eraser</source>
         <translation>橡皮擦(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="113"/>
+        <location filename="../actions.py" line="119"/>
         <source>Larger Brush</source>
         <translation>增大画笔</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="116"/>
+        <location filename="../actions.py" line="122"/>
         <source>Smaller Brush</source>
         <translation>减小画笔</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="118"/>
+        <location filename="../actions.py" line="124"/>
         <source>Mark &amp;Good</source>
         <translation>标为良品(&amp;G)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="119"/>
+        <location filename="../actions.py" line="125"/>
         <source>Mark &amp;NG</source>
         <translation>标为不良(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="121"/>
+        <location filename="../actions.py" line="127"/>
         <source>Mark &amp;Unlabelled</source>
         <translation>标为未标注(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="124"/>
+        <location filename="../actions.py" line="130"/>
         <source>&amp;About DefectSeek Studio</source>
         <translation>关于 DefectSeek Studio(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="132"/>
+        <location filename="../actions.py" line="138"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="133"/>
+        <location filename="../actions.py" line="139"/>
         <source>&amp;Edit</source>
         <translation>编辑(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="134"/>
+        <location filename="../actions.py" line="140"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="135"/>
+        <location filename="../actions.py" line="141"/>
         <source>&amp;Label</source>
         <translation>标注(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../actions.py" line="136"/>
+        <location filename="../actions.py" line="142"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -513,37 +513,37 @@
 <context>
     <name>NewProjectDialog</name>
     <message>
-        <location filename="../pages/project_page.py" line="39"/>
+        <location filename="../pages/project_page.py" line="40"/>
         <source>New Project</source>
         <translation>新建项目</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="41"/>
+        <location filename="../pages/project_page.py" line="42"/>
         <source>Browse...</source>
         <translation>浏览...</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="48"/>
+        <location filename="../pages/project_page.py" line="49"/>
         <source>scratch, dent, stain</source>
         <translation>划痕, 凹坑, 污渍</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="50"/>
+        <location filename="../pages/project_page.py" line="51"/>
         <source>Folder:</source>
         <translation>文件夹：</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="51"/>
+        <location filename="../pages/project_page.py" line="52"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="52"/>
+        <location filename="../pages/project_page.py" line="53"/>
         <source>Defect types (comma-separated):</source>
         <translation>缺陷类型（用逗号分隔）：</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="64"/>
+        <location filename="../pages/project_page.py" line="65"/>
         <source>Choose an empty folder for the project</source>
         <translation>为项目选择一个空文件夹</translation>
     </message>
@@ -564,129 +564,129 @@
 <context>
     <name>ProjectPage</name>
     <message>
-        <location filename="../pages/project_page.py" line="84"/>
+        <location filename="../pages/project_page.py" line="85"/>
         <source>Group</source>
         <translation>分组</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="84"/>
+        <location filename="../pages/project_page.py" line="85"/>
         <source>Images</source>
         <translation>图像数</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="111"/>
+        <location filename="../pages/project_page.py" line="112"/>
         <source>Could not create the project in {0}.</source>
         <translation>无法在 {0} 中创建项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="124"/>
+        <location filename="../pages/project_page.py" line="125"/>
         <source>Could not open the project in {0}.</source>
         <translation>无法打开 {0} 中的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="126"/>
+        <location filename="../pages/project_page.py" line="127"/>
         <source>Choose a folder that contains project.json, or create a new project.</source>
         <translation>请选择包含 project.json 的文件夹，或者新建一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="135"/>
-        <location filename="../pages/project_page.py" line="197"/>
+        <location filename="../pages/project_page.py" line="136"/>
+        <location filename="../pages/project_page.py" line="198"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="135"/>
-        <location filename="../pages/project_page.py" line="197"/>
+        <location filename="../pages/project_page.py" line="136"/>
+        <location filename="../pages/project_page.py" line="198"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="140"/>
+        <location filename="../pages/project_page.py" line="141"/>
         <source>Could not import the images.</source>
         <translation>无法导入图像。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="142"/>
+        <location filename="../pages/project_page.py" line="143"/>
         <source>Imported {0} images; skipped {1}.</source>
         <translation>已导入 {0} 张图像，跳过 {1} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="153"/>
+        <location filename="../pages/project_page.py" line="154"/>
         <source>No project is open. Create a new project or open an existing one.</source>
         <translation>没有打开的项目。请新建项目或打开已有项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="157"/>
+        <location filename="../pages/project_page.py" line="158"/>
         <source>Project: {0}</source>
         <translation>项目：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="158"/>
+        <location filename="../pages/project_page.py" line="159"/>
         <source>Folder: {0}</source>
         <translation>文件夹：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="159"/>
+        <location filename="../pages/project_page.py" line="160"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="160"/>
+        <location filename="../pages/project_page.py" line="161"/>
         <source>Defect types: {0}</source>
         <translation>缺陷类型：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="164"/>
+        <location filename="../pages/project_page.py" line="165"/>
         <source>All images</source>
         <translation>全部图像</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="166"/>
+        <location filename="../pages/project_page.py" line="167"/>
         <source>By verdict</source>
         <translation>按判定</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="168"/>
+        <location filename="../pages/project_page.py" line="169"/>
         <source>Unlabelled</source>
         <translation>未标注</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="169"/>
+        <location filename="../pages/project_page.py" line="170"/>
         <source>Good</source>
         <translation>良品</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="170"/>
+        <location filename="../pages/project_page.py" line="171"/>
         <source>NG</source>
         <translation>不良</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="173"/>
+        <location filename="../pages/project_page.py" line="174"/>
         <source>By defect type</source>
         <translation>按缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="176"/>
+        <location filename="../pages/project_page.py" line="177"/>
         <source>By split</source>
         <translation>按数据集划分</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="191"/>
+        <location filename="../pages/project_page.py" line="192"/>
         <source>Open Project Folder</source>
         <translation>打开项目文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="199"/>
+        <location filename="../pages/project_page.py" line="200"/>
         <source>Choose a Folder of Images</source>
         <translation>选择图像文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="204"/>
+        <location filename="../pages/project_page.py" line="205"/>
         <source>Import Images</source>
         <translation>导入图像</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="205"/>
+        <location filename="../pages/project_page.py" line="206"/>
         <source>Copy the images into the project folder? Choose No to reference them where they are.</source>
         <translation>是否将图像复制到项目文件夹中？选择“否”则在原位置引用图像。</translation>
     </message>
@@ -712,22 +712,22 @@
 <context>
     <name>Splits</name>
     <message>
-        <location filename="../pages/project_page.py" line="213"/>
+        <location filename="../pages/project_page.py" line="214"/>
         <source>No split</source>
         <translation>未划分</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="214"/>
+        <location filename="../pages/project_page.py" line="215"/>
         <source>Train</source>
         <translation>训练集</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="215"/>
+        <location filename="../pages/project_page.py" line="216"/>
         <source>Validation</source>
         <translation>验证集</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="216"/>
+        <location filename="../pages/project_page.py" line="217"/>
         <source>Test</source>
         <translation>测试集</translation>
     </message>

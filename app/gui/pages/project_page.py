@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.actions import plain_text
 from app.gui.pages.base import PageContext, StudioPage
 from app.gui.settings import KEY_LAST_PROJECT
 from labeling.errors import LabelingError
@@ -84,7 +85,7 @@ class ProjectPage(StudioPage):
         self.counts_tree.setHeaderLabels([self.tr("Group"), self.tr("Images")])
         buttons = QHBoxLayout()
         for action_id in ("project_new", "project_open", "import_images"):
-            button = QPushButton(context.actions[action_id].text().replace("&", ""))
+            button = QPushButton(plain_text(context.actions[action_id].text()))
             button.clicked.connect(context.actions[action_id].trigger)
             buttons.addWidget(button)
         buttons.addStretch(1)
