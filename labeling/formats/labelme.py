@@ -138,7 +138,7 @@ def labelme_document(label: ImageLabel, image_ref: str, existing: dict[str, Any]
         {
             "version": document.get("version") or LABELME_VERSION,
             "flags": flags,
-            "shapes": [_shape_document(region) for region in label.regions] + foreign_shapes,
+            "shapes": [_shape_document(region) for region in label.regions if _has_area(region)] + foreign_shapes,
             "imagePath": image_ref,
             "imageData": None,
             "imageHeight": label.image_height,
@@ -389,6 +389,11 @@ def _mask_geometry(
         warnings.append(f"{where}: the mask is empty inside the image; skipped")
         return None
     return mask
+
+
+def _has_area(region: Region) -> bool:
+    shape = region.shape
+    return not isinstance(shape, PixelMask) or shape.area > 0
 
 
 def _shape_document(region: Region) -> dict[str, Any]:

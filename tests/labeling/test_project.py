@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import labeling.fileio
 import labeling.project
 from labeling.errors import ConflictError, ProjectError
 from labeling.labelfile import encode_label
+from labeling.locking import STALE_LOCK_AGE_S, LockTimeoutError, file_lock
 from labeling.model import (
     DefectClass,
     ImageFilter,
@@ -304,3 +306,17 @@ def test_ten_thousand_images_index_lazily(tmp_path: Path, monkeypatch: pytest.Mo
         assert label.verdict is Verdict.GOOD
         assert len(reads) == 1
         assert reopened.image_path("line1/00000") == tmp_path / "big" / "images" / "00000.png"
+
+
+def test_lock_times_out_then_takes_stale(tmp_path: Path) -> None:
+    target = tmp_path / "a.json"
+    lock = tmp_path / ".a.json.lock"
+    lock.write_text("1234", encoding="ascii")
+    with pytest.raises(LockTimeoutError, match="delete the lock file"):
+        with file_lock(target, timeout_s=0.1):
+            pass
+    old_s = time.time() - STALE_LOCK_AGE_S - 5
+    os.utime(lock, (old_s, old_s))
+    with file_lock(target, timeout_s=0.1):
+        assert lock.read_text(encoding="ascii") == str(os.getpid())
+    assert not lock.exists()
