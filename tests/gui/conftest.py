@@ -9,21 +9,18 @@ from pathlib import Path
 # Qt reads the platform when the application starts, so it is set before pytest-qt creates it.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 
 from app.gui.settings import APPLICATION_NAME, ORGANIZATION_NAME, studio_settings  # noqa: E402
-from labeling.imageio import write_image  # noqa: E402
 from labeling.project import Project  # noqa: E402
+from tests.gui.sample_images import make_images  # noqa: E402
 
 # User settings of the tests go to a temporary folder, never to the real user's config.
 USER_SETTINGS_DIR = Path(tempfile.mkdtemp(prefix="defectseek-gui-settings-"))
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(USER_SETTINGS_DIR))
 
 CLASSES = ("scratch", "dent")
-RGB_SIZE = (240, 320)
-DEEP_SIZE = (200, 260)
 
 
 @pytest.fixture(autouse=True)
@@ -36,20 +33,6 @@ def clean_settings(qapp):
     settings.sync()
     yield
     studio_settings().clear()
-
-
-def make_images(folder: Path) -> list[Path]:
-    """Write three 8-bit colour images (PNG, JPEG, PNG) and one 12-bit gray image in a 16-bit PNG."""
-    rng = np.random.default_rng(20261204)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index, suffix in enumerate((".png", ".jpg", ".png")):
-        rgb = rng.integers(0, 256, size=(*RGB_SIZE, 3), dtype=np.uint8)
-        rgb[40:80, 60:120] = (250, 20, 20)
-        paths.append(write_image(folder / f"part_{index}{suffix}", rgb))
-    ramp = np.tile(np.linspace(0, 4095, DEEP_SIZE[1]).astype(np.uint16), (DEEP_SIZE[0], 1))
-    paths.append(write_image(folder / "part_3_deep.png", ramp))
-    return paths
 
 
 @pytest.fixture

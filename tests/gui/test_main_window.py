@@ -97,7 +97,7 @@ def test_project_page_counts(make_window, project_dir):
 
 
 def test_project_create_and_import(make_window, tmp_path):
-    from tests.gui.conftest import make_images
+    from tests.gui.sample_images import make_images
 
     window = make_window()
     page = window.pages["project"]

@@ -8,6 +8,7 @@ be undone.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 import cv2
@@ -299,7 +300,8 @@ class BrushTool(CanvasTool):
 
     def _paint_to(self, pos: QPointF) -> None:
         document = self.canvas.label_scene.document
-        point = (int(round(pos.x())), int(round(pos.y())))
+        # The pixel under the cursor: pixel (i, j) covers [i, i + 1) x [j, j + 1) in scene coordinates.
+        point = (math.floor(pos.x()), math.floor(pos.y()))
         start = self._last or point
         size = max(1, int(self.canvas.brush_size))
         value = 0 if self.erase else MASK_ON

@@ -248,17 +248,17 @@
 <context>
     <name>CanvasTools</name>
     <message>
-        <location filename="../canvas/tools.py" line="212"/>
+        <location filename="../canvas/tools.py" line="213"/>
         <source>A polygon needs at least 3 points; it was discarded.</source>
         <translation>多边形至少需要 3 个点，已放弃。</translation>
     </message>
     <message>
-        <location filename="../canvas/tools.py" line="282"/>
+        <location filename="../canvas/tools.py" line="283"/>
         <source>Erase mask</source>
         <translation>擦除掩膜</translation>
     </message>
     <message>
-        <location filename="../canvas/tools.py" line="284"/>
+        <location filename="../canvas/tools.py" line="285"/>
         <source>Paint mask</source>
         <translation>绘制掩膜</translation>
     </message>
