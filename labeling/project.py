@@ -14,7 +14,6 @@ one changed raises :class:`~labeling.errors.ConflictError` instead of merging.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -29,7 +28,6 @@ from labeling.index import FileStamp, LabelIndex
 from labeling.labelfile import content_revision, decode_label, encode_label, read_label_file
 from labeling.locking import file_lock
 from labeling.model import (
-    PROJECT_SCHEMA_VERSION,
     DefectClass,
     ImageEntry,
     ImageFilter,
@@ -41,6 +39,7 @@ from labeling.model import (
     TransferReport,
     Verdict,
 )
+from labeling.projectfile import normalize_classes, read_project_file, write_project_file
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +81,11 @@ class Project:
         folder = Path(root)
         if (folder / PROJECT_FILE).exists():
             raise ProjectError(f"{folder / PROJECT_FILE} already exists; open that project instead of creating one")
-        info = ProjectInfo(name=name, classes=_normalize_classes(classes), settings=dict(settings or {}))
+        info = ProjectInfo(name=name, classes=normalize_classes(classes), settings=dict(settings or {}))
         (folder / LABELS_DIR).mkdir(parents=True, exist_ok=True)
         (folder / IMAGES_DIR).mkdir(exist_ok=True)
         atomic_write_text(folder / ".gitignore", f"{CACHE_DIR}/\n")
-        revision = _write_project_file(folder / PROJECT_FILE, info)
+        revision = write_project_file(folder / PROJECT_FILE, info)
         project = cls(folder, info, revision)
         project.refresh()
         return project
@@ -102,7 +101,7 @@ class Project:
         folder = Path(root)
         if not (folder / PROJECT_FILE).is_file():
             raise ProjectError(f"{folder} is not a DefectSeek project: {PROJECT_FILE} not found; create a project first")
-        info, revision = _read_project_file(folder / PROJECT_FILE)
+        info, revision = read_project_file(folder / PROJECT_FILE)
         (folder / LABELS_DIR).mkdir(exist_ok=True)
         project = cls(folder, info, revision)
         project.refresh()
@@ -127,7 +126,7 @@ class Project:
 
     def reload_info(self) -> ProjectInfo:
         """Re-read ``project.json`` (after a :class:`ConflictError` on a class or settings edit)."""
-        self._info, self._info_revision = _read_project_file(self.root / PROJECT_FILE)
+        self._info, self._info_revision = read_project_file(self.root / PROJECT_FILE)
         return self._info
 
     def set_classes(self, classes: Sequence[DefectClass | str]) -> None:
@@ -137,7 +136,7 @@ class Project:
             ProjectError: a class that labels still use would be removed, or a name is invalid.
             ConflictError: ``project.json`` changed on disk since it was read.
         """
-        new_classes = _normalize_classes(classes)
+        new_classes = normalize_classes(classes)
         remaining = {item.name for item in new_classes}
         for item in self._info.classes:
             if item.name not in remaining:
@@ -148,14 +147,14 @@ class Project:
         """Append a class to the list; adding an existing name does nothing."""
         if name in self._info.class_names:
             return
-        self._write_info(replace(self._info, classes=_normalize_classes((*self._info.classes, DefectClass(name, color)))))
+        self._write_info(replace(self._info, classes=normalize_classes((*self._info.classes, DefectClass(name, color)))))
 
     def ensure_classes(self, names: Iterable[str]) -> None:
         """Append every name not yet in the class list, in the given order, with one write."""
         missing = [name for name in dict.fromkeys(names) if name and name not in self._info.class_names]
         if missing:
             classes = (*self._info.classes, *(DefectClass(name) for name in missing))
-            self._write_info(replace(self._info, classes=_normalize_classes(classes)))
+            self._write_info(replace(self._info, classes=normalize_classes(classes)))
 
     def rename_class(self, old: str, new: str) -> int:
         """Rename a class in the list and in every label that uses it; return how many labels changed.
@@ -170,7 +169,7 @@ class Project:
         if new in self._info.class_names:
             raise ProjectError(f"class {new!r} already exists; choose another name or remove it first")
         renamed = tuple(replace(item, name=new) if item.name == old else item for item in self._info.classes)
-        self._write_info(replace(self._info, classes=_normalize_classes((*self._info.classes, DefectClass(new)))))
+        self._write_info(replace(self._info, classes=normalize_classes((*self._info.classes, DefectClass(new)))))
         changed = 0
         for image_id in self._index.ids_using_type(old):
             label = self.get_label(image_id)
@@ -180,7 +179,7 @@ class Project:
             defect_type = new if label.defect_type == old else label.defect_type
             self.save_label(image_id, replace(label, defect_type=defect_type, regions=regions))
             changed += 1
-        self._write_info(replace(self._info, classes=_normalize_classes(renamed)))
+        self._write_info(replace(self._info, classes=normalize_classes(renamed)))
         return changed
 
     def remove_class(self, name: str) -> None:
@@ -422,7 +421,7 @@ class Project:
             current = content_revision(path.read_bytes()) if path.exists() else ""
             if current != self._info_revision:
                 raise ConflictError(path, "the class list or settings were edited elsewhere")
-            self._info_revision = _write_project_file(path, info)
+            self._info_revision = write_project_file(path, info)
         self._info = info
 
     def _check_class_unused(self, name: str) -> None:
@@ -509,53 +508,6 @@ def _combine(
     if split is not None:
         result = replace(result, splits=frozenset({split}) & (result.splits or frozenset({split})))
     return result
-
-
-def _normalize_classes(classes: Sequence[DefectClass | str]) -> tuple[DefectClass, ...]:
-    result: list[DefectClass] = []
-    seen: set[str] = set()
-    for item in classes:
-        entry = DefectClass(item) if isinstance(item, str) else item
-        name = entry.name.strip()
-        if not name or "\n" in name or name in seen:
-            raise ProjectError(f"class name {entry.name!r} is empty, contains a line break or is repeated; rename it")
-        seen.add(name)
-        result.append(replace(entry, name=name))
-    return tuple(result)
-
-
-def _read_project_file(path: Path) -> tuple[ProjectInfo, str]:
-    data = path.read_bytes()
-    try:
-        document = json.loads(data.decode("utf-8"))
-        version = int(document["schema_version"])
-        if version > PROJECT_SCHEMA_VERSION:
-            raise LabelFileError(
-                f"{path}: schema_version {version} is newer than this version of DefectSeek "
-                f"reads ({PROJECT_SCHEMA_VERSION}); update DefectSeek"
-            )
-        classes = tuple(DefectClass(str(item["name"]), item.get("color")) for item in document.get("classes", []))
-        info = ProjectInfo(
-            name=str(document["name"]),
-            classes=classes,
-            settings=dict(document.get("settings") or {}),
-            schema_version=version,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise LabelFileError(f"{path}: invalid project file ({error}); restore it from a backup") from None
-    return info, content_revision(data)
-
-
-def _write_project_file(path: Path, info: ProjectInfo) -> str:
-    document = {
-        "schema_version": PROJECT_SCHEMA_VERSION,
-        "name": info.name,
-        "classes": [{"name": item.name, "color": item.color} for item in info.classes],
-        "settings": dict(info.settings),
-    }
-    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    atomic_write_bytes(path, data)
-    return content_revision(data)
 
 
 def _stamp_of(path: Path) -> FileStamp:
