@@ -17,7 +17,6 @@ KEY_GEOMETRY = "window/geometry"
 KEY_STATE = "window/state"
 KEY_PAGE = "window/page"
 KEY_LAST_PROJECT = "project/last_folder"
-KEY_LANGUAGE = "ui/language"
 SHORTCUTS_GROUP = "shortcuts"
 
 

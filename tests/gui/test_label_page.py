@@ -138,7 +138,7 @@ def test_provider_without_map_reports(label_page):
     assert "no anomaly map" in page.context.window.statusBar().currentMessage()
 
 
-def test_conflicting_save_reported(label_page, project_dir):
+def test_conflicting_save_reported(label_page, project_dir, monkeypatch):
     page = label_page
     assert page.open_image(IDS[0])
     with Project.open(project_dir) as other:
@@ -150,6 +150,12 @@ def test_conflicting_save_reported(label_page, project_dir):
     assert page.loaded.document.modified
     assert not page.next_image()
     assert page.image_id == IDS[0]
+    answers = []
+    monkeypatch.setattr(page, "confirm_discard", lambda: answers.append("asked") or False)
+    assert not page.context.window.close()
+    assert answers == ["asked"]
+    monkeypatch.setattr(page, "confirm_discard", lambda: True)
+    assert page.context.window.close()
 
 
 def test_delete_key_removes_selected(label_page):

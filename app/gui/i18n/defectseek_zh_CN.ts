@@ -357,58 +357,68 @@
         <translation>已保存 {0}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="276"/>
+        <location filename="../pages/label_page.py" line="153"/>
+        <source>Unsaved Changes</source>
+        <translation>未保存的修改</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_page.py" line="154"/>
+        <source>The label of {0} could not be saved. Close anyway and lose the changes?</source>
+        <translation>{0} 的标注无法保存。仍然关闭并放弃这些修改吗？</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_page.py" line="290"/>
         <source>This is the last image of the list.</source>
         <translation>已经是列表中的最后一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="278"/>
+        <location filename="../pages/label_page.py" line="292"/>
         <source>This is the first image of the list.</source>
         <translation>已经是列表中的第一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="299"/>
+        <location filename="../pages/label_page.py" line="313"/>
         <source>The project has no defect type {0}.</source>
         <translation>项目中没有第 {0} 个缺陷类型。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="312"/>
+        <location filename="../pages/label_page.py" line="326"/>
         <source>Set defect type</source>
         <translation>设置缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="336"/>
-        <location filename="../pages/label_page.py" line="337"/>
+        <location filename="../pages/label_page.py" line="350"/>
+        <location filename="../pages/label_page.py" line="351"/>
         <source>Accept proposal</source>
         <translation>接受建议</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="361"/>
+        <location filename="../pages/label_page.py" line="375"/>
         <source>{0} ({1}x{2}, {3}-bit)</source>
         <translation>{0}（{1}x{2}，{3} 位）</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="365"/>
+        <location filename="../pages/label_page.py" line="379"/>
         <source>zoom {0:.0f}%</source>
         <translation>缩放 {0:.0f}%</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="369"/>
+        <location filename="../pages/label_page.py" line="383"/>
         <source>x {0}, y {1}: {2}</source>
         <translation>x {0}，y {1}：{2}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="371"/>
+        <location filename="../pages/label_page.py" line="385"/>
         <source>unsaved changes</source>
         <translation>有未保存的修改</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="379"/>
+        <location filename="../pages/label_page.py" line="393"/>
         <source>Defect Type {0}: {1}</source>
         <translation>缺陷类型 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="381"/>
+        <location filename="../pages/label_page.py" line="395"/>
         <source>Defect Type {0}</source>
         <translation>缺陷类型 {0}</translation>
     </message>

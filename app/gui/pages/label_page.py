@@ -7,7 +7,7 @@ import logging
 import numpy as np
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QActionGroup, QUndoStack
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QScrollArea, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from app.gui.actions import DEFECT_TYPE_SHORTCUT_COUNT
 from app.gui.canvas.commands import MaskEditCommand, RemoveShapesCommand, SetShapeLabelCommand, SetVerdictCommand
@@ -140,8 +140,22 @@ class LabelPage(StudioPage):
     def page_shown(self) -> None:  # noqa: D102
         self.canvas.setFocus()
 
-    def can_close(self) -> bool:  # noqa: D102
-        return self.save_if_modified()
+    def can_close(self) -> bool:
+        """Save pending edits; when saving fails, let the user discard them or keep the window open."""
+        if self.save_if_modified():
+            return True
+        return self.confirm_discard()
+
+    def confirm_discard(self) -> bool:
+        """Ask whether to close without the unsaved edits of the current image."""
+        answer = QMessageBox.question(
+            self,
+            self.tr("Unsaved Changes"),
+            self.tr("The label of {0} could not be saved. Close anyway and lose the changes?").format(self.image_id),
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
 
     def shutdown(self) -> None:  # noqa: D102
         self.browser.shutdown()
