@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import struct
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MIN_SIDE_PX = 16
 SUPPORTED_BIT_DEPTHS = (8, 10, 12, 14, 16)
+
+# Leading bytes of the supported formats: a file with one of these that fails to open is damaged, not foreign.
+IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"II*\x00", b"MM\x00*", b"BM", b"RIFF", b"GIF8")
+
+# What Pillow's decoders raise on damaged or cut-off data, besides its own error types.
+DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
 # Pillow's own decompression-bomb guard would fire before ours with a less useful message.
 Image.MAX_IMAGE_PIXELS = None
@@ -129,7 +136,7 @@ def read_image_info(path: str | os.PathLike[str]) -> ImageInfo:
     """
     data = _read_bytes(Path(path))
     with _open_pil(data, path) as image:
-        return _info_of(image)
+        return _info_of(image, str(path))
 
 
 def read_image(
@@ -158,7 +165,7 @@ def decode_image(
     if not data:
         raise ImageReadError(source, "empty", "the file is empty (0 bytes). Copy it again from the camera or remove it.")
     with _open_pil(data, source) as image:
-        info = _info_of(image)
+        info = _info_of(image, source)
         _check_size(source, info.width, info.height, max_pixels, min_side_px)
         pixels = _decode_pixels(image, data, source)
     return LoadedImage(pixels=pixels, source=source, source_mode=info.mode)
@@ -329,16 +336,23 @@ def _open_pil(data: bytes, source: str | os.PathLike[str]) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        if data.startswith(IMAGE_SIGNATURES):
+            raise ImageReadError(
+                source, "truncated", "the file starts like an image but its header is incomplete; copy it again."
+            ) from None
         raise ImageReadError(
             source, "not_an_image", "not an image file (unknown format); check that it is a PNG, JPEG, BMP or TIFF."
         ) from None
-    except (OSError, SyntaxError, ValueError) as error:
+    except DECODER_ERRORS as error:
         raise ImageReadError(source, "truncated", f"the image header is damaged ({error}).") from None
 
 
-def _info_of(image: Image.Image) -> ImageInfo:
+def _info_of(image: Image.Image, source: str) -> ImageInfo:
     width, height = image.size
-    orientation = image.getexif().get(0x0112, 1)
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except DECODER_ERRORS as error:
+        raise ImageReadError(source, "truncated", f"the image header is damaged ({error}); copy the file again.") from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return ImageInfo(width=width, height=height, mode=image.mode, format=image.format or "", orientation=orientation)
@@ -366,7 +380,7 @@ def _decode_pixels(image: Image.Image, data: bytes, source: str) -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
             upright = ImageOps.exif_transpose(image) or image
-    except (OSError, SyntaxError, ValueError) as error:
+    except DECODER_ERRORS as error:
         raise ImageReadError(
             source, "truncated", f"the image data is incomplete or damaged ({error}); copy the file again."
         ) from None
