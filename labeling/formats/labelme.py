@@ -36,6 +36,7 @@ from labeling.project import Project, id_for_file
 
 logger = logging.getLogger(__name__)
 
+# Written into new files; the shape layout matches files saved by labelme 5.x.
 LABELME_VERSION = "5.5.0"
 IMPORTED_SHAPE_TYPES = frozenset({"rectangle", "polygon", "mask"})
 _GOOD_FLAGS = ("good", "ok")
