@@ -35,6 +35,14 @@ def clean_settings(qapp):
     studio_settings().clear()
 
 
+@pytest.fixture(autouse=True)
+def no_blocking_discard_question(monkeypatch):
+    """Answer the modal "discard unsaved changes?" question with Discard, so closing never waits for a click."""
+    from app.gui.pages.label_page import LabelPage
+
+    monkeypatch.setattr(LabelPage, "confirm_discard", lambda self: True)
+
+
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     """A project with the classes scratch and dent and four unlabelled images."""
