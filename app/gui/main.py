@@ -61,9 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.gui.self_test import run_self_test
 
         return run_self_test(window)
-    project = args.project or settings.value(KEY_LAST_PROJECT)
-    if project and (Path(str(project)) / "project.json").is_file():
-        window.pages["project"].open_project(Path(str(project)))
+    if args.project is not None:
+        window.pages["project"].open_project(args.project)
+    else:
+        last = settings.value(KEY_LAST_PROJECT)
+        if last and (Path(str(last)) / "project.json").is_file():
+            window.pages["project"].open_project(Path(str(last)))
     window.show()
     return app.exec()
 

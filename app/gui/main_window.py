@@ -153,8 +153,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue(KEY_GEOMETRY, self.saveGeometry())
         self.settings.setValue(KEY_STATE, self.saveState())
         self.settings.setValue(KEY_PAGE, self.current_page_key())
-        self.settings.sync()
         for page in self.pages.values():
             page.shutdown()
+        self.settings.sync()
         self.session.close()
         super().closeEvent(event)

@@ -160,3 +160,17 @@ def test_plain_text_drops_mnemonic(menu_text, expected):
     from app.gui.actions import plain_text
 
     assert plain_text(menu_text) == expected
+
+
+def test_label_splitter_restored(make_window):
+    from PySide6.QtWidgets import QSplitter
+
+    window = make_window()
+    window.resize(780, 560)
+    splitter = window.pages["label"].findChild(QSplitter, "label_splitter")
+    splitter.setSizes([150, 300, 300])
+    sizes = splitter.sizes()
+    window.close()
+    reopened = make_window()
+    reopened.resize(780, 560)
+    assert reopened.pages["label"].findChild(QSplitter, "label_splitter").sizes()[0] == sizes[0]

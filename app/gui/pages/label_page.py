@@ -26,6 +26,7 @@ from labeling.model import Verdict
 
 logger = logging.getLogger(__name__)
 
+KEY_SPLITTER = "label_page/splitter"
 BRUSH_STEP_PX = 5
 BROWSER_WIDTH_PX = 220
 PANEL_WIDTH_PX = 290
@@ -158,6 +159,7 @@ class LabelPage(StudioPage):
         return answer == QMessageBox.StandardButton.Discard
 
     def shutdown(self) -> None:  # noqa: D102
+        self.context.settings.setValue(KEY_SPLITTER, self._splitter.saveState())
         self.browser.shutdown()
         self.prefetcher.shutdown()
 
@@ -188,11 +190,16 @@ class LabelPage(StudioPage):
             self.panel.minimumSizeHint().width() + panel_scroll.verticalScrollBar().sizeHint().width()
         )
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("label_splitter")
         splitter.addWidget(self.browser)
         splitter.addWidget(center)
         splitter.addWidget(panel_scroll)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([BROWSER_WIDTH_PX, 900, PANEL_WIDTH_PX])
+        state = self.context.settings.value(KEY_SPLITTER)
+        if state is not None:
+            splitter.restoreState(state)
+        self._splitter = splitter
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
