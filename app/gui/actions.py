@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenuBar
 
@@ -144,7 +144,13 @@ def menu_titles() -> dict[str, str]:
 
 
 class ActionSet(QObject):
-    """The studio's QActions by id, with shortcuts read from and written to QSettings."""
+    """The studio's QActions by id, with shortcuts read from and written to QSettings.
+
+    Signals:
+        shortcuts_changed: a shortcut was set or the defaults were restored.
+    """
+
+    shortcuts_changed = Signal()
 
     def __init__(self, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -181,9 +187,7 @@ class ActionSet(QObject):
             self._settings.remove(f"{SHORTCUTS_GROUP}/{action_id}")
         else:
             self._settings.setValue(f"{SHORTCUTS_GROUP}/{action_id}", sequence)
-        self._actions[action_id].setShortcut(
-            QKeySequence.fromString(sequence, QKeySequence.SequenceFormat.PortableText)
-        )
+        self.apply_shortcuts()
 
     def reset_shortcuts(self) -> None:
         """Forget every user shortcut and apply the defaults."""
@@ -198,6 +202,7 @@ class ActionSet(QObject):
         redo = self._actions["redo"]
         if self.shortcut("redo") == self.specs["redo"].shortcut:
             redo.setShortcuts([redo.shortcut(), QKeySequence("Ctrl+Shift+Z")])
+        self.shortcuts_changed.emit()
 
     def build_menus(self, menu_bar: QMenuBar) -> None:
         """Fill ``menu_bar`` with one menu per menu id, in the order the specs list them."""

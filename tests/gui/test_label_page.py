@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QPushButton
 
 from labeling.model import Verdict
 from labeling.project import Project
@@ -43,6 +44,7 @@ def test_filters_follow_labels(label_page):
     choose(browser.verdict_filter, "good")
     assert [browser.model.image_id(row) for row in range(browser.model.rowCount())] == [IDS[0]]
     assert browser.verdict_filter.currentText() == "Good (1)"
+    assert browser.verdict_filter.count() == 6
     choose(browser.verdict_filter, "type:dent")
     assert [browser.model.image_id(row) for row in range(browser.model.rowCount())] == [IDS[1]]
     choose(browser.verdict_filter, "unlabelled")
@@ -225,3 +227,16 @@ def test_exif_rotated_jpeg_shown_upright(label_page, tmp_path):
     assert (scene_rect.width(), scene_rect.height()) == (60, 100)
     assert page.loaded.document.mask.shape == (100, 60)
     assert page.image.pixels[50, 55].min() > 200
+
+
+def test_panel_shows_configured_keys(label_page):
+    page = label_page
+    good = page.panel.findChild(QPushButton, "verdict_good")
+    assert good.text() == "Good (1)"
+    assert page.panel.defect_type_combo.itemText(1) == "scratch  [3]"
+    page.context.actions.set_shortcut("verdict_good", "G")
+    page.context.actions.set_shortcut("defect_type_1", "")
+    assert good.text() == "Good (G)"
+    assert page.panel.defect_type_combo.itemText(1) == "scratch"
+    page.context.actions.reset_shortcuts()
+    assert good.text() == "Good (1)"

@@ -322,103 +322,103 @@
 <context>
     <name>LabelPage</name>
     <message>
-        <location filename="../pages/label_page.py" line="78"/>
+        <location filename="../pages/label_page.py" line="80"/>
         <source>Could not open image {0}.</source>
         <translation>无法打开图像 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="82"/>
+        <location filename="../pages/label_page.py" line="84"/>
         <source>The label of {0} is for a {1}x{2} image, but the image file is {3}x{4}.</source>
         <translation>{0} 的标注对应 {1}x{2} 的图像，但图像文件是 {3}x{4}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="86"/>
+        <location filename="../pages/label_page.py" line="88"/>
         <source>The image file was replaced; restore the original file or remove and re-import the image.</source>
         <translation>图像文件已被替换。请恢复原文件，或者删除该图像后重新导入。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="104"/>
+        <location filename="../pages/label_page.py" line="106"/>
         <source>The label of {0} was not saved because it changed on disk.</source>
         <translation>{0} 的标注未保存，因为磁盘上的文件已被修改。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="106"/>
+        <location filename="../pages/label_page.py" line="108"/>
         <source>Copy your changes, reopen the image to load the other version, and apply them again.</source>
         <translation>请记下您的修改，重新打开图像以加载另一版本，然后再次应用修改。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="110"/>
+        <location filename="../pages/label_page.py" line="112"/>
         <source>Could not save the label of {0}.</source>
         <translation>无法保存 {0} 的标注。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="114"/>
+        <location filename="../pages/label_page.py" line="116"/>
         <source>Saved {0}</source>
         <translation>已保存 {0}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="153"/>
+        <location filename="../pages/label_page.py" line="155"/>
         <source>Unsaved Changes</source>
         <translation>未保存的修改</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="154"/>
+        <location filename="../pages/label_page.py" line="156"/>
         <source>The label of {0} could not be saved. Close anyway and lose the changes?</source>
         <translation>{0} 的标注无法保存。仍然关闭并放弃这些修改吗？</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="290"/>
+        <location filename="../pages/label_page.py" line="298"/>
         <source>This is the last image of the list.</source>
         <translation>已经是列表中的最后一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="292"/>
+        <location filename="../pages/label_page.py" line="300"/>
         <source>This is the first image of the list.</source>
         <translation>已经是列表中的第一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="313"/>
+        <location filename="../pages/label_page.py" line="321"/>
         <source>The project has no defect type {0}.</source>
         <translation>项目中没有第 {0} 个缺陷类型。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="326"/>
+        <location filename="../pages/label_page.py" line="334"/>
         <source>Set defect type</source>
         <translation>设置缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="350"/>
-        <location filename="../pages/label_page.py" line="351"/>
+        <location filename="../pages/label_page.py" line="358"/>
+        <location filename="../pages/label_page.py" line="359"/>
         <source>Accept proposal</source>
         <translation>接受建议</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="375"/>
+        <location filename="../pages/label_page.py" line="383"/>
         <source>{0} ({1}x{2}, {3}-bit)</source>
         <translation>{0}（{1}x{2}，{3} 位）</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="379"/>
+        <location filename="../pages/label_page.py" line="387"/>
         <source>zoom {0:.0f}%</source>
         <translation>缩放 {0:.0f}%</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="383"/>
+        <location filename="../pages/label_page.py" line="391"/>
         <source>x {0}, y {1}: {2}</source>
         <translation>x {0}，y {1}：{2}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="385"/>
+        <location filename="../pages/label_page.py" line="393"/>
         <source>unsaved changes</source>
         <translation>有未保存的修改</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="393"/>
+        <location filename="../pages/label_page.py" line="419"/>
         <source>Defect Type {0}: {1}</source>
         <translation>缺陷类型 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="395"/>
+        <location filename="../pages/label_page.py" line="421"/>
         <source>Defect Type {0}</source>
         <translation>缺陷类型 {0}</translation>
     </message>
@@ -427,61 +427,61 @@
     <name>LabelPanel</name>
     <message>
         <location filename="../widgets/label_panel.py" line="46"/>
-        <source>Unlabelled (0)</source>
-        <translation>未标注 (0)</translation>
+        <source>Unlabelled</source>
+        <translation>未标注</translation>
     </message>
     <message>
         <location filename="../widgets/label_panel.py" line="47"/>
-        <source>Good (1)</source>
-        <translation>良品 (1)</translation>
+        <source>Good</source>
+        <translation>良品</translation>
     </message>
     <message>
         <location filename="../widgets/label_panel.py" line="48"/>
-        <source>NG (2)</source>
-        <translation>不良 (2)</translation>
+        <source>NG</source>
+        <translation>不良</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="66"/>
+        <location filename="../widgets/label_panel.py" line="67"/>
         <source>Image</source>
         <translation>图像</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="69"/>
+        <location filename="../widgets/label_panel.py" line="70"/>
         <source>Defect type:</source>
         <translation>缺陷类型：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="70"/>
+        <location filename="../widgets/label_panel.py" line="71"/>
         <source>Split:</source>
         <translation>数据集划分：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="75"/>
+        <location filename="../widgets/label_panel.py" line="76"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="80"/>
+        <location filename="../widgets/label_panel.py" line="81"/>
         <source>Drawing</source>
         <translation>绘制</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="82"/>
+        <location filename="../widgets/label_panel.py" line="83"/>
         <source>Brush size:</source>
         <translation>画笔大小：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="83"/>
+        <location filename="../widgets/label_panel.py" line="84"/>
         <source>Mask opacity:</source>
         <translation>掩膜不透明度：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="85"/>
+        <location filename="../widgets/label_panel.py" line="86"/>
         <source>Display</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="99"/>
+        <location filename="../widgets/label_panel.py" line="113"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QActionGroup, QUndoStack
+from PySide6.QtGui import QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QScrollArea, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from app.gui.actions import DEFECT_TYPE_SHORTCUT_COUNT
@@ -58,6 +58,7 @@ class LabelPage(StudioPage):
         context.session.project_changed.connect(self._on_project_changed)
         context.session.labels_changed.connect(self.browser.reload)
         context.session.add_close_guard(self.save_if_modified)
+        context.actions.shortcuts_changed.connect(self._show_shortcut_hints)
         self._on_project_changed()
 
     # ----- public API -----
@@ -252,9 +253,9 @@ class LabelPage(StudioPage):
     def _on_project_changed(self) -> None:
         self._clear_image()
         self.prefetcher.clear()
-        self.panel.set_classes(self.context.session.class_names())
         self.browser.set_project(self.context.session.project)
         self._update_type_action_texts()
+        self._show_shortcut_hints()
 
     def _show(self, image_id: str, image: LoadedImage, loaded: LoadedLabel) -> None:
         self.canvas.cancel_tool()
@@ -391,6 +392,24 @@ class LabelPage(StudioPage):
         if self.loaded is not None and self.loaded.document.modified:
             parts.append(self.tr("unsaved changes"))
         self.status_line.setText("   ".join(parts))
+
+    def _show_shortcut_hints(self) -> None:
+        """Show the configured verdict and defect type keys beside the panel's buttons and combo entries."""
+        native = QKeySequence.SequenceFormat.NativeText
+        actions = self.context.actions
+        verdict_actions = {
+            Verdict.UNLABELLED.value: "verdict_clear",
+            Verdict.GOOD.value: "verdict_good",
+            Verdict.NG.value: "verdict_ng",
+        }
+        self.panel.show_verdict_shortcuts(
+            {verdict: actions[action_id].shortcut().toString(native) for verdict, action_id in verdict_actions.items()}
+        )
+        type_keys = [
+            actions[f"defect_type_{number}"].shortcut().toString(native)
+            for number in range(1, DEFECT_TYPE_SHORTCUT_COUNT + 1)
+        ]
+        self.panel.set_classes(self.context.session.class_names(), type_keys)
 
     def _update_type_action_texts(self) -> None:
         names = self.context.session.class_names()

@@ -42,12 +42,13 @@ class LabelPanel(QWidget):
         super().__init__(parent)
         self.verdict_buttons = QButtonGroup(self)
         verdict_row = QHBoxLayout()
-        for verdict, text in (
-            (Verdict.UNLABELLED, self.tr("Unlabelled (0)")),
-            (Verdict.GOOD, self.tr("Good (1)")),
-            (Verdict.NG, self.tr("NG (2)")),
-        ):
-            button = QPushButton(text)
+        self._verdict_texts = {
+            Verdict.UNLABELLED.value: self.tr("Unlabelled"),
+            Verdict.GOOD.value: self.tr("Good"),
+            Verdict.NG.value: self.tr("NG"),
+        }
+        for verdict in (Verdict.UNLABELLED, Verdict.GOOD, Verdict.NG):
+            button = QPushButton(self._verdict_texts[verdict.value])
             button.setCheckable(True)
             button.setObjectName(f"verdict_{verdict.value}")
             button.setProperty("verdict", verdict.value)
@@ -92,14 +93,27 @@ class LabelPanel(QWidget):
         layout.addLayout(self.extra_layout)
         layout.addStretch(1)
 
-    def set_classes(self, names: list[str]) -> None:
-        """Fill the defect type combo: "(none)" first, then the project's classes."""
+    def show_verdict_shortcuts(self, shortcuts: dict[str, str]) -> None:
+        """Append each verdict's shortcut (native text, "" for none) to its button text."""
+        for button in self.verdict_buttons.buttons():
+            verdict = button.property("verdict")
+            shortcut = shortcuts.get(verdict, "")
+            text = self._verdict_texts[verdict]
+            button.setText(f"{text} ({shortcut})" if shortcut else text)
+
+    def set_classes(self, names: list[str], shortcuts: list[str]) -> None:
+        """Fill the defect type combo: "(none)" first, then the project's classes with their shortcut keys.
+
+        Args:
+            names: the project's defect types in class-list order.
+            shortcuts: the shortcut text of defect types 1, 2, ... ("" for none); may be shorter than ``names``.
+        """
         current = self.defect_type()
         self.defect_type_combo.clear()
         self.defect_type_combo.addItem(self.tr("(none)"), "")
-        for number, name in enumerate(names, start=1):
-            key_hint = f"  [{number + 2}]" if number <= 7 else ""
-            self.defect_type_combo.addItem(f"{name}{key_hint}", name)
+        for index, name in enumerate(names):
+            shortcut = shortcuts[index] if index < len(shortcuts) else ""
+            self.defect_type_combo.addItem(f"{name}  [{shortcut}]" if shortcut else name, name)
         self.set_defect_type(current)
 
     def defect_type(self) -> str:
