@@ -17,7 +17,7 @@ from app.gui.actions import ActionSet, plain_text
 
 
 class ShortcutDialog(QDialog):
-    """Lists every action with an editable shortcut; OK applies and stores the changes."""
+    """A table of every action with an editable shortcut; OK applies and stores the changes."""
 
     def __init__(self, actions: ActionSet, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -426,62 +426,62 @@
 <context>
     <name>LabelPanel</name>
     <message>
-        <location filename="../widgets/label_panel.py" line="46"/>
+        <location filename="../widgets/label_panel.py" line="59"/>
         <source>Unlabelled</source>
         <translation>未标注</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="47"/>
+        <location filename="../widgets/label_panel.py" line="60"/>
         <source>Good</source>
         <translation>良品</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="48"/>
+        <location filename="../widgets/label_panel.py" line="61"/>
         <source>NG</source>
         <translation>不良</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="67"/>
+        <location filename="../widgets/label_panel.py" line="82"/>
         <source>Image</source>
         <translation>图像</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="70"/>
+        <location filename="../widgets/label_panel.py" line="85"/>
         <source>Defect type:</source>
         <translation>缺陷类型：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="71"/>
+        <location filename="../widgets/label_panel.py" line="86"/>
         <source>Split:</source>
         <translation>数据集划分：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="76"/>
+        <location filename="../widgets/label_panel.py" line="94"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="81"/>
+        <location filename="../widgets/label_panel.py" line="100"/>
         <source>Drawing</source>
         <translation>绘制</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="83"/>
+        <location filename="../widgets/label_panel.py" line="102"/>
         <source>Brush size:</source>
         <translation>画笔大小：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="84"/>
+        <location filename="../widgets/label_panel.py" line="103"/>
         <source>Mask opacity:</source>
         <translation>掩膜不透明度：</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="86"/>
+        <location filename="../widgets/label_panel.py" line="44"/>
         <source>Display</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../widgets/label_panel.py" line="113"/>
+        <location filename="../widgets/label_panel.py" line="123"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>

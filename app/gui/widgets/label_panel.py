@@ -40,6 +40,19 @@ class LabelPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.window_level = WindowLevelWidget()
+        display_box = QGroupBox(self.tr("Display"))
+        QVBoxLayout(display_box).addWidget(self.window_level)
+        self.extra_layout = QVBoxLayout()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_image_box())
+        layout.addWidget(self._build_drawing_box())
+        layout.addWidget(display_box)
+        layout.addLayout(self.extra_layout)
+        layout.addStretch(1)
+
+    def _build_image_box(self) -> QGroupBox:
         self.verdict_buttons = QButtonGroup(self)
         verdict_row = QHBoxLayout()
         self._verdict_texts = {
@@ -56,6 +69,7 @@ class LabelPanel(QWidget):
             verdict_row.addWidget(button)
         self.verdict_buttons.setExclusive(True)
         self.verdict_buttons.buttonClicked.connect(lambda button: self.verdict_clicked.emit(button.property("verdict")))
+
         self.defect_type_combo = QComboBox()
         self.defect_type_combo.setObjectName("defect_type_combo")
         self.defect_type_combo.activated.connect(lambda _index: self.defect_type_chosen.emit(self.defect_type()))
@@ -64,11 +78,15 @@ class LabelPanel(QWidget):
         for split, title in split_titles().items():
             self.split_combo.addItem(title, split.value)
         self.split_combo.activated.connect(lambda _index: self.split_chosen.emit(self.split_combo.currentData()))
-        verdict_box = QGroupBox(self.tr("Image"))
-        verdict_form = QFormLayout(verdict_box)
-        verdict_form.addRow(verdict_row)
-        verdict_form.addRow(self.tr("Defect type:"), self.defect_type_combo)
-        verdict_form.addRow(self.tr("Split:"), self.split_combo)
+
+        box = QGroupBox(self.tr("Image"))
+        form = QFormLayout(box)
+        form.addRow(verdict_row)
+        form.addRow(self.tr("Defect type:"), self.defect_type_combo)
+        form.addRow(self.tr("Split:"), self.split_combo)
+        return box
+
+    def _build_drawing_box(self) -> QGroupBox:
         self.brush_size = QSpinBox()
         self.brush_size.setObjectName("brush_size")
         self.brush_size.setRange(1, MAX_BRUSH_SIZE_PX)
@@ -78,20 +96,12 @@ class LabelPanel(QWidget):
         self.opacity_slider.setObjectName("mask_opacity")
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(int(DEFAULT_MASK_OPACITY * 100))
-        tools_box = QGroupBox(self.tr("Drawing"))
-        tools_form = QFormLayout(tools_box)
-        tools_form.addRow(self.tr("Brush size:"), self.brush_size)
-        tools_form.addRow(self.tr("Mask opacity:"), self.opacity_slider)
-        self.window_level = WindowLevelWidget()
-        display_box = QGroupBox(self.tr("Display"))
-        QVBoxLayout(display_box).addWidget(self.window_level)
-        self.extra_layout = QVBoxLayout()
-        layout = QVBoxLayout(self)
-        layout.addWidget(verdict_box)
-        layout.addWidget(tools_box)
-        layout.addWidget(display_box)
-        layout.addLayout(self.extra_layout)
-        layout.addStretch(1)
+
+        box = QGroupBox(self.tr("Drawing"))
+        form = QFormLayout(box)
+        form.addRow(self.tr("Brush size:"), self.brush_size)
+        form.addRow(self.tr("Mask opacity:"), self.opacity_slider)
+        return box
 
     def show_verdict_shortcuts(self, shortcuts: dict[str, str]) -> None:
         """Append each verdict's shortcut (native text, "" for none) to its button text."""
