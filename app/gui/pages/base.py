@@ -1,4 +1,4 @@
-"""What every studio page receives and may implement."""
+"""The page context and the base class of studio pages."""
 
 from __future__ import annotations
 

@@ -65,6 +65,7 @@ class AssistPanel(QGroupBox):
         self._image_size = (0, 0)
         self._map: np.ndarray | None = None
         self._proposal: np.ndarray | None = None
+
         self.propose_button = QPushButton(self.tr("Propose Mask"))
         self.propose_button.setObjectName("propose_button")
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
@@ -80,6 +81,7 @@ class AssistPanel(QGroupBox):
         self.accept_button.setObjectName("accept_proposal")
         self.reject_button = QPushButton(self.tr("Reject"))
         self.reject_button.setObjectName("reject_proposal")
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.reject_button)
@@ -91,6 +93,7 @@ class AssistPanel(QGroupBox):
         layout.addLayout(form)
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
+
         self.propose_button.clicked.connect(self.propose)
         self.threshold_slider.valueChanged.connect(self._recompute)
         self.min_area.valueChanged.connect(self._recompute)
