@@ -1,0 +1,111 @@
+"""Station config: a complete file parses, and each kind of mistake names its key and the fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.station.config import ConfigError, load_config, parse_config
+
+EXAMPLE = """
+[station]
+name = "line-3"
+data_dir = "{data}"
+
+[pipeline]
+result_deadline_ms = 300
+max_batch = 2
+
+[plc]
+protocol = "modbus"
+port = 1502
+
+[deploy]
+enabled = true
+token_file = "{token}"
+
+[[cameras]]
+id = "top"
+kind = "fake"
+lane = 0
+fps = 20
+
+[[cameras]]
+id = "side"
+kind = "folder"
+lane = 1
+mode = "plc"
+path = "/srv/inbox"
+"""
+
+
+def minimal(**changes):
+    data = {"station": {"data_dir": "/tmp/station"}, "cameras": [{"id": "a", "kind": "fake", "lane": 0}]}
+    for key, value in changes.items():
+        data[key] = value
+    return data
+
+
+def test_example_toml_parses(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("abc\n")
+    path = tmp_path / "station.toml"
+    path.write_text(EXAMPLE.format(data=tmp_path / "data", token=token))
+    config = load_config(path)
+    assert config.station["name"] == "line-3"
+    assert config.pipeline["result_deadline_ms"] == 300
+    assert config.pipeline["queue_size"] == 16
+    assert config.plc["port"] == 1502
+    assert [camera.id for camera in config.cameras] == ["top", "side"]
+    assert config.cameras[0].options["fps"] == 20
+    assert config.cameras[1].options["path"] == "/srv/inbox"
+    assert config.cameras[1].mode == "plc"
+    assert config.deploy_token() == "abc"
+
+
+def test_json_config_parses(tmp_path):
+    path = tmp_path / "station.json"
+    path.write_text(json.dumps(minimal()))
+    assert load_config(path).cameras[0].kind == "fake"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (minimal(pipeline={"result_deadline_ms": -5}), "pipeline.result_deadline_ms must be a number > 0, got -5"),
+        (minimal(pipeline={"queue_size": "8"}), "pipeline.queue_size must be an integer, got '8'"),
+        (minimal(plc={"protocl": "modbus"}), "unknown key plc.protocl"),
+        (minimal(plc={"protocol": "profinet"}), "plc.protocol must be one of none, modbus, opcua"),
+        (minimal(camera=[]), "unknown section 'camera'"),
+        (minimal(station={}), "station.data_dir is missing"),
+        (minimal(cameras=[]), "no cameras"),
+        (minimal(cameras=[{"id": "a", "kind": "gige", "lane": 0}]), "cameras[0].kind must be one of"),
+        (minimal(cameras=[{"id": "a", "kind": "folder", "lane": 0}]), "cameras[0].path is missing"),
+        (minimal(cameras=[{"id": "a", "kind": "fake"}]), "cameras[0].lane is missing"),
+        (minimal(cameras=[{"id": "a", "kind": "fake", "lane": 0}, {"id": "b", "kind": "fake", "lane": 0}]),
+         "cameras share lane 0"),
+        (minimal(deploy={"enabled": True}), "deploy.token_file is empty"),
+        (minimal(deploy={"require_signature": True, "enabled": True, "token_file": "/t"}), "deploy.public_key is empty"),
+        (minimal(deploy={"enabled": "yes"}), "deploy.enabled must be true or false"),
+    ],
+)
+def test_invalid_config_names_key(data, message, monkeypatch):
+    monkeypatch.delenv("DEFECTSEEK_DEPLOY_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, Path("station.toml"))
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("station.toml: ")
+
+
+def test_unreadable_toml_reports_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[station\n")
+    with pytest.raises(ConfigError, match="broken.toml: invalid TOML"):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path / "nope.toml")
