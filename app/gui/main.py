@@ -52,10 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     language = resolve_language(args.lang)
     translators = install_translators(app, language)
     logger.info("DefectSeek Studio starting, language %s, %d translators, log %s", language, len(translators), log_path)
-    if language != "en" and not cjk_font_families():
-        logger.warning("%s", missing_cjk_font_message())
     settings = studio_settings()
     window = MainWindow(settings, log_path)
+    if language != "en" and not cjk_font_families():
+        logger.warning("%s", missing_cjk_font_message())
+        window.statusBar().showMessage(missing_cjk_font_message())
     window.errors.install_excepthook()
     if args.self_test:
         from app.gui.self_test import run_self_test

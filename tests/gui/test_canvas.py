@@ -194,3 +194,26 @@ def test_convert_keeps_untouched_fields():
     assert edited.regions[1].region_id == masked.region_id
     assert edited.regions[1].shape.area == 200 + 4
     assert edited.comment == "keep"
+
+
+def test_five_megapixel_stroke_stores_patch(qtbot):
+    from app.gui.canvas.commands import MaskEditCommand
+
+    view = CanvasView(QUndoStack())
+    qtbot.addWidget(view)
+    view.resize(1000, 750)
+    view.show()
+    width, height = 2592, 1944
+    pixels = np.random.default_rng(5).integers(0, 4096, size=(height, width), dtype=np.uint16)
+    loaded = document_from_label(ImageLabel(width, height), width, height)
+    view.label_scene.set_image(pixels, loaded.document, [])
+    view.fit_to_window()
+    view.brush_size = 40
+    view.set_tool("brush")
+    drag(view, [(1000, 1000), (1100, 1050), (1200, 1100)])
+    command = view.undo_stack.command(0)
+    assert isinstance(command, MaskEditCommand)
+    assert command._before.size < 400 * 200
+    assert loaded.document.mask[1050, 1100] == 255
+    view.undo_stack.undo()
+    assert not loaded.document.mask.any()
