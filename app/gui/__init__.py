@@ -1,0 +1,1 @@
+"""DefectSeek Studio: the Qt (PySide6) desktop front end."""
