@@ -174,3 +174,19 @@ def test_label_splitter_restored(make_window):
     reopened = make_window()
     reopened.resize(780, 560)
     assert reopened.pages["label"].findChild(QSplitter, "label_splitter").sizes()[0] == sizes[0]
+
+
+def test_unhandled_error_shown_without_traceback(make_window, caplog, tmp_path):
+    from app.gui.errors import ErrorPresenter
+
+    window = make_window()
+    presenter = ErrorPresenter(window, tmp_path / "studio.log")
+    try:
+        raise ValueError("threshold -1 is invalid")
+    except ValueError as error:
+        presenter._excepthook(ValueError, error, error.__traceback__)
+    assert "unexpected error" in presenter.last_message
+    assert "threshold -1 is invalid" in presenter.last_message
+    assert str(tmp_path / "studio.log") in presenter.last_message
+    assert "Traceback" not in presenter.last_message
+    assert "Traceback" in caplog.text
