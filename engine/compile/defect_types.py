@@ -1,0 +1,111 @@
+"""Put a few-shot defect-type classifier into a model directory: graph, support set, manifest entry.
+
+The classifier builds on the model's own anomaly graph (same backbone, same input
+size and resize rule), so adding types or examples later needs only the model
+directory and the new examples, never PatchCore training.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anomaly import TrainedModel
+from engine.bundle import load_manifest, write_manifest
+from engine.compile.export import load_trained_model
+from fewshot.classifier import DefectTypeClassifier
+from fewshot.examples import DefectExample
+from fewshot.export import export_classifier_onnx
+from fewshot.train import Extractor, FewShotResult, ModelGeometry, train_defect_types
+
+logger = logging.getLogger(__name__)
+
+CLASSIFIER_NAME = "classifier.onnx"
+SUPPORT_NAME = "training/defect_types.npz"
+
+
+def model_extractor(trained: TrainedModel) -> Extractor:
+    """Return the function that maps a model-input batch to (patch embeddings, anomaly maps) with torch."""
+    model = trained.torch_model()
+
+    @torch.no_grad()
+    def extract(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        maps, _, features = model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+        return features.numpy(), maps[:, 0].numpy()
+
+    return extract
+
+
+def model_geometry(trained: TrainedModel) -> ModelGeometry:
+    """Return the input size, depth, resize rule and threshold the classifier must share with the model."""
+    return ModelGeometry(
+        input_size=tuple(trained.input_size),
+        bit_depth=trained.bit_depth,
+        threshold=float(trained.threshold.value),
+        normal_level=float(trained.threshold.normal_level),
+        resize=trained.resize,
+    )
+
+
+def add_defect_types(
+    directory: str | os.PathLike[str],
+    examples: Sequence[DefectExample],
+    *,
+    type_names: Sequence[str] = (),
+    trained: TrainedModel | None = None,
+    augmentations: int = 0,
+    replace_existing: bool = False,
+) -> FewShotResult:
+    """Teach defect types to the model in ``directory`` and write the classifier into it.
+
+    Examples are added to the classifier the model already has, unless
+    ``replace_existing`` is set. ``trained`` saves reloading the model when the caller
+    has just trained it.
+
+    Raises:
+        fewshot.classifier.FewShotError: no type has an example.
+        engine.bundle.BundleError: ``directory`` is not a model written by ``inspect train``.
+    """
+    root = Path(directory)
+    model = trained if trained is not None else load_trained_model(root)
+    existing = None
+    if not replace_existing and (root / SUPPORT_NAME).is_file():
+        existing = DefectTypeClassifier.load(root / SUPPORT_NAME)
+    result = train_defect_types(
+        examples,
+        model_extractor(model),
+        model_geometry(model),
+        type_names=type_names,
+        classifier=existing,
+        augmentations=augmentations,
+    )
+    write_classifier(root, result, model.input_size)
+    return result
+
+
+def write_classifier(directory: str | os.PathLike[str], result: FewShotResult, input_size: tuple[int, int]) -> None:
+    """Write ``classifier.onnx`` and the support set, record them in the manifest and re-hash the model."""
+    root, manifest = load_manifest(directory)
+    parameters = result.parameters
+    export_classifier_onnx(parameters, root / CLASSIFIER_NAME, input_size)
+    (root / SUPPORT_NAME).parent.mkdir(parents=True, exist_ok=True)
+    result.classifier.save(root / SUPPORT_NAME)
+    task = dict(manifest.task)
+    task["defect_types"] = list(parameters.type_names)
+    task["classifier"] = {
+        "graph": CLASSIFIER_NAME,
+        "type_names": list(parameters.type_names),
+        "unknown_distance": parameters.unknown_distance,
+        "temperature": parameters.temperature,
+        "method": "prototype distance on region descriptors (appearance minus image mean, shape moments)",
+        "examples": {item.name: item.examples for item in result.classifier.summary()},
+        "warnings": list(result.warnings),
+    }
+    write_manifest(root, replace(manifest, task=task))
+    logger.info("Wrote defect-type classifier for %s to %s", ", ".join(parameters.type_names), root)

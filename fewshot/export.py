@@ -1,0 +1,62 @@
+"""Export the fitted classifier as ``classifier.onnx``: region descriptor and prototype distances in one graph.
+
+Inputs: ``features`` N x C x h x w (the anomaly graph's patch embeddings) and
+``region`` N x 1 x H x W (region weights in 0..1 at the model input size). Outputs:
+``distance`` N x K and ``descriptor`` N x D. The batch is one region per row, so an
+image with three NG regions runs as a batch of three.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+
+from fewshot.classifier import ClassifierParameters
+from fewshot.descriptor import FEATURE_STRIDE_PX, PrototypeHead
+
+ONNX_OPSET = 17
+INPUT_NAMES = ("features", "region")
+OUTPUT_NAMES = ("distance", "descriptor")
+
+
+def build_head(parameters: ClassifierParameters) -> PrototypeHead:
+    """Return the eval-mode torch module of the exported graph."""
+    head = PrototypeHead(
+        parameters.appearance_centre,
+        parameters.shape_mean,
+        parameters.shape_scale,
+        parameters.shape_weight,
+        parameters.prototypes,
+    )
+    return head.eval()
+
+
+def export_classifier_onnx(
+    parameters: ClassifierParameters, path: str | os.PathLike[str], input_size: tuple[int, int]
+) -> Path:
+    """Write the classifier graph for a model input of (height, width) to ``path`` (written, then renamed)."""
+    height, width = input_size
+    channels = parameters.appearance_centre.shape[0]
+    features = torch.zeros(1, channels, height // FEATURE_STRIDE_PX, width // FEATURE_STRIDE_PX)
+    region = torch.zeros(1, 1, height, width)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            build_head(parameters),
+            (features, region),
+            str(temporary),
+            dynamo=False,
+            input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={name: {0: "regions"} for name in (*INPUT_NAMES, *OUTPUT_NAMES)},
+            opset_version=ONNX_OPSET,
+            do_constant_folding=True,
+        )
+    os.replace(temporary, target)
+    return target
