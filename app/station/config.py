@@ -71,6 +71,8 @@ SECTIONS: dict[str, dict[str, _Key]] = {
         "max_disk_mb": _Key(NUMBER, 0, _non_negative, "a number >= 0 (0 means no limit)"),
         "ok_sample_every": _Key((int,), 0, _non_negative, "an integer >= 0 (0 keeps no OK images)"),
         "image_format": _Key((str,), "png", lambda v: v in ("png", "jpg", "bmp", "tif"), "one of png, jpg, bmp, tif"),
+        "sync": _Key((str,), "full", lambda v: v in ("full", "normal"),
+                     "full (survives power loss) or normal (survives process crashes, faster)"),
     },
     "plc": {
         "protocol": _Key((str,), "none", lambda v: v in PLC_PROTOCOLS, "one of none, modbus, opcua"),

@@ -95,6 +95,7 @@ class Station:
             max_disk_bytes=int(store_options["max_disk_mb"] * 1024 * 1024),
             ok_sample_every=store_options["ok_sample_every"],
             image_suffix="." + store_options["image_format"],
+            synchronous=store_options["sync"].upper(),
         ))
         self.slot = JudgeSlot()
         self.signaller = make_signaller(config, lanes)

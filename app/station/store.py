@@ -2,7 +2,8 @@
 
 Consistency rules, kept through a crash or ``kill -9``:
 
-* A row is committed (``synchronous=FULL``) before the pipeline signals its verdict.
+* A row is committed before the pipeline signals its verdict (``synchronous=FULL`` by
+  default, see :class:`StoreSettings`).
 * ``image_path`` is set only after the image file was written atomically, so a row
   that names an image always has a complete file. A crash between the write and the
   update leaves an unreferenced file, which :meth:`ResultStore.open` removes.
@@ -82,12 +83,21 @@ class StoreSettings:
         ok_sample_every: keep the image of every N-th OK part; 0 keeps none.
         image_suffix: file format of saved images (``.png`` is lossless).
         image_queue_size: images waiting to be written; more are dropped and counted.
+        synchronous: SQLite ``synchronous`` level. ``FULL`` syncs the disk on every
+            commit, so a committed verdict survives a power cut. ``NORMAL`` survives a
+            process crash or ``kill -9`` but may lose the last commits on power loss,
+            in exchange for a shorter and steadier store stage.
     """
 
     max_disk_bytes: int = 0
     ok_sample_every: int = 0
     image_suffix: str = ".png"
     image_queue_size: int = 64
+    synchronous: str = "FULL"
+
+    def __post_init__(self) -> None:
+        if self.synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"StoreSettings.synchronous must be FULL or NORMAL, got {self.synchronous!r}")
 
 
 class StoreError(RuntimeError):
@@ -126,19 +136,20 @@ class ResultStore:
             StoreError: the database cannot be created or is not a results database.
         """
         folder = Path(root)
+        settings = settings or StoreSettings()
         (folder / IMAGES_DIR_NAME).mkdir(parents=True, exist_ok=True)
         path = folder / DATABASE_NAME
         try:
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA synchronous={settings.synchronous}")
             connection.executescript(_SCHEMA)
             connection.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                                (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as error:
             raise StoreError(f"Could not open the results database {path}: {error}. "
                              "Move the file away to start a new store.") from error
-        store = cls(folder, connection, settings or StoreSettings())
+        store = cls(folder, connection, settings)
         store._remove_leftovers()
         return store
 

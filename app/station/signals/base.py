@@ -45,7 +45,6 @@ class FaultCode(enum.IntEnum):
     STORE_ERROR = 3
     MODEL_ERROR = 4
     NO_MODEL = 5
-    OVERLOAD = 6
 
 
 @dataclass(frozen=True)
