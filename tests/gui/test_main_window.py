@@ -41,7 +41,7 @@ def test_registry_orders_builtin_pages():
 
 def test_registered_page_appears_in_window(extra_page, make_window):
     window = make_window()
-    assert list(window.pages) == ["project", "label", "train"]
+    assert list(window.pages)[:3] == ["project", "label", "train"]
     window.show_page("train")
     assert window.current_page_key() == "train"
     assert not window.actions["next_image"].isEnabled()

@@ -63,6 +63,9 @@ def _register_builtin_pages() -> None:
         register_page(PageSpec("project", lambda: QCoreApplication.translate("Pages", "Project"), _project_page, 10))
     if "label" not in _PAGES:
         register_page(PageSpec("label", lambda: QCoreApplication.translate("Pages", "Label"), _label_page, 20))
+    from app.gui.pages.workflow_registry import register_workflow_pages
+
+    register_workflow_pages(_PAGES)
 
 
 __all__ = ["PageContext", "PageSpec", "StudioPage", "register_page", "registered_pages"]

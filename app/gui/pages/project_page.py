@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.gui.actions import plain_text
 from app.gui.pages.base import PageContext, StudioPage
 from app.gui.settings import KEY_LAST_PROJECT
+from app.gui.workflow.dataset_import import import_dataset
 from labeling.errors import LabelingError
 from labeling.imageio import ImageReadError
 from labeling.model import Split, Verdict
@@ -88,13 +90,20 @@ class ProjectPage(StudioPage):
             button = QPushButton(plain_text(context.actions[action_id].text()))
             button.clicked.connect(context.actions[action_id].trigger)
             buttons.addWidget(button)
+        dataset_button = QPushButton(self.tr("Import Dataset..."))
+        dataset_button.setToolTip(self.tr("An MVTec AD folder (train/, test/, ground_truth/) or a folder of labelme JSON files"))
+        dataset_button.clicked.connect(self._ask_import_dataset)
+        buttons.addWidget(dataset_button)
         buttons.addStretch(1)
+        self.setAcceptDrops(True)
+        self._drop_hint = QLabel(self.tr("Drop image folders, MVTec AD folders or labelme files here to import them."))
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self._title)
         layout.addWidget(self._folder)
         layout.addWidget(self._classes)
         layout.addWidget(self.counts_tree, 1)
+        layout.addWidget(self._drop_hint)
         context.actions["project_new"].triggered.connect(self._ask_new_project)
         context.actions["project_open"].triggered.connect(self._ask_open_project)
         context.actions["import_images"].triggered.connect(self._ask_import)
@@ -145,6 +154,42 @@ class ProjectPage(StudioPage):
         for skipped in report.skipped:
             logger.warning("Import skipped %s: %s", skipped.path, skipped.reason)
         return True
+
+    def import_dataset(self, path: str | Path, *, copy: bool = False, kind: str | None = None) -> bool:
+        """Import an MVTec AD folder, labelme files or plain images (``kind`` detected when None)."""
+        project = self.context.session.project
+        if project is None:
+            self.context.errors.report(self.tr("No project is open."), None, self.tr("Create or open a project first."))
+            return False
+        try:
+            report = import_dataset(project, Path(path), copy=copy, kind=kind)
+        except (LabelingError, ImageReadError, OSError, ValueError) as error:
+            self.context.errors.report(self.tr("Could not import {0}.").format(path), error)
+            return False
+        self.context.session.labels_changed.emit()
+        message = self.tr("Imported {0} images; skipped {1}.").format(len(report.items), len(report.skipped))
+        self.context.window.statusBar().showMessage(message, 10_000)
+        for skipped in report.skipped:
+            logger.warning("Import skipped %s: %s", skipped.path, skipped.reason)
+        return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802, D102
+        if event.mimeData().hasUrls() and self.context.session.is_open:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802, D102
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        for path in paths:
+            self.import_dataset(path)
+        event.acceptProposedAction()
+
+    def _ask_import_dataset(self) -> None:
+        if not self.context.session.is_open:
+            self.context.errors.report(self.tr("No project is open."), None, self.tr("Create or open a project first."))
+            return
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose an MVTec AD or labelme Folder"))
+        if folder:
+            self.import_dataset(folder)
 
     def refresh(self) -> None:
         """Show the open project's name, folder, classes and counts."""

@@ -1,0 +1,142 @@
+"""The training job: load good images, optionally pick k diverse ones, train, calibrate, write the model.
+
+:func:`run_training` runs inside the worker process of :class:`app.gui.workflow.jobs.JobProcess`,
+so it may import torch; the studio's own process never does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.gui.workflow.jobs import JobFailure
+
+logger = logging.getLogger(__name__)
+
+TRAIN_TARGET = "app.gui.workflow.train_job:run_training"
+STAGE_LOAD = "load"
+STAGE_PICK = "pick"
+STAGE_CALIBRATE = "calibrate"
+STAGE_EXPORT = "export"
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What the Train page asks the worker to do.
+
+    Attributes:
+        good_images: files of the good training images.
+        model_dir: folder to write the model bundle to (replaced if it exists).
+        pick_count: train on this many images chosen to cover every kind of good part (0: all).
+        defect_images: labelled NG images; when given, the threshold is set between good and NG scores.
+        backbone: feature extractor name.
+        size: model input (height, width), or None to derive it from the images.
+        resize: ``auto``, ``stretch`` or ``tile``.
+        coreset_ratio: fraction of patches kept in the memory bank.
+        threshold_margin: margin above the good scores, in units of their spread.
+        memory_budget_mb: memory for patch features.
+        seed: random seed.
+    """
+
+    good_images: tuple[str, ...]
+    model_dir: str
+    pick_count: int = 0
+    defect_images: tuple[str, ...] = ()
+    backbone: str = "efficientnet-lite0"
+    size: tuple[int, int] | None = None
+    resize: str = "auto"
+    coreset_ratio: float = 0.1
+    threshold_margin: float = 0.25
+    memory_budget_mb: int = 4096
+    seed: int = 0
+
+
+def run_training(request: TrainRequest, progress: Callable[[str, int, int], None], cancel: Any) -> dict[str, Any]:
+    """Train from ``request`` and return a summary for the page.
+
+    Raises:
+        JobFailure: no readable images, or training rejected the settings (the message says what to change).
+        anomaly.TrainingCancelled: ``cancel`` was set.
+    """
+    from anomaly import TrainConfig, TrainingCancelled, TrainingError, load_training_images, train_patchcore
+    from engine.compile import write_model_bundle
+
+    progress(STAGE_LOAD, 0, 1)
+    images, skipped = load_training_images(list(request.good_images))
+    progress(STAGE_LOAD, 1, 1)
+    if not images:
+        raise JobFailure("no readable good images to train on; mark images as good in the Label page or import them")
+    picked: list[str] = []
+    if 0 < request.pick_count < len(images):
+        images, picked = _pick(images, request, progress)
+    _check_cancel(cancel, TrainingCancelled)
+    config = TrainConfig(
+        backbone=request.backbone,
+        size=request.size,
+        resize=request.resize,
+        coreset_ratio=request.coreset_ratio,
+        threshold_margin=request.threshold_margin,
+        memory_budget_mb=request.memory_budget_mb,
+        seed=request.seed,
+    )
+    try:
+        trained = train_patchcore(images, config, progress=progress, cancel=cancel, skipped=skipped)
+    except TrainingError as error:
+        raise JobFailure(str(error)) from error
+    _check_cancel(cancel, TrainingCancelled)
+    if request.defect_images:
+        trained = _calibrate_with_defects(trained, request.defect_images, progress)
+    _check_cancel(cancel, TrainingCancelled)
+    progress(STAGE_EXPORT, 0, 1)
+    manifest = write_model_bundle(trained, request.model_dir)
+    progress(STAGE_EXPORT, 1, 1)
+    return {
+        "model_dir": str(request.model_dir),
+        "bundle_id": manifest.bundle_id,
+        "image_count": trained.image_count,
+        "picked": picked,
+        "input_size": list(trained.input_size),
+        "threshold": trained.threshold.value,
+        "threshold_method": trained.threshold.method,
+        "train_seconds": trained.train_seconds,
+        "skipped": [str(error) for error in skipped],
+    }
+
+
+def _check_cancel(cancel: Any, cancelled: type[Exception]) -> None:
+    if cancel is not None and cancel.is_set():
+        raise cancelled("training was cancelled")
+
+
+def _pick(images: list, request: TrainRequest, progress: Callable[[str, int, int], None]) -> tuple[list, list[str]]:
+    from anomaly.picker import pick_diverse
+
+    progress(STAGE_PICK, 0, 1)
+    indices = pick_diverse(images, request.pick_count, request.backbone)
+    progress(STAGE_PICK, 1, 1)
+    chosen = [images[index] for index in indices]
+    logger.info("Picked %d of %d good images", len(chosen), len(images))
+    return chosen, [image.source for image in chosen]
+
+
+def _calibrate_with_defects(trained: Any, defect_images: tuple[str, ...], progress: Callable[[str, int, int], None]) -> Any:
+    """Move the threshold between the good (held-out) scores and the scores of labelled NG images."""
+    from anomaly import load_training_images, threshold_with_defects
+    from engine.compile import TorchPredictor
+
+    images, skipped = load_training_images(list(defect_images))
+    for error in skipped:
+        logger.warning("Skipping defect example %s", error)
+    if not images:
+        return trained
+    predictor = TorchPredictor(trained)
+    scores = []
+    for index, image in enumerate(images):
+        scores.append(predictor.predict([image])[0].score)
+        progress(STAGE_CALIBRATE, index + 1, len(images))
+    threshold = threshold_with_defects(trained.good_scores, scores)
+    return dataclasses.replace(trained, threshold=threshold)
+
