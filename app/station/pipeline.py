@@ -315,7 +315,7 @@ class InspectionPipeline:
         self._estimate_s += ESTIMATE_WEIGHT * (elapsed - self._estimate_s)
         self.stats.add("infer", elapsed * 1000.0)
         self.signaller.set_fault(None, FaultCode.MODEL_ERROR, False)
-        for job, judgement in zip(batch, judgements):
+        for job, judgement in zip(batch, judgements, strict=True):
             code = ResultCode.OK if judgement.verdict == "OK" else ResultCode.NG
             self._output_queue.put((job, code, "", judgement))
 

@@ -285,7 +285,7 @@ class ResultStore:
             cursor = self._db.execute(sql, parameters)
             names = [column[0] for column in cursor.description]
             rows = cursor.fetchall()
-        result = [dict(zip(names, row)) for row in rows]
+        result = [dict(zip(names, row, strict=True)) for row in rows]
         for item in result:
             item["result_code"] = ResultCode(item["result_code"]).name
         return result

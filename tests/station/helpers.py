@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 
-
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

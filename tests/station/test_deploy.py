@@ -155,7 +155,7 @@ def test_hot_swap_drops_no_frame(tmp_path):
     pipeline.start()
     try:
         for index in (1, 2, 3):
-            assert wait_until(lambda: len(signaller.published) >= index * 60, timeout_s=10)
+            assert wait_until(lambda index=index: len(signaller.published) >= index * 60, timeout_s=10)
             bundle = write_fake_bundle(tmp_path / f"b{index}", f"bundle-{index}", load_s=0.1)
             assert push_bundle("127.0.0.1", port, TOKEN, bundle)["bundle_id"] == f"bundle-{index}"
         assert wait_until(lambda: len(signaller.published) == 300, timeout_s=15)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-
-import pytest
 
 from app.station.judge import JudgeSlot
 from app.station.pipeline import InspectionPipeline, PipelineSettings
@@ -157,7 +154,7 @@ def test_triggered_part_gets_model_verdict(tmp_path):
         assert wait_until(lambda: signaller.outputs(0).ready, timeout_s=5)
         for trigger_id in (1, 2, 3):
             signaller.trigger(0, trigger_id)
-            assert wait_until(lambda: len(signaller.published) == trigger_id, timeout_s=5)
+            assert wait_until(lambda trigger_id=trigger_id: len(signaller.published) == trigger_id, timeout_s=5)
         codes = [result.result_code for result in signaller.published]
         assert codes == [ResultCode.OK, ResultCode.NG, ResultCode.OK]
         assert [result.trigger_id for result in signaller.published] == [1, 2, 3]

@@ -69,7 +69,7 @@ def test_modbus_trigger_result_ack(tmp_path, port):
         for trigger_id, expected in ((101, PASS), (102, FAIL)):
             counter = plc.registers(1)[3]
             plc.control(1, 1, trigger_id)
-            assert wait_until(lambda: plc.registers(1)[3] == counter + 1, timeout_s=5)
+            assert wait_until(lambda counter=counter: plc.registers(1)[3] == counter + 1, timeout_s=5)
             status, code, echo, _, score, fault_code = plc.registers(1)[:6]
             assert status & VALID
             assert status & expected

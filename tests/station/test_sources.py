@@ -145,7 +145,7 @@ def test_pylon_emulator_software_trigger(tmp_path):
         assert frames == []
         for count in (1, 2, 3):
             assert feed.trigger()
-            assert wait_until(lambda: len(frames) == count, timeout_s=5)
+            assert wait_until(lambda count=count: len(frames) == count, timeout_s=5)
     finally:
         feed.stop()
     assert frames[0].pixels.shape == (60, 80)

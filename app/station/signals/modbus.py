@@ -119,7 +119,7 @@ class ModbusSignaller(Signaller):
                          registers: list[int], values: list[int] | None) -> ExcCodes | None:
         if values is None or function_code not in WRITE_FUNCTIONS:
             return None
-        written = dict(zip(range(address, address + count), values))
+        written = dict(zip(range(address, address + count), values, strict=False))
         for register in written:
             if register % LANE_BLOCK < STATION_REGISTERS:
                 return ExcCodes.ILLEGAL_ADDRESS

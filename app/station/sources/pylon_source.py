@@ -89,10 +89,15 @@ class PylonDriver:
         return RawFrame(pixels=pixels, channel_order=order, device_timestamp=stamp, device_frame_id=frame_id)
 
     def trigger(self) -> None:
-        """Execute the software trigger."""
-        if self._camera is None:
+        """Wait until the camera accepts a frame trigger (a trigger sent earlier is ignored), then fire it."""
+        from pypylon import pylon
+
+        camera = self._camera
+        if camera is None:
             raise CameraError(f"{self.name}: trigger before open")
-        self._camera.TriggerSoftware.Execute()
+        if not camera.WaitForFrameTriggerReady(self.timeout_ms, pylon.TimeoutHandling_Return):
+            raise CameraError(f"{self.name}: not ready for a frame trigger within {self.timeout_ms} ms")
+        camera.ExecuteSoftwareTrigger()
 
     def close(self) -> None:
         """Stop grabbing and close the camera."""
