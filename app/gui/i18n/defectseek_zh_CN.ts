@@ -172,42 +172,42 @@
         <translation>模型辅助标注</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="68"/>
+        <location filename="../widgets/assist_panel.py" line="69"/>
         <source>Propose Mask</source>
         <translation>生成建议掩膜</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="77"/>
+        <location filename="../widgets/assist_panel.py" line="78"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="79"/>
+        <location filename="../widgets/assist_panel.py" line="80"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="81"/>
+        <location filename="../widgets/assist_panel.py" line="82"/>
         <source>Reject</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="87"/>
+        <location filename="../widgets/assist_panel.py" line="89"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="88"/>
+        <location filename="../widgets/assist_panel.py" line="90"/>
         <source>Minimum area:</source>
         <translation>最小面积：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="118"/>
+        <location filename="../widgets/assist_panel.py" line="121"/>
         <source>The model returned no anomaly map for this image.</source>
         <translation>模型没有为这张图像返回异常图。</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="145"/>
+        <location filename="../widgets/assist_panel.py" line="148"/>
         <source>{0} regions, {1} pixels</source>
         <translation>{0} 个区域，{1} 个像素</translation>
     </message>
@@ -264,6 +264,279 @@
     </message>
 </context>
 <context>
+    <name>DeployPage</name>
+    <message>
+        <location filename="../pages/deploy_page.py" line="92"/>
+        <source>Build a bundle</source>
+        <translation>生成部署包</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="98"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="98"/>
+        <source>NVIDIA GPU</source>
+        <translation>NVIDIA GPU</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="98"/>
+        <source>AMD GPU</source>
+        <translation>AMD GPU</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="106"/>
+        <source>FP32 (exact)</source>
+        <translation>FP32（精确）</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="106"/>
+        <source>FP16</source>
+        <translation>FP16</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="106"/>
+        <source>INT8 (fastest, checked by the accuracy guard)</source>
+        <translation>INT8（最快，经精度守卫检查）</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="109"/>
+        <source>Build Bundle</source>
+        <translation>生成部署包</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="120"/>
+        <source>Trained model:</source>
+        <translation>已训练模型：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="121"/>
+        <source>Targets:</source>
+        <translation>目标平台：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="122"/>
+        <source>Precision:</source>
+        <translation>精度：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="130"/>
+        <source>Target</source>
+        <translation>目标平台</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="130"/>
+        <source>Precision</source>
+        <translation>精度</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="130"/>
+        <source>Accuracy guard</source>
+        <translation>精度守卫</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="130"/>
+        <source>Time per image</source>
+        <translation>单张耗时</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="131"/>
+        <source>Runs on</source>
+        <translation>运行于</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="131"/>
+        <source>Bundle</source>
+        <translation>部署包</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="137"/>
+        <source>Ship a bundle</source>
+        <translation>发布部署包</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="140"/>
+        <source>As one .zip file</source>
+        <translation>打包为单个 .zip 文件</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="141"/>
+        <source>Save to Folder or USB Stick...</source>
+        <translation>保存到文件夹或U盘...</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="157"/>
+        <source>Add Station</source>
+        <translation>添加工位</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="159"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="163"/>
+        <source>Host:</source>
+        <translation>主机：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="165"/>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="172"/>
+        <source>the station&apos;s deploy token (not stored)</source>
+        <translation>工位的部署令牌（不保存）</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="173"/>
+        <source>Send to Checked Stations</source>
+        <translation>发送到勾选的工位</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="181"/>
+        <source>Bundle:</source>
+        <translation>部署包：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="183"/>
+        <source>Line stations:</source>
+        <translation>产线工位：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="185"/>
+        <source>Token:</source>
+        <translation>令牌：</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="206"/>
+        <source>No trained model.</source>
+        <translation>没有已训练的模型。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="206"/>
+        <source>Train a model on the Train page first.</source>
+        <translation>请先在“训练”页训练模型。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="209"/>
+        <source>No target chosen.</source>
+        <translation>未选择目标平台。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="209"/>
+        <source>Tick CPU, NVIDIA GPU or AMD GPU.</source>
+        <translation>请勾选 CPU、NVIDIA GPU 或 AMD GPU。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="224"/>
+        <source>Building...</source>
+        <translation>正在生成...</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="245"/>
+        <source>Building the bundle failed.</source>
+        <translation>生成部署包失败。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="245"/>
+        <source>Check the chosen targets and precision.</source>
+        <translation>请检查所选的目标平台和精度。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="254"/>
+        <source>not built: {0}</source>
+        <translation>未生成：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="256"/>
+        <source>rejected: {0}</source>
+        <translation>被拒绝：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="258"/>
+        <source>passed ({0})</source>
+        <translation>通过（{0}）</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="261"/>
+        <source>{0:.1f} ms</source>
+        <translation>{0:.1f} 毫秒</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="261"/>
+        <source>not measured here</source>
+        <translation>本机无法测量</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="270"/>
+        <source>{0} of {1} bundles built.</source>
+        <translation>已生成 {0}/{1} 个部署包。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="276"/>
+        <source>No bundle to save.</source>
+        <translation>没有可保存的部署包。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="276"/>
+        <source>Build a bundle first.</source>
+        <translation>请先生成部署包。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="280"/>
+        <source>Saving the bundle...</source>
+        <translation>正在保存部署包...</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="290"/>
+        <source>Nothing to send.</source>
+        <translation>没有可发送的内容。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="290"/>
+        <source>Build a bundle and add and tick at least one line station.</source>
+        <translation>请生成部署包，并添加和勾选至少一个产线工位。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="295"/>
+        <source>Sending the bundle...</source>
+        <translation>正在发送部署包...</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="305"/>
+        <source>Saving or sending the bundle failed.</source>
+        <translation>保存或发送部署包失败。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="306"/>
+        <source>Check the destination folder or the station address and token.</source>
+        <translation>请检查目标文件夹，或工位地址和令牌。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="309"/>
+        <source>Bundle saved: {0}</source>
+        <translation>部署包已保存：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="312"/>
+        <source>{0}: installed {1}</source>
+        <translation>{0}：已安装 {1}</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="313"/>
+        <source>{0}: failed: {1}</source>
+        <translation>{0}：失败：{1}</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="340"/>
+        <source>Choose the Folder or USB Stick</source>
+        <translation>选择文件夹或U盘</translation>
+    </message>
+</context>
+<context>
     <name>ErrorPresenter</name>
     <message>
         <location filename="../errors.py" line="44"/>
@@ -279,6 +552,297 @@
         <location filename="../errors.py" line="62"/>
         <source>An unexpected error occurred; the last action may not have finished.</source>
         <translation>发生意外错误，上一个操作可能没有完成。</translation>
+    </message>
+</context>
+<context>
+    <name>EvaluatePage</name>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="94"/>
+        <source>Test split</source>
+        <translation>测试集</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="95"/>
+        <source>Validation split</source>
+        <translation>验证集</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="96"/>
+        <source>All labelled images</source>
+        <translation>全部已标注图像</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="99"/>
+        <source>Evaluate</source>
+        <translation>评估</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="104"/>
+        <source>Export HTML...</source>
+        <translation>导出 HTML...</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="106"/>
+        <source>Export PDF...</source>
+        <translation>导出 PDF...</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="112"/>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="114"/>
+        <source>Images:</source>
+        <translation>图像：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="123"/>
+        <source>Metrics</source>
+        <translation>指标</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="128"/>
+        <source>Images (good / NG):</source>
+        <translation>图像（良品/不良）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="129"/>
+        <source>Image AUROC:</source>
+        <translation>图像 AUROC：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="130"/>
+        <source>Pixel AUROC:</source>
+        <translation>像素 AUROC：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="131"/>
+        <source>AUPRO (FPR &lt; 0.3):</source>
+        <translation>AUPRO（FPR &lt; 0.3）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="132"/>
+        <source>Time per image:</source>
+        <translation>单张耗时：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="144"/>
+        <source>Sensitivity:</source>
+        <translation>灵敏度：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="146"/>
+        <source>Threshold:</source>
+        <translation>阈值：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="147"/>
+        <source>False reject (overkill):</source>
+        <translation>误判（过杀）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="148"/>
+        <source>Miss (escape):</source>
+        <translation>漏检（漏杀）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="154"/>
+        <source>Back to the model&apos;s threshold</source>
+        <translation>恢复模型阈值</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="162"/>
+        <source>ROC curve (image scores)</source>
+        <translation>ROC 曲线（图像分数）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="163"/>
+        <source>False-positive rate (good judged NG)</source>
+        <translation>假阳性率（良品判为不良）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="164"/>
+        <source>True-positive rate</source>
+        <translation>真阳性率</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="166"/>
+        <source>Scores: good (green), NG (red), threshold (dashed)</source>
+        <translation>分数：良品（绿）、不良（红）、阈值（虚线）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="167"/>
+        <source>Anomaly score</source>
+        <translation>异常分数</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="168"/>
+        <location filename="../pages/evaluate_page.py" line="349"/>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="178"/>
+        <source>Worst cases</source>
+        <translation>最差样本</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="183"/>
+        <source>Highest-scoring good images (overkill risk)</source>
+        <translation>分数最高的良品（过杀风险）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="184"/>
+        <source>Lowest-scoring NG images (escape risk)</source>
+        <translation>分数最低的不良品（漏杀风险）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="205"/>
+        <source>No model to evaluate.</source>
+        <translation>没有可评估的模型。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="205"/>
+        <source>Open a project and train a model on the Train page.</source>
+        <translation>请打开项目并在“训练”页训练模型。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="211"/>
+        <source>The chosen split has no images labelled good or NG.</source>
+        <translation>所选数据集划分中没有标为良品或不良的图像。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="213"/>
+        <source>Label images in the Label page, or choose another split.</source>
+        <translation>请在“标注”页标注图像，或选择其他划分。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="235"/>
+        <source>Evaluation failed.</source>
+        <translation>评估失败。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="237"/>
+        <source>Check that the model folder is complete (train it again if needed).</source>
+        <translation>请检查模型文件夹是否完整（必要时重新训练）。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="251"/>
+        <location filename="../pages/evaluate_page.py" line="359"/>
+        <source>n/a</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="252"/>
+        <source>{0:.1f} ms ({1})</source>
+        <translation>{0:.1f} 毫秒（{1}）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="284"/>
+        <source>{0:.1%} ({1} of {2} good)</source>
+        <translation>{0:.1%}（{2} 张良品中 {1} 张）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="287"/>
+        <source>{0:.1%} ({1} of {2} NG)</source>
+        <translation>{0:.1%}（{2} 张不良品中 {1} 张）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="340"/>
+        <location filename="../pages/evaluate_page.py" line="346"/>
+        <source>Evaluation report</source>
+        <translation>评估报告</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="347"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="348"/>
+        <source>Engine</source>
+        <translation>推理引擎</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="350"/>
+        <source>Image AUROC</source>
+        <translation>图像 AUROC</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="351"/>
+        <source>Pixel AUROC</source>
+        <translation>像素 AUROC</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="352"/>
+        <source>AUPRO (FPR &lt; 0.3)</source>
+        <translation>AUPRO（FPR &lt; 0.3）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="353"/>
+        <source>Threshold</source>
+        <translation>阈值</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="354"/>
+        <source>False reject (overkill) rate</source>
+        <translation>误判（过杀）率</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="355"/>
+        <source>Miss (escape) rate</source>
+        <translation>漏检（漏杀）率</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="356"/>
+        <source>Charts</source>
+        <translation>图表</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="357"/>
+        <source>Highest-scoring good images</source>
+        <translation>分数最高的良品</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="358"/>
+        <source>Lowest-scoring NG images</source>
+        <translation>分数最低的不良品</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="363"/>
+        <source>Export HTML Report</source>
+        <translation>导出 HTML 报告</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="363"/>
+        <source>HTML files (*.html)</source>
+        <translation>HTML 文件 (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="368"/>
+        <source>Export PDF Report</source>
+        <translation>导出 PDF 报告</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="368"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="377"/>
+        <source>Could not write the report to {0}.</source>
+        <translation>无法将报告写入 {0}。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="378"/>
+        <source>Choose a folder you can write to.</source>
+        <translation>请选择有写入权限的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="381"/>
+        <source>Report written: {0}</source>
+        <translation>报告已写入：{0}</translation>
     </message>
 </context>
 <context>
@@ -317,6 +881,149 @@
         <location filename="../widgets/image_browser.py" line="228"/>
         <source>All splits</source>
         <translation>全部数据集划分</translation>
+    </message>
+</context>
+<context>
+    <name>InspectPage</name>
+    <message>
+        <location filename="../pages/inspect_page.py" line="80"/>
+        <source>Source</source>
+        <translation>图像来源</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="83"/>
+        <source>Other Bundle...</source>
+        <translation>其他部署包...</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="90"/>
+        <source>Folder:</source>
+        <translation>文件夹：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="91"/>
+        <source>Camera (OpenCV index, video file or stream URL):</source>
+        <translation>相机（OpenCV 编号、视频文件或视频流地址）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="98"/>
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="106"/>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="109"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="119"/>
+        <source>Bundle:</source>
+        <translation>部署包：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="126"/>
+        <source>Counters</source>
+        <translation>计数</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="135"/>
+        <source>Image:</source>
+        <translation>图像：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="136"/>
+        <source>Score (0.5 = threshold):</source>
+        <translation>分数（0.5 = 阈值）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="137"/>
+        <source>OK:</source>
+        <translation>良品：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="138"/>
+        <source>NG:</source>
+        <translation>不良：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="139"/>
+        <source>Unreadable:</source>
+        <translation>无法读取：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="140"/>
+        <source>Throughput:</source>
+        <translation>吞吐量：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="141"/>
+        <source>Latency (mean / max):</source>
+        <translation>延迟（平均/最大）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="150"/>
+        <source>Recent NG</source>
+        <translation>最近的不良品</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="194"/>
+        <source>No bundle chosen.</source>
+        <translation>未选择部署包。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="194"/>
+        <source>Build a bundle on the Deploy page.</source>
+        <translation>请在“部署”页生成部署包。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="200"/>
+        <source>The folder {0} does not exist.</source>
+        <translation>文件夹 {0} 不存在。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="200"/>
+        <source>Choose a folder of images.</source>
+        <translation>请选择图像文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="241"/>
+        <source>Inspection stopped with an error.</source>
+        <translation>检测因错误而停止。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="243"/>
+        <source>Check the bundle and the image source.</source>
+        <translation>请检查部署包和图像来源。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="247"/>
+        <source>Inspection finished: {0} images.</source>
+        <translation>检测完成：{0} 张图像。</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="277"/>
+        <source>{0:.1f} images/s</source>
+        <translation>{0:.1f} 张/秒</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="279"/>
+        <source>{0:.1f} / {1:.1f} ms</source>
+        <translation>{0:.1f} / {1:.1f} 毫秒</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="283"/>
+        <source>Choose a Bundle Folder</source>
+        <translation>选择部署包文件夹</translation>
+    </message>
+    <message>
+        <location filename="../pages/inspect_page.py" line="288"/>
+        <source>Choose a Folder of Images</source>
+        <translation>选择图像文件夹</translation>
     </message>
 </context>
 <context>
@@ -523,37 +1230,37 @@
 <context>
     <name>NewProjectDialog</name>
     <message>
-        <location filename="../pages/project_page.py" line="40"/>
+        <location filename="../pages/project_page.py" line="42"/>
         <source>New Project</source>
         <translation>新建项目</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="42"/>
+        <location filename="../pages/project_page.py" line="44"/>
         <source>Browse...</source>
         <translation>浏览...</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="49"/>
+        <location filename="../pages/project_page.py" line="51"/>
         <source>scratch, dent, stain</source>
         <translation>划痕, 凹坑, 污渍</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="51"/>
+        <location filename="../pages/project_page.py" line="53"/>
         <source>Folder:</source>
         <translation>文件夹：</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="52"/>
+        <location filename="../pages/project_page.py" line="54"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="53"/>
+        <location filename="../pages/project_page.py" line="55"/>
         <source>Defect types (comma-separated):</source>
         <translation>缺陷类型（用逗号分隔）：</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="65"/>
+        <location filename="../pages/project_page.py" line="67"/>
         <source>Choose an empty folder for the project</source>
         <translation>为项目选择一个空文件夹</translation>
     </message>
@@ -570,133 +1277,183 @@
         <source>Label</source>
         <translation>标注</translation>
     </message>
+    <message>
+        <location filename="../pages/workflow_registry.py" line="42"/>
+        <source>Train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <location filename="../pages/workflow_registry.py" line="43"/>
+        <source>Evaluate</source>
+        <translation>评估</translation>
+    </message>
+    <message>
+        <location filename="../pages/workflow_registry.py" line="44"/>
+        <source>Deploy</source>
+        <translation>部署</translation>
+    </message>
+    <message>
+        <location filename="../pages/workflow_registry.py" line="45"/>
+        <source>Inspect</source>
+        <translation>检测</translation>
+    </message>
 </context>
 <context>
     <name>ProjectPage</name>
     <message>
-        <location filename="../pages/project_page.py" line="85"/>
+        <location filename="../pages/project_page.py" line="87"/>
         <source>Group</source>
         <translation>分组</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="85"/>
+        <location filename="../pages/project_page.py" line="87"/>
         <source>Images</source>
         <translation>图像数</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="112"/>
+        <location filename="../pages/project_page.py" line="93"/>
+        <source>Import Dataset...</source>
+        <translation>导入数据集...</translation>
+    </message>
+    <message>
+        <location filename="../pages/project_page.py" line="94"/>
+        <source>An MVTec AD folder (train/, test/, ground_truth/) or a folder of labelme JSON files</source>
+        <translation>MVTec AD 文件夹（train/、test/、ground_truth/）或 labelme JSON 文件夹</translation>
+    </message>
+    <message>
+        <location filename="../pages/project_page.py" line="99"/>
+        <source>Drop image folders, MVTec AD folders or labelme files here to import them.</source>
+        <translation>将图像文件夹、MVTec AD 文件夹或 labelme 文件拖放到此处即可导入。</translation>
+    </message>
+    <message>
+        <location filename="../pages/project_page.py" line="121"/>
         <source>Could not create the project in {0}.</source>
         <translation>无法在 {0} 中创建项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="125"/>
+        <location filename="../pages/project_page.py" line="134"/>
         <source>Could not open the project in {0}.</source>
         <translation>无法打开 {0} 中的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="127"/>
+        <location filename="../pages/project_page.py" line="136"/>
         <source>Choose a folder that contains project.json, or create a new project.</source>
         <translation>请选择包含 project.json 的文件夹，或者新建一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="136"/>
-        <location filename="../pages/project_page.py" line="198"/>
+        <location filename="../pages/project_page.py" line="145"/>
+        <location filename="../pages/project_page.py" line="162"/>
+        <location filename="../pages/project_page.py" line="188"/>
+        <location filename="../pages/project_page.py" line="243"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="136"/>
-        <location filename="../pages/project_page.py" line="198"/>
+        <location filename="../pages/project_page.py" line="145"/>
+        <location filename="../pages/project_page.py" line="162"/>
+        <location filename="../pages/project_page.py" line="188"/>
+        <location filename="../pages/project_page.py" line="243"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="141"/>
+        <location filename="../pages/project_page.py" line="150"/>
         <source>Could not import the images.</source>
         <translation>无法导入图像。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="143"/>
+        <location filename="../pages/project_page.py" line="152"/>
+        <location filename="../pages/project_page.py" line="170"/>
         <source>Imported {0} images; skipped {1}.</source>
         <translation>已导入 {0} 张图像，跳过 {1} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="154"/>
+        <location filename="../pages/project_page.py" line="167"/>
+        <source>Could not import {0}.</source>
+        <translation>无法导入 {0}。</translation>
+    </message>
+    <message>
+        <location filename="../pages/project_page.py" line="190"/>
+        <source>Choose an MVTec AD or labelme Folder</source>
+        <translation>选择 MVTec AD 或 labelme 文件夹</translation>
+    </message>
+    <message>
+        <location filename="../pages/project_page.py" line="199"/>
         <source>No project is open. Create a new project or open an existing one.</source>
         <translation>没有打开的项目。请新建项目或打开已有项目。</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="158"/>
+        <location filename="../pages/project_page.py" line="203"/>
         <source>Project: {0}</source>
         <translation>项目：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="159"/>
+        <location filename="../pages/project_page.py" line="204"/>
         <source>Folder: {0}</source>
         <translation>文件夹：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="160"/>
+        <location filename="../pages/project_page.py" line="205"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="161"/>
+        <location filename="../pages/project_page.py" line="206"/>
         <source>Defect types: {0}</source>
         <translation>缺陷类型：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="165"/>
+        <location filename="../pages/project_page.py" line="210"/>
         <source>All images</source>
         <translation>全部图像</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="167"/>
+        <location filename="../pages/project_page.py" line="212"/>
         <source>By verdict</source>
         <translation>按判定</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="169"/>
+        <location filename="../pages/project_page.py" line="214"/>
         <source>Unlabelled</source>
         <translation>未标注</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="170"/>
+        <location filename="../pages/project_page.py" line="215"/>
         <source>Good</source>
         <translation>良品</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="171"/>
+        <location filename="../pages/project_page.py" line="216"/>
         <source>NG</source>
         <translation>不良</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="174"/>
+        <location filename="../pages/project_page.py" line="219"/>
         <source>By defect type</source>
         <translation>按缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="177"/>
+        <location filename="../pages/project_page.py" line="222"/>
         <source>By split</source>
         <translation>按数据集划分</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="192"/>
+        <location filename="../pages/project_page.py" line="237"/>
         <source>Open Project Folder</source>
         <translation>打开项目文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="200"/>
+        <location filename="../pages/project_page.py" line="245"/>
         <source>Choose a Folder of Images</source>
         <translation>选择图像文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="205"/>
+        <location filename="../pages/project_page.py" line="250"/>
         <source>Import Images</source>
         <translation>导入图像</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="206"/>
+        <location filename="../pages/project_page.py" line="251"/>
         <source>Copy the images into the project folder? Choose No to reference them where they are.</source>
         <translation>是否将图像复制到项目文件夹中？选择“否”则在原位置引用图像。</translation>
     </message>
@@ -722,24 +1479,257 @@
 <context>
     <name>Splits</name>
     <message>
-        <location filename="../pages/project_page.py" line="214"/>
+        <location filename="../pages/project_page.py" line="259"/>
         <source>No split</source>
         <translation>未划分</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="215"/>
+        <location filename="../pages/project_page.py" line="260"/>
         <source>Train</source>
         <translation>训练集</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="216"/>
+        <location filename="../pages/project_page.py" line="261"/>
         <source>Validation</source>
         <translation>验证集</translation>
     </message>
     <message>
-        <location filename="../pages/project_page.py" line="217"/>
+        <location filename="../pages/project_page.py" line="262"/>
         <source>Test</source>
         <translation>测试集</translation>
+    </message>
+</context>
+<context>
+    <name>TrainPage</name>
+    <message>
+        <location filename="../pages/train_page.py" line="79"/>
+        <source>Good images</source>
+        <translation>良品图像</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="82"/>
+        <source>Train on all good images</source>
+        <translation>使用全部良品图像训练</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="83"/>
+        <source>Train on k images picked to cover every kind of good part (few-shot):</source>
+        <translation>挑选 k 张覆盖各类良品的图像训练（小样本）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="104"/>
+        <source>Defect examples</source>
+        <translation>缺陷样本</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="107"/>
+        <source>Use the labelled NG images (outside the test split) to set the threshold</source>
+        <translation>用已标注的不良图像（测试集以外）确定阈值</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="109"/>
+        <source>Defect-type classification is not available in this installation; the model judges OK/NG only.</source>
+        <translation>此安装不包含缺陷类型分类；模型只判断良品/不良。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="120"/>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="123"/>
+        <source>Automatic (from the images)</source>
+        <translation>自动（根据图像）</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="129"/>
+        <source>Model input size (pixels):</source>
+        <translation>模型输入尺寸（像素）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="130"/>
+        <source>Feature extractor:</source>
+        <translation>特征提取网络：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="134"/>
+        <source>Advanced</source>
+        <translation>高级</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="144"/>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="144"/>
+        <source>Stretch whole image</source>
+        <translation>拉伸整幅图像</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="144"/>
+        <source>Tiles (keep aspect ratio)</source>
+        <translation>分块（保持宽高比）</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="158"/>
+        <source>Resize rule:</source>
+        <translation>缩放方式：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="159"/>
+        <source>Memory bank fraction (coreset ratio):</source>
+        <translation>记忆库比例（核心集比例）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="160"/>
+        <source>Threshold margin (spreads of the good scores):</source>
+        <translation>阈值余量（良品分数离散度的倍数）：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="161"/>
+        <source>Memory budget for features:</source>
+        <translation>特征内存预算：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="162"/>
+        <source>Random seed:</source>
+        <translation>随机种子：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="170"/>
+        <source>Train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="173"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="199"/>
+        <location filename="../pages/train_page.py" line="221"/>
+        <source>No project is open.</source>
+        <translation>没有打开的项目。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="205"/>
+        <source>{0} good images in the train split or without a split.</source>
+        <translation>训练集或未划分的良品图像共 {0} 张。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="209"/>
+        <source>(no type)</source>
+        <translation>（无类型）</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="211"/>
+        <source>Labelled NG images outside the test split: {0}</source>
+        <translation>测试集以外已标注的不良图像：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="213"/>
+        <source>No labelled NG images outside the test split.</source>
+        <translation>测试集以外没有已标注的不良图像。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="221"/>
+        <source>Create or open a project first.</source>
+        <translation>请先新建或打开项目。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="226"/>
+        <source>The project has no good images to train on.</source>
+        <translation>项目中没有可用于训练的良品图像。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="228"/>
+        <source>Mark images as good in the Label page, or import a dataset with train/good images.</source>
+        <translation>请在“标注”页将图像标为良品，或导入含 train/good 图像的数据集。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="265"/>
+        <source>Starting the training process...</source>
+        <translation>正在启动训练进程...</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="275"/>
+        <source>Cancelling...</source>
+        <translation>正在取消...</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="288"/>
+        <source>Training was cancelled; no model was written.</source>
+        <translation>训练已取消，未写入模型。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="291"/>
+        <location filename="../pages/train_page.py" line="295"/>
+        <source>Training failed.</source>
+        <translation>训练失败。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="297"/>
+        <source>Check the settings (a smaller input size or memory budget needs less memory) and train again.</source>
+        <translation>请检查设置（较小的输入尺寸或内存预算占用更少内存）后重新训练。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="306"/>
+        <source>{0}: {1} of {2}</source>
+        <translation>{0}：{1}/{2}</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="308"/>
+        <source>(about {0} s left in this stage)</source>
+        <translation>（本阶段约剩 {0} 秒）</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="313"/>
+        <source>Training finished.</source>
+        <translation>训练完成。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="315"/>
+        <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
+        <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="320"/>
+        <source>Training finished: {0}</source>
+        <translation>训练完成：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>TrainStages</name>
+    <message>
+        <location filename="../pages/train_page.py" line="44"/>
+        <source>Loading images</source>
+        <translation>正在读取图像</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="45"/>
+        <source>Picking images that cover every kind of good part</source>
+        <translation>正在挑选覆盖各类良品的图像</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="46"/>
+        <source>Extracting features</source>
+        <translation>正在提取特征</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="47"/>
+        <source>Building the memory bank</source>
+        <translation>正在构建记忆库</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="48"/>
+        <source>Scoring defect examples for the threshold</source>
+        <translation>正在为阈值计算缺陷样本分数</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="49"/>
+        <source>Writing the model</source>
+        <translation>正在写入模型</translation>
     </message>
 </context>
 <context>

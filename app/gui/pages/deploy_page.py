@@ -75,6 +75,7 @@ class DeployPage(StudioPage):
         self.last_result: dict | None = None
         self.last_message = ""
         content = QWidget()
+
         layout = QVBoxLayout(content)
         wrap_in_scroll_area(self, content)
         layout.addWidget(self._build_compile_box())
@@ -92,6 +93,7 @@ class DeployPage(StudioPage):
         self.model_combo = BundleCombo()
         self.model_combo.setObjectName("deploy_model")
         self.target_checks = {}
+
         targets_row = QHBoxLayout()
         for target, text in zip(TARGETS, (self.tr("CPU"), self.tr("NVIDIA GPU"), self.tr("AMD GPU"))):
             check = QCheckBox(text)
@@ -107,10 +109,13 @@ class DeployPage(StudioPage):
         self.build_button = QPushButton(self.tr("Build Bundle"))
         self.build_button.setObjectName("build_button")
         self.build_button.clicked.connect(self.start_build)
+
         self.progress_bar = QProgressBar()
+
         run_row = QHBoxLayout()
         run_row.addWidget(self.build_button)
         run_row.addWidget(self.progress_bar, 1)
+
         form = QFormLayout(box)
         form.addRow(self.tr("Trained model:"), self.model_combo)
         form.addRow(self.tr("Targets:"), targets_row)
@@ -135,13 +140,16 @@ class DeployPage(StudioPage):
         self.zip_check = QCheckBox(self.tr("As one .zip file"))
         save_button = QPushButton(self.tr("Save to Folder or USB Stick..."))
         save_button.clicked.connect(self._ask_save)
+
         save_row = QHBoxLayout()
         save_row.addWidget(self.zip_check)
         save_row.addWidget(save_button)
         save_row.addStretch(1)
+
         self.station_list = QListWidget()
         self.station_list.setObjectName("station_list")
         self.station_list.setMaximumHeight(90)
+
         self.host_edit = QLineEdit("127.0.0.1")
         self.port_spin = QSpinBox()
         self.port_spin.setRange(1, 65535)
@@ -150,6 +158,7 @@ class DeployPage(StudioPage):
         add_button.clicked.connect(lambda: self.add_station(self.host_edit.text().strip(), self.port_spin.value()))
         remove_button = QPushButton(self.tr("Remove"))
         remove_button.clicked.connect(self._remove_selected_stations)
+
         station_row = QHBoxLayout()
         station_row.addWidget(QLabel(self.tr("Host:")))
         station_row.addWidget(self.host_edit)
@@ -157,14 +166,17 @@ class DeployPage(StudioPage):
         station_row.addWidget(self.port_spin)
         station_row.addWidget(add_button)
         station_row.addWidget(remove_button)
+
         self.token_edit = QLineEdit()
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText(self.tr("the station's deploy token (not stored)"))
         send_button = QPushButton(self.tr("Send to Checked Stations"))
         send_button.clicked.connect(self.send_to_stations)
+
         send_row = QHBoxLayout()
         send_row.addWidget(self.token_edit, 1)
         send_row.addWidget(send_button)
+
         form = QFormLayout(box)
         form.addRow(self.tr("Bundle:"), self.bundle_combo)
         form.addRow(save_row)

@@ -75,6 +75,7 @@ class EvaluatePage(StudioPage):
         self.scale: SensitivityScale | None = None
         self.current_threshold: float | None = None
         content = QWidget()
+
         layout = QVBoxLayout(content)
         wrap_in_scroll_area(self, content)
         layout.addLayout(self._build_run_row())
@@ -98,6 +99,7 @@ class EvaluatePage(StudioPage):
         self.run_button = QPushButton(self.tr("Evaluate"))
         self.run_button.setObjectName("evaluate_button")
         self.run_button.clicked.connect(self.start_evaluation)
+
         self.progress_bar = QProgressBar()
         self.html_button = QPushButton(self.tr("Export HTML..."))
         self.html_button.clicked.connect(self._ask_export_html)
@@ -105,6 +107,7 @@ class EvaluatePage(StudioPage):
         self.pdf_button.clicked.connect(self._ask_export_pdf)
         for button in (self.html_button, self.pdf_button):
             button.setEnabled(False)
+
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Model:")))
         row.addWidget(self.model_combo, 1)
@@ -119,6 +122,7 @@ class EvaluatePage(StudioPage):
     def _build_metrics_box(self) -> QGroupBox:
         box = QGroupBox(self.tr("Metrics"))
         self.metric_labels: dict[str, QLabel] = {}
+
         form = QFormLayout(box)
         for key, text in (
             ("images", self.tr("Images (good / NG):")),
@@ -131,6 +135,7 @@ class EvaluatePage(StudioPage):
             label.setObjectName(f"metric_{key}")
             self.metric_labels[key] = label
             form.addRow(text, label)
+
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("sensitivity_slider")
         self.slider.setRange(0, SLIDER_STEPS)
@@ -162,6 +167,7 @@ class EvaluatePage(StudioPage):
         self.histogram.x_label = self.tr("Anomaly score")
         self.histogram.y_label = self.tr("Images")
         widget = QWidget()
+
         layout = QHBoxLayout(widget)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.roc_chart)
@@ -172,6 +178,7 @@ class EvaluatePage(StudioPage):
         box = QGroupBox(self.tr("Worst cases"))
         self.good_gallery = _gallery("worst_good")
         self.ng_gallery = _gallery("worst_ng")
+
         grid = QGridLayout(box)
         grid.addWidget(QLabel(self.tr("Highest-scoring good images (overkill risk)")), 0, 0)
         grid.addWidget(QLabel(self.tr("Lowest-scoring NG images (escape risk)")), 0, 1)
@@ -293,7 +300,9 @@ class EvaluatePage(StudioPage):
 
     def report_html(self, *, for_pdf: bool = False) -> tuple[str, dict[str, QImage]]:
         """Return the report HTML and, for PDF rendering, the images it names."""
-        assert self.result is not None and self.scale is not None and self.current_threshold is not None
+        assert self.result is not None
+        assert self.scale is not None
+        assert self.current_threshold is not None
         rates = self.scale.rates(self.current_threshold)
         figures = {"roc": render_png(self.roc_chart), "histogram": render_png(self.histogram)}
         good, ng = worst_cases(self.result, WORST_CASE_COUNT)

@@ -59,6 +59,7 @@ class InspectPage(StudioPage):
         self.results: list[InspectionResult] = []
         self.finished = False
         content = QWidget()
+
         layout = QVBoxLayout(content)
         wrap_in_scroll_area(self, content)
         layout.addWidget(self._build_source_box())
@@ -81,9 +82,11 @@ class InspectPage(StudioPage):
         self.bundle_combo.setObjectName("inspect_bundle")
         browse_bundle = QPushButton(self.tr("Other Bundle..."))
         browse_bundle.clicked.connect(self._ask_bundle)
+
         bundle_row = QHBoxLayout()
         bundle_row.addWidget(self.bundle_combo, 1)
         bundle_row.addWidget(browse_bundle)
+
         self.folder_radio = QRadioButton(self.tr("Folder:"))
         self.camera_radio = QRadioButton(self.tr("Camera (OpenCV index, video file or stream URL):"))
         group = QButtonGroup(self)
@@ -95,19 +98,23 @@ class InspectPage(StudioPage):
         browse_folder = QPushButton(self.tr("Browse..."))
         browse_folder.clicked.connect(self._ask_folder)
         self.camera_edit = QLineEdit("0")
+
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(browse_folder)
+
         self.start_button = QPushButton(self.tr("Start"))
         self.start_button.setObjectName("inspect_start")
         self.start_button.clicked.connect(self.start_inspection)
         self.stop_button = QPushButton(self.tr("Stop"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_inspection)
+
         run_row = QHBoxLayout()
         run_row.addWidget(self.start_button)
         run_row.addWidget(self.stop_button)
         run_row.addStretch(1)
+
         form = QFormLayout(box)
         form.addRow(self.tr("Bundle:"), bundle_row)
         form.addRow(self.folder_radio, folder_row)
@@ -121,6 +128,7 @@ class InspectPage(StudioPage):
         self.verdict_label.setObjectName("inspect_verdict")
         self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.counter_labels: dict[str, QLabel] = {}
+
         form = QFormLayout(box)
         form.addRow(self.verdict_label)
         for key, text in (
@@ -147,6 +155,7 @@ class InspectPage(StudioPage):
         self.ng_gallery.setWrapping(False)
         self.ng_gallery.setIconSize(QSize(NG_ICON_PX, NG_ICON_PX))
         self.ng_gallery.setMinimumHeight(NG_ICON_PX + 40)
+
         layout = QVBoxLayout(box)
         layout.addWidget(self.ng_gallery)
         return box

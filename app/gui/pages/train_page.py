@@ -61,6 +61,7 @@ class TrainPage(StudioPage):
         self.last_failure = ""
         self._eta = EtaEstimator()
         content = QWidget()
+
         layout = QVBoxLayout(content)
         wrap_in_scroll_area(self, content)
         layout.addWidget(self._build_images_box())
@@ -87,10 +88,12 @@ class TrainPage(StudioPage):
         group.addButton(self.all_radio)
         group.addButton(self.pick_radio)
         self.all_radio.setChecked(True)
+
         pick_row = QHBoxLayout()
         pick_row.addWidget(self.pick_radio)
         pick_row.addWidget(self.pick_spin)
         pick_row.addStretch(1)
+
         layout = QVBoxLayout(box)
         layout.addWidget(self.good_count_label)
         layout.addWidget(self.all_radio)
@@ -106,6 +109,7 @@ class TrainPage(StudioPage):
             self.tr("Defect-type classification is not available in this installation; the model judges OK/NG only.")
         )
         self.classifier_label.setWordWrap(True)
+
         layout = QVBoxLayout(box)
         layout.addWidget(self.defect_label)
         layout.addWidget(self.use_defects_check)
@@ -120,6 +124,7 @@ class TrainPage(StudioPage):
         self.backbone_combo = QComboBox()
         for name in BACKBONES:
             self.backbone_combo.addItem(name, name)
+
         form = QFormLayout(box)
         form.addRow(self.tr("Model input size (pixels):"), self.size_combo)
         form.addRow(self.tr("Feature extractor:"), self.backbone_combo)
@@ -132,6 +137,7 @@ class TrainPage(StudioPage):
         inner = QWidget()
         box.toggled.connect(inner.setVisible)
         inner.setVisible(False)
+
         self.resize_combo = QComboBox()
         for value, text in zip(
             RESIZE_CHOICES,
@@ -140,18 +146,21 @@ class TrainPage(StudioPage):
             self.resize_combo.addItem(text, value)
         self.coreset_spin = _double_spin(0.001, 1.0, 0.1, 3)
         self.margin_spin = _double_spin(0.0, 10.0, 0.25, 2)
+
         self.memory_spin = QSpinBox()
         self.memory_spin.setRange(256, 262_144)
         self.memory_spin.setSuffix(" MB")
         self.memory_spin.setValue(4096)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
+
         form = QFormLayout(inner)
         form.addRow(self.tr("Resize rule:"), self.resize_combo)
         form.addRow(self.tr("Memory bank fraction (coreset ratio):"), self.coreset_spin)
         form.addRow(self.tr("Threshold margin (spreads of the good scores):"), self.margin_spin)
         form.addRow(self.tr("Memory budget for features:"), self.memory_spin)
         form.addRow(self.tr("Random seed:"), self.seed_spin)
+
         layout = QVBoxLayout(box)
         layout.addWidget(inner)
         self.advanced_box = box
@@ -164,16 +173,19 @@ class TrainPage(StudioPage):
         self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_training)
+
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("train_progress")
         self.stage_label = QLabel()
         self.result_label = QLabel()
         self.result_label.setObjectName("train_result")
         self.result_label.setWordWrap(True)
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.progress_bar, 1)
+
         column = QVBoxLayout()
         column.addLayout(buttons)
         column.addWidget(self.stage_label)
@@ -194,7 +206,8 @@ class TrainPage(StudioPage):
         )
         examples = project_data.defect_examples(project)
         if examples:
-            parts = [f"{name or self.tr('(no type)')}: {len(paths)}" for name, paths in sorted(examples.items())]
+            no_type = self.tr("(no type)")
+            parts = [f"{name or no_type}: {len(paths)}" for name, paths in sorted(examples.items())]
             self.defect_label.setText(self.tr("Labelled NG images outside the test split: {0}").format(", ".join(parts)))
         else:
             self.defect_label.setText(self.tr("No labelled NG images outside the test split."))

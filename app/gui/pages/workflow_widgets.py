@@ -124,7 +124,7 @@ class _Chart(QWidget):
         self.title = ""
 
     def plot_rect(self) -> QRectF:
-        """The area inside the axes, in widget coordinates."""
+        """Return the area inside the axes, in widget coordinates."""
         return QRectF(CHART_MARGIN_PX, 20, self.width() - CHART_MARGIN_PX - 10, self.height() - 20 - CHART_MARGIN_PX)
 
     def _frame(self, painter: QPainter, x_label: str, y_label: str) -> QRectF:

@@ -18,7 +18,7 @@ IMAGES = "images"
 
 
 def detect_dataset_kind(path: Path) -> str:
-    """Return ``mvtec`` for a folder with ``train/`` or ``test/``, ``labelme`` when it holds JSON files, else ``images``."""
+    """Return ``mvtec`` for a folder with ``train/`` or ``test/``, ``labelme`` when it contains JSON files, else ``images``."""
     if path.is_dir() and ((path / "train").is_dir() or (path / "test").is_dir()):
         return MVTEC
     if path.is_file():

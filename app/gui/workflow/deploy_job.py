@@ -32,7 +32,7 @@ TIMED_RUNS = 5
 
 @dataclass(frozen=True)
 class DeployRequest:
-    """What the Deploy page asks the worker to build.
+    """Build request from the Deploy page.
 
     Attributes:
         model_dir: the trained model (a cpu/fp32 bundle written by training).

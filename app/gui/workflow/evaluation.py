@@ -160,9 +160,9 @@ def _thumbnail(rgb: np.ndarray) -> np.ndarray:
 class SensitivityScale:
     """Maps a sensitivity slider (0 = least sensitive, :data:`SLIDER_STEPS` = most) to a score threshold.
 
-    The slider spans the scored images' range with a small margin, so every
-    reachable threshold changes some decision; higher sensitivity means a lower
-    threshold, more images judged NG, more overkill and fewer escapes.
+    The slider spans the range of the scored images with a small margin, so every
+    slider step can change a decision. Higher sensitivity means a lower threshold,
+    so more images are judged NG: overkill rises and escapes fall.
     """
 
     def __init__(self, result: EvaluationResult) -> None:

@@ -41,7 +41,7 @@ class InspectionResult:
 
 @dataclass(frozen=True)
 class InspectRequest:
-    """What to inspect: a bundle and a folder (``folder``) or an OpenCV camera (``camera``: index, file or URL).
+    """Inspection request: a bundle and a folder (``folder``) or an OpenCV camera (``camera``: index, file or URL).
 
     ``emit`` receives each :class:`InspectionResult`; ``max_frames`` stops a camera run (0: until stopped).
     """

@@ -1,7 +1,7 @@
 """Run a long job (training, compiling) in a spawned worker process and read its progress.
 
 A crash, an out-of-memory kill or a native fault in the worker ends only that
-process: the window sees a ``failed`` event instead of going down with it.
+process: the window receives a ``failed`` event instead of going down with it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class JobCancelled(Exception):
 
 
 class JobFailure(Exception):
-    """The job cannot go on; the message says why and what to change (shown to the user as is)."""
+    """The job cannot go on; the message states why and what to change, and the user sees it unchanged."""
 
 
 @dataclass(frozen=True)

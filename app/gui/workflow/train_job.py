@@ -25,7 +25,7 @@ STAGE_EXPORT = "export"
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """What the Train page asks the worker to do.
+    """Training request from the Train page.
 
     Attributes:
         good_images: files of the good training images.
@@ -58,7 +58,7 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
     """Train from ``request`` and return a summary for the page.
 
     Raises:
-        JobFailure: no readable images, or training rejected the settings (the message says what to change).
+        JobFailure: no readable images, or training rejected the settings (the message states what to change).
         anomaly.TrainingCancelled: ``cancel`` was set.
     """
     from anomaly import TrainConfig, TrainingCancelled, TrainingError, load_training_images, train_patchcore
