@@ -9,7 +9,13 @@ CPU with a warning that callers show to the user.
 Thread budget: each engine gets ``threads`` intra-op threads (default: all cores),
 one inter-op thread and no spin-waiting, because spinning workers of several
 runtimes in one process slow every call down on small machines. Run one engine per
-process for inspection.
+process for inspection. The native head kernels run on the OpenVINO thread pool of
+the call, so they stay inside the same budget.
+
+Precision: fp32 and int8 bundles pin OpenVINO's inference precision to f32, so a CPU
+with bf16 or fp16 units does not lower the float parts (the head and the quantization
+boundaries) on its own; the INT8 parts of an int8 bundle run in INT8 either way. fp16
+bundles ask for f16.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
+from engine.ops.loader import add_openvino_extension
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +53,7 @@ class Engine(Protocol):
 
     name: str
     provider: str
+    head_path: str | None
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run the graph and return its outputs by name."""
@@ -69,8 +79,9 @@ class OnnxRuntimeEngine:
     """An ONNX Runtime session on an explicit provider list."""
 
     name = "onnxruntime"
+    head_path: str | None = None
 
-    def __init__(self, model_path: Path, providers: list[str], threads: int) -> None:
+    def __init__(self, model_path: Path, providers: list[str | tuple[str, dict[str, str]]], threads: int) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -82,9 +93,10 @@ class OnnxRuntimeEngine:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
         used = self.session.get_providers()
-        if providers[0] not in used:
+        first = providers[0] if isinstance(providers[0], str) else providers[0][0]
+        if first not in used:
             raise EngineUnavailableError(
-                f"ONNX Runtime could not start {providers[0]} (it loaded {', '.join(used)}); "
+                f"ONNX Runtime could not start {first} (it loaded {', '.join(used)}); "
                 "check the GPU driver and the onnxruntime GPU package"
             )
         self.provider = used[0]
@@ -98,23 +110,39 @@ class OnnxRuntimeEngine:
 
 
 class OpenVinoEngine:
-    """An OpenVINO compiled model on the CPU with an explicit f32 precision hint."""
+    """An OpenVINO compiled model on the CPU with an explicit precision hint.
+
+    With ``extension`` the native head library is loaded first; its failure raises
+    :class:`EngineUnavailableError` so the caller can fall back to the standard graph.
+    """
 
     name = "openvino"
 
-    def __init__(self, model_path: Path, threads: int, precision: str = "fp32") -> None:
+    def __init__(
+        self, model_path: Path, threads: int, precision: str = "fp32", extension: Path | None = None
+    ) -> None:
         import openvino as ov
 
         core = ov.Core()
+        if extension is not None:
+            reason = add_openvino_extension(core, extension)
+            if reason:
+                raise EngineUnavailableError(reason)
+        self.head_path = HEAD_NATIVE_OPENVINO if extension is not None else HEAD_STANDARD
         config = {
             "INFERENCE_NUM_THREADS": threads,
             "NUM_STREAMS": 1,
             "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f16" if precision == "fp16" else "f32",
         }
-        if precision == "fp32":
-            config["INFERENCE_PRECISION_HINT"] = "f32"
-        model = core.read_model(str(model_path))
+        try:
+            model = core.read_model(str(model_path))
+        except RuntimeError as error:
+            if extension is None:
+                raise
+            raise EngineUnavailableError(f"{model_path}: the native head graph could not be read ({error})") from None
         self.compiled = core.compile_model(model, "CPU", config)
+        self.core = core
         self.provider = "CPU"
         self.precision_hint = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
         self.request = self.compiled.create_infer_request()
@@ -152,6 +180,7 @@ def open_engine(
     threads: int | None = None,
     precision: str = "fp32",
     openvino_model: Path | None = None,
+    openvino_native: tuple[Path, Path] | None = None,
 ) -> EngineChoice:
     """Load a graph on the engine and device requested.
 
@@ -159,44 +188,69 @@ def open_engine(
         EngineUnavailableError: an explicit engine or device cannot be used; the
             message names what is missing.
         ValueError: an unknown engine or device name.
+
+    ``openvino_native`` is (graph, extension library) of a native-head OpenVINO graph;
+    when it cannot be loaded, OpenVINO runs ``openvino_model`` with a warning.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     count = threads or default_threads()
+    graphs = _Graphs(model_path, openvino_model, openvino_native)
     if device == "auto":
-        return _open_auto(model_path, engine, count, precision, openvino_model)
-    return EngineChoice(_open_on(model_path, engine, device, count, precision, openvino_model), None)
+        return _open_auto(graphs, engine, count, precision)
+    engine_loaded, warning = _open_on(graphs, engine, device, count, precision)
+    return EngineChoice(engine_loaded, warning)
 
 
-def _open_auto(model_path: Path, engine: str, threads: int, precision: str, openvino_model: Path | None) -> EngineChoice:
+@dataclass(frozen=True)
+class _Graphs:
+    onnx: Path
+    openvino: Path | None
+    openvino_native: tuple[Path, Path] | None
+
+
+def _open_auto(graphs: _Graphs, engine: str, threads: int, precision: str) -> EngineChoice:
     if engine != "openvino":
+        available = available_ort_providers()
         for accelerator in ("nvidia", "amd"):
-            if ORT_PROVIDERS[accelerator][0] in available_ort_providers() or ORT_PROVIDERS[accelerator][1] in available_ort_providers():
+            if any(provider in available for provider in ORT_PROVIDERS[accelerator]):
                 try:
-                    return EngineChoice(_open_on(model_path, "onnxruntime", accelerator, threads, precision, None), None)
+                    loaded, _ = _open_on(graphs, "onnxruntime", accelerator, threads, precision)
+                    return EngineChoice(loaded, None)
                 except EngineUnavailableError as error:
                     logger.warning("%s", error)
-    loaded = _open_on(model_path, engine, "cpu", threads, precision, openvino_model)
-    return EngineChoice(loaded, "no GPU provider is available: running on the CPU")
+    loaded, warning = _open_on(graphs, engine, "cpu", threads, precision)
+    message = "no GPU provider is available: running on the CPU"
+    return EngineChoice(loaded, f"{message}; {warning}" if warning else message)
 
 
-def _open_on(
-    model_path: Path, engine: str, device: str, threads: int, precision: str, openvino_model: Path | None
-) -> Engine:
+def _open_on(graphs: _Graphs, engine: str, device: str, threads: int, precision: str) -> tuple[Engine, str | None]:
     if device == "cpu":
         if engine in ("auto", "openvino") and openvino_installed():
-            return OpenVinoEngine(openvino_model or model_path, threads, precision)
+            return _open_openvino(graphs, threads, precision)
         if engine == "openvino":
             raise EngineUnavailableError("OpenVINO is not installed; install it with: pip install openvino")
-        return _open_ort(model_path, ORT_PROVIDERS["cpu"], threads)
+        return _open_ort(graphs.onnx, ORT_PROVIDERS["cpu"], threads), None
     if engine == "openvino":
         raise EngineUnavailableError(f"OpenVINO does not run on the {device} device here; use --engine onnxruntime")
-    return _open_ort(model_path, _gpu_providers(device), threads)
+    return _open_ort(graphs.onnx, _gpu_providers(device, precision), threads), None
 
 
-def _gpu_providers(device: str) -> list[str]:
+def _open_openvino(graphs: _Graphs, threads: int, precision: str) -> tuple[Engine, str | None]:
+    warning = None
+    if graphs.openvino_native is not None:
+        native_model, library = graphs.openvino_native
+        try:
+            return OpenVinoEngine(native_model, threads, precision, extension=library), None
+        except EngineUnavailableError as error:
+            warning = f"native head unavailable ({error}): running the standard-op head"
+            logger.warning("%s", warning)
+    return OpenVinoEngine(graphs.openvino or graphs.onnx, threads, precision), warning
+
+
+def _gpu_providers(device: str, precision: str = "fp32") -> list[str | tuple[str, dict[str, str]]]:
     available = available_ort_providers()
     wanted = [provider for provider in ORT_PROVIDERS[device] if provider in available]
     if not wanted:
@@ -205,10 +259,13 @@ def _gpu_providers(device: str) -> list[str]:
             f"but this installation has only {', '.join(available) or 'none'}; install the GPU build of "
             "onnxruntime for that card and its driver, or use --device cpu"
         )
-    return wanted + ["CPUExecutionProvider"]
+    chosen: list[str | tuple[str, dict[str, str]]] = list(wanted)
+    if precision == "fp16" and chosen[0] == "TensorrtExecutionProvider":
+        chosen[0] = ("TensorrtExecutionProvider", {"trt_fp16_enable": "True"})
+    return chosen + ["CPUExecutionProvider"]
 
 
-def _open_ort(model_path: Path, providers: list[str], threads: int) -> Engine:
+def _open_ort(model_path: Path, providers: list[str | tuple[str, dict[str, str]]], threads: int) -> Engine:
     if not available_ort_providers():
         raise EngineUnavailableError("ONNX Runtime is not installed; install it with: pip install onnxruntime")
     return OnnxRuntimeEngine(model_path, providers, threads)

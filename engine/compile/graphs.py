@@ -1,0 +1,230 @@
+"""Write the graphs of a bundle (ONNX, OpenVINO IR, native-head IR) and run them for validation.
+
+The OpenVINO IR keeps the exported standard-op head; when the native extension is
+built, a second IR replaces that head with the extension's operators. The native
+graph ships only where it measures faster than the standard one on this machine
+(``--head auto``), and the bundle then carries a copy of the extension library.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
+from engine.ops.functions import build_head_model
+from engine.ops.loader import LIBRARY_NAME, find_extension
+from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine, default_threads
+
+logger = logging.getLogger(__name__)
+
+ONNX_NAME = "model.onnx"
+ONNX_DATA_NAME = "model.onnx.data"
+OPENVINO_NAME = "openvino/model.xml"
+OPENVINO_NATIVE_NAME = "openvino/model_native.xml"
+EXTENSION_DIR = "ops"
+EXTERNAL_DATA_BYTES = 1536 * 1024 * 1024
+"""Initializer size above which ONNX weights go to a side file (protobuf messages stop at 2 GiB)."""
+TIMING_REPEATS = 7
+
+_EXTENSION_CORES: dict[str, object] = {}
+"""Cores that loaded an extension; they must outlive every model holding its operators."""
+
+ScoreRunner = Callable[[np.ndarray, "int | None"], np.ndarray]
+
+
+@dataclass(frozen=True)
+class GraphSet:
+    """The graphs written into a bundle's staging folder and how each runs the head."""
+
+    onnx: str
+    onnx_head: str
+    root: Path | None = None
+    precision: str = "fp32"
+    openvino: str | None = None
+    openvino_native: str | None = None
+    extension: str | None = None
+    head_timings_ms: dict[str, float] = field(default_factory=dict)
+    native_note: str | None = None
+
+    def graph_record(self) -> dict[str, str]:
+        """Return the manifest ``graphs`` table."""
+        record = {"onnx": self.onnx}
+        if self.openvino:
+            record["openvino"] = self.openvino
+        if self.openvino_native:
+            record["openvino_native"] = self.openvino_native
+        return record
+
+    def head_record(self) -> dict[str, object]:
+        """Return the manifest ``head`` entries: the path per engine, the extension and the timings."""
+        paths = {"onnxruntime": self.onnx_head}
+        if self.openvino:
+            paths["openvino"] = HEAD_NATIVE_OPENVINO if self.openvino_native else HEAD_STANDARD
+        record: dict[str, object] = {
+            "implementation": paths.get("openvino", self.onnx_head),
+            "paths": paths,
+        }
+        if self.extension:
+            record["extension"] = self.extension
+        if self.head_timings_ms:
+            record["graph_ms_on_compile_machine"] = self.head_timings_ms
+        if self.native_note:
+            record["native_note"] = self.native_note
+        return record
+
+    def runners(self) -> Iterator[tuple[str, ScoreRunner]]:
+        """Yield (engine label, score function) for every graph this machine can run."""
+        root = self.root or Path(".")
+        yield "onnxruntime:CPUExecutionProvider", lambda batch, threads: score_with(
+            "onnxruntime", root / self.onnx, batch, threads
+        )
+        if self.openvino:
+            yield "openvino", lambda batch, threads: score_with(
+                "openvino", root / self.openvino, batch, threads, precision=self.precision
+            )
+        if self.openvino_native and self.extension:
+            yield "openvino+native-head", lambda batch, threads: score_with(
+                "openvino", root / self.openvino_native, batch, threads, self.precision, root / self.extension
+            )
+
+
+def save_onnx(model: onnx.ModelProto, staging: Path) -> str:
+    """Save ``model`` as ``model.onnx``; weights above 1.5 GiB go to ``model.onnx.data`` beside it."""
+    path = staging / ONNX_NAME
+    size = sum(len(tensor.raw_data) for tensor in model.graph.initializer)
+    if size > EXTERNAL_DATA_BYTES:
+        logger.info("Graph weights are %.1f GiB: writing them as ONNX external data", size / 2**30)
+        onnx.save_model(
+            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=ONNX_DATA_NAME
+        )
+    else:
+        onnx.save_model(model, str(path))
+    return ONNX_NAME
+
+
+def score_with(
+    engine: str,
+    path: Path,
+    batch: np.ndarray,
+    threads: int | None,
+    precision: str = "fp32",
+    extension: Path | None = None,
+) -> np.ndarray:
+    """Return the raw score of every input in ``batch`` on the CPU engine named."""
+    count = threads or default_threads()
+    if engine == "onnxruntime":
+        loaded = OnnxRuntimeEngine(path, ["CPUExecutionProvider"], count)
+    else:
+        loaded = OpenVinoEngine(path, count, precision, extension=extension)
+    scores = [np.asarray(loaded.run(batch[index : index + 1])["score"]).reshape(-1)[0] for index in range(len(batch))]
+    return np.asarray(scores, dtype=np.float64)
+
+
+def build_openvino_graphs(
+    graphs: GraphSet,
+    reference_path: Path,
+    staging: Path,
+    bank: np.ndarray,
+    kernel: np.ndarray,
+    output_size: tuple[int, int],
+    calibration: np.ndarray | None,
+    keep_float: list[str],
+    options,
+) -> GraphSet:
+    """Write the OpenVINO IR (NNCF-quantized for int8) and, when the extension is built, the native-head IR."""
+    import openvino as ov
+
+    from engine.compile.quantize import quantize_openvino_nncf
+
+    if options.precision == "int8":
+        model = quantize_openvino_nncf(reference_path, calibration, keep_float)
+    else:
+        model = ov.Core().read_model(str(reference_path))
+    ov.save_model(model, str(staging / OPENVINO_NAME), compress_to_fp16=options.precision == "fp16")
+    graphs = replace(graphs, root=staging, precision=options.precision, openvino=OPENVINO_NAME)
+    if options.head not in ("auto", "native"):
+        return graphs
+    library = find_extension()
+    if library is None:
+        note = "the native OpenVINO extension is not built here (python -m engine.ops.build)"
+        if options.head == "native":
+            from engine.compile.pipeline import CompileError
+
+            raise CompileError(f"--head native: {note}")
+        logger.info("Native head skipped: %s", note)
+        return replace(graphs, native_note=note)
+    candidates = options.int8_candidates if options.precision == "int8" else 0
+    native = stitch_native_head(model, library, bank, kernel, output_size, candidates)
+    ov.save_model(native, str(staging / OPENVINO_NATIVE_NAME), compress_to_fp16=options.precision == "fp16")
+    (staging / EXTENSION_DIR).mkdir(exist_ok=True)
+    shutil.copy2(library, staging / EXTENSION_DIR / LIBRARY_NAME)
+    graphs = replace(graphs, openvino_native=OPENVINO_NATIVE_NAME, extension=f"{EXTENSION_DIR}/{LIBRARY_NAME}")
+    return _keep_native_if_faster(graphs, staging, calibration, options)
+
+
+def stitch_native_head(model, library: Path, bank: np.ndarray, kernel: np.ndarray, output_size, candidates: int):
+    """Return a copy of the OpenVINO ``model`` whose ``anomaly_map`` and ``score`` come from the native head."""
+    import openvino as ov
+
+    core = _EXTENSION_CORES.get(str(library))
+    if core is None:
+        core = ov.Core()
+        core.add_extension(str(library))
+        _EXTENSION_CORES[str(library)] = core
+    features_result = next(result for result in model.get_results() if "features" in result.output(0).get_names())
+    features = features_result.input_value(0)
+    shape = features.get_partial_shape()
+    channels, grid = shape[1].get_length(), (shape[2].get_length(), shape[3].get_length())
+    head_graph = build_head_model(bank, kernel, channels, grid, output_size, int8_candidates=candidates)
+    head = core.read_model(head_graph.SerializeToString(), b"")
+    for target in head.get_parameters()[0].output(0).get_target_inputs():
+        target.replace_source_output(features)
+    head_results = {name: result for result in head.get_results() for name in result.output(0).get_names()}
+    results = []
+    for result in model.get_results():
+        names = result.output(0).get_names()
+        replacement = next((head_results[name] for name in names if name in head_results), None)
+        results.append(replacement if replacement is not None else result)
+    return ov.Model(results, model.get_parameters(), "defectseek_native_head")
+
+
+def _keep_native_if_faster(graphs: GraphSet, staging: Path, calibration: np.ndarray | None, options) -> GraphSet:
+    sample = calibration[:1] if calibration is not None else np.full((1, 3, *_input_size(staging)), 127.0, np.float32)
+    threads = options.threads or default_threads()
+    standard = _median_ms(OpenVinoEngine(staging / graphs.openvino, threads, options.precision), sample)
+    native_engine = OpenVinoEngine(staging / graphs.openvino_native, threads, options.precision, staging / graphs.extension)
+    native = _median_ms(native_engine, sample)
+    timings = {"openvino_standard_head": round(standard, 3), "openvino_native_head": round(native, 3)}
+    if options.head == "auto" and native >= standard:
+        (staging / graphs.openvino_native).unlink()
+        (staging / graphs.openvino_native).with_suffix(".bin").unlink(missing_ok=True)
+        shutil.rmtree(staging / EXTENSION_DIR)
+        note = f"native head not faster here ({native:.2f} ms vs {standard:.2f} ms per image): standard head kept"
+        logger.info("%s", note)
+        return replace(graphs, openvino_native=None, extension=None, head_timings_ms=timings, native_note=note)
+    return replace(graphs, head_timings_ms=timings)
+
+
+def _median_ms(engine, sample: np.ndarray) -> float:
+    engine.run(sample)
+    times = []
+    for _ in range(TIMING_REPEATS):
+        started = time.perf_counter()
+        engine.run(sample)
+        times.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times)
+
+
+def _input_size(staging: Path) -> tuple[int, int]:
+    model = onnx.load_model(str(staging / ONNX_NAME), load_external_data=False)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    return int(dims[2].dim_value), int(dims[3].dim_value)

@@ -1,0 +1,332 @@
+"""Compile a trained model into a bundle for a target and precision: export, quantize, fuse, validate, write.
+
+``compile_bundle`` is what ``inspect compile`` runs. Targets map to engines in order
+(cpu: OpenVINO, then ONNX Runtime CPU; nvidia: TensorRT, then CUDA; amd: MIGraphX,
+then ROCm or DirectML). Every compile scores held-out images with each graph it
+writes that can run on this machine, compares them with the fp32 export, and raises
+:class:`engine.compile.validate.GuardRejected` instead of writing a bundle that
+loses more than the tolerance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from engine.bundle import Manifest, load_manifest, write_manifest
+from engine.compile.export import build_manifest, export_onnx, load_trained_model
+from engine.compile.fuse import fuse_head, nodes_after_aggregation
+from engine.compile.graphs import GraphSet, build_openvino_graphs, save_onnx
+from engine.compile.quantize import quantize_onnx_qdq
+from engine.compile.validate import (
+    GuardRejected,
+    GuardTolerance,
+    ValidationReport,
+    ValidationSet,
+    compare_scores,
+    guard_violations,
+    load_validation_set,
+    stack_inputs,
+)
+from engine.ops.domain import HEAD_FUNCTION_BODY, HEAD_NATIVE_OPENVINO, HEAD_STANDARD, INT8_CANDIDATES_DEFAULT
+from engine.runtime.engines import ORT_PROVIDERS, available_ort_providers
+from engine.runtime.inspector import NG, OK, normalize_score
+from labeling.imageio import ImageReadError, find_images, read_image
+
+logger = logging.getLogger(__name__)
+
+TARGETS = ("auto", "cpu", "nvidia", "amd")
+PRECISIONS = ("fp32", "fp16", "int8")
+HEAD_CHOICES = ("auto", "native", "function", "standard")
+TARGET_ENGINES = {
+    "cpu": ["openvino", "onnxruntime:CPUExecutionProvider"],
+    "nvidia": [f"onnxruntime:{provider}" for provider in ORT_PROVIDERS["nvidia"]],
+    "amd": [f"onnxruntime:{provider}" for provider in ORT_PROVIDERS["amd"]],
+}
+DEFAULT_CALIBRATION_IMAGES = 64
+HELD_OUT_EVERY = 4
+REFERENCE_INPUT = "reference/input.npy"
+
+
+class CompileError(ValueError):
+    """The compile request is invalid (unknown target, missing calibration images); the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Settings of one compile; the defaults are those of ``inspect compile``."""
+
+    target: str = "cpu"
+    precision: str = "fp32"
+    head: str = "auto"
+    tolerance: GuardTolerance = field(default_factory=GuardTolerance)
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES
+    validation_images: int | None = None
+    int8_candidates: int = INT8_CANDIDATES_DEFAULT
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """The written bundle, its manifest and the validation of each graph."""
+
+    bundle: Path
+    manifest: Manifest
+    reports: tuple[ValidationReport, ...]
+
+
+def resolve_target(target: str) -> str:
+    """Map ``auto`` to the accelerator whose ONNX Runtime provider is installed, else ``cpu``."""
+    if target != "auto":
+        return target
+    available = available_ort_providers()
+    for accelerator in ("nvidia", "amd"):
+        if any(provider in available for provider in ORT_PROVIDERS[accelerator]):
+            return accelerator
+    return "cpu"
+
+
+def compile_bundle(
+    model_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    options: CompileOptions = CompileOptions(),
+    *,
+    calibration: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | np.ndarray | None = None,
+    validation: str | os.PathLike[str] | None = None,
+) -> CompileResult:
+    """Compile the model that ``inspect train`` wrote to ``model_dir`` into the bundle ``out``.
+
+    Args:
+        model_dir: model directory with training state.
+        out: bundle directory to write (replaced atomically if it exists).
+        options: target, precision, head path and guard tolerance.
+        calibration: training images (folders, files, or an N x 3 x H x W float32
+            batch of model inputs). Required for int8; every fourth image is held out
+            for validation when ``validation`` is not given.
+        validation: held-out images; in the MVTec AD layout the guard also checks
+            image AUROC.
+
+    Raises:
+        CompileError: invalid options or no calibration images for int8.
+        GuardRejected: a graph lost more accuracy than ``options.tolerance`` allows.
+        engine.bundle.BundleError: ``model_dir`` is not a model with training state.
+    """
+    _check_options(options)
+    target = resolve_target(options.target)
+    source_root, source_manifest = load_manifest(model_dir)
+    trained = load_trained_model(model_dir)
+    calibration_batch, held_out = _calibration(calibration, trained, options)
+    validation_set = _validation(validation, held_out, trained, options)
+
+    with tempfile.TemporaryDirectory(prefix="defectseek-compile-") as work:
+        staging = Path(work) / "bundle"
+        staging.mkdir()
+        reference_path = export_onnx(trained, Path(work) / "reference.onnx")
+        graphs = _build_graphs(trained, reference_path, staging, target, calibration_batch, options)
+        reports, reference_scores = _validate(graphs, reference_path, validation_set, trained, options)
+        _copy_task_files(source_root, source_manifest, staging)
+        reference = _write_reference(staging, validation_set, reference_scores, trained)
+        manifest = _manifest(trained, source_manifest, target, options, graphs, reports, reference, validation_set)
+        written = write_manifest(staging, manifest)
+        _replace_directory(staging, Path(out))
+    logger.info("Compiled %s for %s/%s into %s", model_dir, target, options.precision, out)
+    return CompileResult(bundle=Path(out), manifest=written, reports=tuple(reports))
+
+
+def _check_options(options: CompileOptions) -> None:
+    if options.target not in TARGETS:
+        raise CompileError(f"unknown target {options.target!r}; choose one of {', '.join(TARGETS)}")
+    if options.precision not in PRECISIONS:
+        raise CompileError(f"unknown precision {options.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if options.head not in HEAD_CHOICES:
+        raise CompileError(f"unknown head path {options.head!r}; choose one of {', '.join(HEAD_CHOICES)}")
+
+
+def _load_images(sources: Sequence[str | os.PathLike[str]]) -> list:
+    files, _ = find_images(list(sources))
+    images = []
+    for path in files:
+        try:
+            images.append(read_image(path))
+        except ImageReadError as error:
+            logger.warning("Skipping calibration image %s", error)
+    return images
+
+
+def _calibration(source, trained, options: CompileOptions) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Return (calibration inputs, held-out inputs for validation) from images or a ready batch."""
+    if source is None:
+        if options.precision == "int8":
+            raise CompileError(
+                "INT8 needs calibration images: pass --calibration with the good training images "
+                "(the model directory does not store images)"
+            )
+        return None, None
+    if isinstance(source, np.ndarray):
+        batch = np.ascontiguousarray(source, dtype=np.float32)
+    else:
+        sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+        images = _load_images(sources)
+        if not images:
+            raise CompileError(f"no readable calibration images in {', '.join(map(str, sources))}")
+        batch, _ = stack_inputs(images, trained.input_size, trained.bit_depth, trained.resize)
+    held = np.arange(len(batch)) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+    if len(batch) < HELD_OUT_EVERY:
+        held[:] = False
+    calibration = batch[~held][: options.calibration_images]
+    return calibration, batch[held] if held.any() else None
+
+
+def _validation(folder, held_out: np.ndarray | None, trained, options: CompileOptions) -> ValidationSet | None:
+    if folder is not None:
+        return load_validation_set(
+            folder, trained.input_size, trained.bit_depth, trained.resize, limit=options.validation_images
+        )
+    if held_out is None:
+        return None
+    count = len(held_out)
+    return ValidationSet(
+        batch=held_out,
+        owners=np.arange(count),
+        names=tuple(f"held-out calibration input {index}" for index in range(count)),
+        labels=None,
+    )
+
+
+def _build_graphs(
+    trained, reference_path: Path, staging: Path, target: str, calibration: np.ndarray | None, options: CompileOptions
+) -> GraphSet:
+    """Write model.onnx (fused head unless ``--head standard``) and, for cpu, the OpenVINO IR."""
+    model = trained.torch_model()
+    bank = model.head.bank.detach().numpy()
+    kernel = model.postprocess.kernel_rows.detach().reshape(-1).numpy()
+    output_size = tuple(int(side) for side in model.postprocess.image_size)
+    exported = onnx.load_model(str(reference_path))
+    keep_float = nodes_after_aggregation(exported)
+    base = exported
+    if options.precision == "int8":
+        base = quantize_onnx_qdq(exported, calibration, keep_float)
+    head_path = HEAD_STANDARD if options.head == "standard" else HEAD_FUNCTION_BODY
+    if head_path == HEAD_FUNCTION_BODY:
+        candidates = options.int8_candidates if options.precision == "int8" else 0
+        base = fuse_head(base, bank, kernel, output_size, int8_candidates=candidates)
+    onnx_name = save_onnx(base, staging)
+    graphs = GraphSet(onnx=onnx_name, onnx_head=head_path)
+    if target == "cpu":
+        graphs = build_openvino_graphs(
+            graphs, reference_path, staging, bank, kernel, output_size, calibration, keep_float, options
+        )
+    return graphs
+
+
+def _validate(
+    graphs: GraphSet, reference_path: Path, validation: ValidationSet | None, trained, options: CompileOptions
+) -> tuple[list[ValidationReport], np.ndarray | None]:
+    """Score the validation inputs with the fp32 export and with every graph written; apply the guard."""
+    from engine.compile.graphs import score_with
+
+    if validation is None:
+        if options.precision == "int8":
+            raise CompileError("INT8 needs held-out images: pass --validation, or at least four calibration images")
+        logger.warning("No validation images: the compiled graphs are checked on no held-out image")
+        return [], None
+    threshold = trained.threshold
+    reference = score_with("onnxruntime", reference_path, validation.batch, options.threads)
+    reports, problems = [], []
+    for engine, runner in graphs.runners():
+        compiled = runner(validation.batch, options.threads)
+        report = compare_scores(
+            engine,
+            validation.image_scores(reference),
+            validation.image_scores(compiled),
+            threshold.value,
+            threshold.normal_level,
+            validation.labels,
+        )
+        logger.info("Validation of %s: %s", engine, report)
+        reports.append(report)
+        problems.extend(guard_violations(report, options.tolerance))
+    if problems:
+        raise GuardRejected("the compiled bundle was not written: " + "; ".join(problems))
+    return reports, reference
+
+
+def _copy_task_files(source_root: Path, source_manifest: Manifest, staging: Path) -> None:
+    """Copy graphs the task needs (e.g. the defect-type classifier) from the model directory."""
+    classifier = source_manifest.task.get("classifier") or {}
+    graph = classifier.get("graph")
+    if graph:
+        target = staging / graph
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source_root / graph, target)
+
+
+def _write_reference(staging: Path, validation: ValidationSet | None, reference_scores, trained) -> dict | None:
+    """Store one validation input and its fp32 CPU score for the runtime self-test."""
+    if validation is None or reference_scores is None:
+        return None
+    path = staging / REFERENCE_INPUT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, validation.batch[:1])
+    score = float(reference_scores[0])
+    threshold = trained.threshold
+    return {
+        "input": REFERENCE_INPUT,
+        "score": score,
+        "normalized_score": float(normalize_score(score, threshold.value, threshold.normal_level)),
+        "verdict": NG if score > threshold.value else OK,
+        "engine": "onnxruntime:CPUExecutionProvider (fp32 export)",
+    }
+
+
+def _manifest(
+    trained,
+    source: Manifest,
+    target: str,
+    options: CompileOptions,
+    graphs: GraphSet,
+    reports: list[ValidationReport],
+    reference: dict | None,
+    validation: ValidationSet | None,
+) -> Manifest:
+    base = build_manifest(trained, target=target, precision=options.precision)
+    head = dict(base.head)
+    head.update(graphs.head_record())
+    head["engines"] = TARGET_ENGINES[target]
+    head["bank_channels"] = int(trained.bank.shape[1])
+    validation_record = {
+        "tolerance": {
+            "auroc_drop_points": options.tolerance.auroc_drop_points,
+            "min_verdict_agreement": options.tolerance.min_verdict_agreement,
+        },
+        "image_count": len(validation.names) if validation is not None else 0,
+        "labelled": validation is not None and validation.labels is not None,
+        "reports": [report.to_dict() for report in reports],
+    }
+    if reference is not None:
+        validation_record["reference"] = reference
+    return replace(base, task=dict(source.task), graphs=graphs.graph_record(), head=head, validation=validation_record)
+
+
+def _replace_directory(staging: Path, target: Path) -> None:
+    """Move the finished bundle into place, keeping the old one until the new one is there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    incoming = target.with_name(f".{target.name}.incoming")
+    shutil.rmtree(incoming, ignore_errors=True)
+    shutil.copytree(staging, incoming)
+    if target.exists():
+        backup = target.with_name(f".{target.name}.previous")
+        shutil.rmtree(backup, ignore_errors=True)
+        os.replace(target, backup)
+        os.replace(incoming, target)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(incoming, target)

@@ -1,0 +1,46 @@
+// Native CPU kernels of the DefectSeek head operators; no OpenVINO types, so they stay testable alone.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace defectseek {
+
+// A memory bank prepared for the nearest-distance kernels: fp32 transposed to
+// C x M (padded to a multiple of the block), plus an INT8 copy packed for VNNI.
+struct PreparedBank {
+    int64_t rows = 0;      // M, bank entries
+    int64_t channels = 0;  // C
+    int64_t padded_rows = 0;
+    std::vector<float> transposed;  // channels x padded_rows, padding rows are +inf away
+    std::vector<float> norms;       // padded_rows squared norms (padding: +inf)
+    std::vector<float> rows_fp32;   // M x C copy for exact re-ranking
+    // INT8: groups of 16 rows x 4 channels, channels padded to a multiple of 4.
+    int64_t packed_channels = 0;
+    std::vector<int8_t> packed;
+    std::vector<float> row_scales;  // per row: value = scale * int8
+    std::vector<int32_t> row_sums;  // per row: sum of int8 values, for the unsigned-offset correction
+    bool has_int8 = false;
+};
+
+PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, int64_t channels, bool with_int8);
+
+// distances[p] = min over bank rows of the Euclidean distance to patch p. Features are
+// one image's C x P block (channel-major, as in N x C x h x w).
+void nearest_distance_fp32(const float* features, int64_t patches, const PreparedBank& bank, float* distances);
+
+// INT8 dot products select `candidates` bank rows per patch; those are re-ranked with
+// exact fp32 distances, so the result equals the fp32 one unless the nearest row falls
+// outside the candidates.
+void nearest_distance_int8(const float* features, int64_t patches, const PreparedBank& bank, int64_t candidates,
+                           float* distances);
+
+// Bilinear upsampling (half-pixel centres, edge clamped) of an h x w map to H x W,
+// separable smoothing with an odd kernel and edge padding; returns the maximum.
+float map_postprocess(const float* patch_map, int64_t height, int64_t width, const float* kernel, int64_t taps,
+                      int64_t out_height, int64_t out_width, float* out_map);
+
+// Runs body(begin, end) over [0, count) on the calling runtime's thread pool.
+void parallel_ranges(int64_t count, int64_t grain, void (*body)(void*, int64_t, int64_t), void* context);
+
+}  // namespace defectseek
