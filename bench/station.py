@@ -2,9 +2,9 @@
 
 A Modbus client plays the PLC: it writes TRIGGER (with a trigger id), polls the
 station's registers until RESULT_COUNTER moves, then acknowledges. The latency is
-the time from sending the trigger write to reading the new result, so it contains
-two Modbus round trips on 127.0.0.1, the software trigger of an in-process fake
-camera, inference, the SQLite commit (``synchronous=FULL``) and the register write.
+the time from sending the trigger write to reading the new result. It contains two
+Modbus round trips on 127.0.0.1, the software trigger of an in-process fake camera,
+inference, the SQLite commit (``--sync``, FULL by default) and the register write.
 
 Run from the repository root::
 
@@ -93,12 +93,14 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
     manager = BundleManager(work / "deploy", slot, inspector_opener(args.engine, args.device),
                             on_swap=pipeline.refresh_ready)
     installed = manager.install_directory(bundle) if bundle.is_dir() else manager.install_archive(bundle)
+
     camera = FakeCamera(10**9, "continue", fps=0, width=args.width, height=args.height, software_trigger=True)
     feed = CameraFeed("cam0", camera.driver, FeedSettings(expect_continuous_frames=False))
     pipeline.add_feed(feed, lane=0, mode="plc")
     signaller.start()
     pipeline.refresh_ready()
     pipeline.start()
+
     client = ModbusTcpClient("127.0.0.1", port=args.port)
     client.connect()
     latencies: list[float] = []
@@ -120,6 +122,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, object]:
         pipeline.stop()
         signaller.stop()
         store.close()
+
     values = np.asarray(latencies)
     return {
         "bundle": installed.description,

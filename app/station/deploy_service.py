@@ -11,8 +11,8 @@ so no generated code is needed:
 * ``RecentResults`` (unary): ``{"limit": n}`` returns ``{"results": [...]}``, newest first.
 * ``AckResults`` (unary): ``{"up_to_id": n}`` marks rows as synced (exported).
 
-Every call needs the metadata ``authorization: Bearer <token>``; a missing or wrong
-token is answered with UNAUTHENTICATED before any data is read. TLS is optional.
+Every call needs the metadata ``authorization: Bearer <token>``. A call with a missing
+or wrong token fails with UNAUTHENTICATED before any data is read. TLS is optional.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ class JudgeSlot:
     """Holds the judge in service; the pipeline reads it once per batch, the deploy service swaps it.
 
     A swap only replaces a reference, so a batch in flight finishes on the judge it
-    started with and the next batch uses the new one: no frame is judged by a model
+    started with and the next batch uses the new one. No frame is judged by a model
     that is still loading, and none is dropped.
     """
 

@@ -3,13 +3,13 @@
 Threads and queues:
 
 * Camera feeds hand fresh frames to :meth:`InspectionPipeline.on_frame` in their reader
-  thread. In ``free_run`` mode every fresh frame is a part; in ``plc`` mode a frame is
-  used only when a PLC trigger is waiting for one (the first fresh frame that arrived
-  after the trigger).
-* The inference queue holds at most ``queue_size`` parts. Drop policy: a part that
+  thread. In ``free_run`` mode every fresh frame is a part. In ``plc`` mode a frame is
+  used only when a PLC trigger is waiting for one, and the trigger takes the first
+  fresh frame that arrived after it.
+* The inference queue contains at most ``queue_size`` parts. Drop policy: a part that
   finds it full is not queued; it is decided NG with code ``NG_OVERLOAD`` at once,
   stored and signalled, so the acquisition thread never blocks and the PLC always
-  gets an answer.
+  gets a result.
 * One inference thread batches parts from several cameras sharing one engine: after
   the first part it waits up to ``batch_window_s`` for more (up to ``max_batch``, one
   per lane at most), but never past the earliest deadline minus the running estimate
@@ -174,7 +174,7 @@ class InspectionPipeline:
     # -- inputs -------------------------------------------------------------
 
     def on_frame(self, frame: Frame) -> None:
-        """Take a fresh frame from a feed (reader thread; never blocks)."""
+        """Take a fresh frame from a feed in its reader thread; queues with ``put_nowait`` and never waits."""
         entry = self._lanes.get(frame.source_id)
         if entry is None or self._stopping.is_set():
             return

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class ResultCode(enum.IntEnum):
-    """Why a part got its verdict; the number is what the PLC reads in the result-code register."""
+    """Reason for a part's verdict; the value is what the PLC reads in the result-code register."""
 
     NONE = 0
     OK = 1

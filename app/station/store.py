@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 DATABASE_NAME = "results.sqlite3"
+LOCK_NAME = "store.lock"
 IMAGES_DIR_NAME = "images"
 CLEANUP_BATCH_ROWS = 200
 CLEANUP_TARGET_FRACTION = 0.9
@@ -76,7 +77,7 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """What the store keeps.
+    """Retention and durability settings of the store.
 
     Attributes:
         max_disk_bytes: limit for the database plus images; 0 means no limit.
@@ -101,7 +102,7 @@ class StoreSettings:
 
 
 class StoreError(RuntimeError):
-    """The results database could not be written; the message names the file."""
+    """The results database could not be opened or written; the message names the file."""
 
 
 class ResultStore:
@@ -125,6 +126,7 @@ class ResultStore:
         self.deleted_rows = 0
         self.cleanup_blocked = False
         self._listeners: list[Any] = []
+        self._lock_file: Any = None
 
     # -- opening and closing ------------------------------------------------
 
@@ -138,6 +140,7 @@ class ResultStore:
         folder = Path(root)
         settings = settings or StoreSettings()
         (folder / IMAGES_DIR_NAME).mkdir(parents=True, exist_ok=True)
+        lock = _lock_exclusively(folder / LOCK_NAME)
         path = folder / DATABASE_NAME
         try:
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
@@ -147,9 +150,12 @@ class ResultStore:
             connection.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                                (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as error:
+            if lock is not None:
+                lock.close()
             raise StoreError(f"Could not open the results database {path}: {error}. "
                              "Move the file away to start a new store.") from error
         store = cls(folder, connection, settings)
+        store._lock_file = lock
         store._remove_leftovers()
         return store
 
@@ -170,6 +176,9 @@ class ResultStore:
             self._writer = None
         with self._lock:
             self._db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     # -- writing ------------------------------------------------------------
 
@@ -373,6 +382,26 @@ class ResultStore:
                 removed += 1
         if removed:
             logger.info("Removed %d unreferenced or partial image files from %s", removed, self.images_dir)
+
+
+def _lock_exclusively(path: Path) -> Any:
+    """Hold an exclusive lock on ``path`` so that two processes never share one store.
+
+    The operating system releases the lock when the process ends, even by ``kill -9``.
+    On systems without ``fcntl`` (Windows) no lock is taken.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    handle = open(path, "a+b")  # noqa: SIM115 - kept open for the store's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StoreError(f"The results store {path.parent} is in use by another process; stop the other station "
+                         "or give this one its own station.data_dir") from None
+    return handle
 
 
 def _size(path: Path) -> int:

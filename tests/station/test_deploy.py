@@ -153,6 +153,7 @@ def test_hot_swap_drops_no_frame(tmp_path):
     service = DeployService(bundles, store, pipeline.status, TOKEN, port=0)
     port = service.start()
     pipeline.start()
+
     try:
         for index in (1, 2, 3):
             assert wait_until(lambda index=index: len(signaller.published) >= index * 60, timeout_s=10)
@@ -163,6 +164,7 @@ def test_hot_swap_drops_no_frame(tmp_path):
         pipeline.stop()
         service.stop()
         signaller.stop()
+
     published = signaller.published
     assert [result.frame_sequence for result in published] == list(range(1, 301))
     assert {result.result_code for result in published} == {ResultCode.OK}

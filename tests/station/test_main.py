@@ -70,6 +70,7 @@ def test_station_process_serves_and_stops(tmp_path):
                                   token=token))
     process = run_station(["--config", str(path)])
     client = ModbusTcpClient("127.0.0.1", port=modbus_port)
+    failure: AssertionError | None = None
     try:
         assert wait_until(client.connect, timeout_s=30, interval_s=0.2)
 
@@ -87,11 +88,14 @@ def test_station_process_serves_and_stops(tmp_path):
         assert status["station"] == "test-line"
         assert status["store"]["rows"] == 1
         assert status["feeds"]["cam0"]["faults"] == ["NO_MODEL"]
+    except AssertionError as error:
+        failure = error
     finally:
         client.close()
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
+    assert failure is None, f"{failure}\nstation output:\n{output}"
     assert process.returncode == 0, output
     assert time.monotonic() - started < 15
     assert "Station test-line stopped" in output

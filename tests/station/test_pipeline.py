@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from app.station.judge import JudgeSlot
@@ -10,7 +11,7 @@ from app.station.results import PartResult, ResultCode
 from app.station.signals.base import FaultCode, NullSignaller
 from app.station.sources.fake import FakeCamera
 from app.station.sources.feed import CameraFeed, FeedSettings
-from app.station.store import ResultStore, StoreSettings
+from app.station.store import DATABASE_NAME, ResultStore, StoreSettings
 
 from .fakes import FakeJudge
 from .helpers import wait_until
@@ -30,12 +31,10 @@ class CheckingSignaller(NullSignaller):
         self.unstored: list[str] = []
 
     def publish(self, result: PartResult) -> None:
-        reader = ResultStore.open(self.store_root)
-        try:
-            if reader.row(result.job_id) is None:
-                self.unstored.append(result.job_id)
-        finally:
-            reader.close()
+        with sqlite3.connect(self.store_root / DATABASE_NAME) as reader:
+            row = reader.execute("SELECT id FROM results WHERE job_id = ?", (result.job_id,)).fetchone()
+        if row is None:
+            self.unstored.append(result.job_id)
         super().publish(result)
 
 
@@ -97,7 +96,8 @@ def test_lost_camera_raises_fault_then_clears(tmp_path):
     try:
         assert wait_until(lambda: "CAMERA_LOST" in signaller.active_faults(0), timeout_s=4)
         assert signaller.outputs(0).fault_code == FaultCode.CAMERA_LOST
-        assert wait_until(lambda: signaller.active_faults(0) == [] and signaller.outputs(0).ready, timeout_s=5)
+        assert wait_until(lambda: signaller.active_faults(0) == [], timeout_s=5)
+        assert wait_until(lambda: signaller.outputs(0).ready, timeout_s=5)
         assert not signaller.outputs(0).fault
     finally:
         shutdown(pipeline, store, signaller)

@@ -61,12 +61,14 @@ def test_folder_line_with_real_bundle(sample_model, tmp_path):
     manager = BundleManager(tmp_path / "deploy", slot, inspector_opener("onnxruntime", "cpu"),
                             on_swap=pipeline.refresh_ready)
     installed = manager.install_directory(sample_model)
+
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     driver = FolderDriver(inbox, poll_s=0.05, settle_s=0.05)
     pipeline.add_feed(CameraFeed("folder", lambda: driver, FeedSettings(expect_continuous_frames=False)), lane=0)
     pipeline.start()
     images = sample_images()
+
     try:
         for path in images:
             shutil.copy(path, inbox / f"{path.parent.name}_{path.name}")
@@ -77,6 +79,7 @@ def test_folder_line_with_real_bundle(sample_model, tmp_path):
         signaller.stop()
     rows = store.recent(100)
     store.close()
+
     assert len(rows) == len(images)
     for row in rows:
         assert row["bundle_id"] == installed.bundle_id

@@ -71,6 +71,7 @@ def test_station_soak(tmp_path, port):
     pipeline.add_feed(CameraFeed("plc", triggered.driver, FeedSettings(expect_continuous_frames=False)), lane=1,
                       mode="plc")
     sink = WebhookSink(store, f"http://127.0.0.1:{mes.server_port}/r", "soak")
+
     signaller.start()
     pipeline.refresh_ready()
     pipeline.start()
@@ -81,6 +82,7 @@ def test_station_soak(tmp_path, port):
     baseline_threads = None
     baseline_rss = None
     started = time.monotonic()
+
     try:
         while time.monotonic() - started < SOAK_S:
             registers = client.read_holding_registers(LANE_BLOCK, count=6, device_id=1).registers
@@ -110,6 +112,7 @@ def test_station_soak(tmp_path, port):
         codes = status["counters"]
         store.close()
         mes.shutdown()
+
     assert answered == triggers
     assert free_camera.outages >= 1
     assert status["feeds"]["free"]["reconnects"] >= free_camera.outages

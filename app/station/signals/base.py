@@ -188,7 +188,7 @@ class Signaller(ABC):
     def _control_written(self, lane: int, control: int, trigger_id: int) -> None:
         """Queue a PLC write of the control word (bit 0 TRIGGER, bit 1 RESULT_ACK, bit 2 FAULT_RESET).
 
-        Transports call this from their network thread; the edges are handled in
+        Transports call this from their network thread. The edges are handled in
         order on the ``plc-control`` thread, so a slow trigger handler never
         stalls the transport.
         """

@@ -8,7 +8,7 @@ offset     name           who   meaning
 =========  ============== ====  ==================================================
 0          STATUS         stn   bit 0 READY, 1 BUSY, 2 RESULT_VALID, 3 PASS, 4 FAIL, 5 FAULT, 6 HEARTBEAT
 1          RESULT_CODE    stn   :class:`~app.station.results.ResultCode` of the last result
-2          TRIGGER_ECHO   stn   trigger id the last result answers
+2          TRIGGER_ECHO   stn   trigger id of the part the last result is for
 3          RESULT_COUNT   stn   increments with every result (wraps at 65535)
 4          SCORE          stn   normalized score x 1000 (1000 = at the threshold)
 5          FAULT_CODE     stn   :class:`~app.station.signals.base.FaultCode`, 0 when no fault
@@ -17,7 +17,7 @@ offset     name           who   meaning
 =========  ============== ====  ==================================================
 
 Station registers are read-only for clients (a write returns ILLEGAL ADDRESS). The
-station writes its block in one step inside the server, so a PLC read never sees a
+station writes its block in one step inside the server, so a PLC read never returns a
 half-written result.
 """
 
@@ -62,7 +62,7 @@ class ModbusSignaller(Signaller):
         lanes: number of lanes.
         host: address to bind; use the PLC network's interface address in production.
         port: TCP port (502 is the Modbus standard; it needs privileges on Linux).
-        device_id: Modbus unit id the PLC addresses; 0 answers every id.
+        device_id: Modbus unit id the PLC addresses; with 0 the server replies to every id.
         heartbeat_s: HEARTBEAT toggle period.
     """
 
@@ -149,5 +149,5 @@ class ModbusSignaller(Signaller):
         if registers is None:
             return
         base = lane * LANE_BLOCK
-        # One slice assignment: atomic for the server thread, so a read never sees half a result.
+        # One slice assignment is atomic for the server thread, so a read never returns half a result.
         registers[base:base + STATION_REGISTERS] = encode_lane(outputs)

@@ -3,17 +3,17 @@
 Address space, namespace ``urn:defectseek:station``, one object per lane under
 ``Objects/Station/Lane<n>``:
 
-* station writes (read-only for clients): ``Ready``, ``Busy``, ``ResultValid``, ``Pass``,
-  ``Fail``, ``Fault``, ``Heartbeat`` (Boolean); ``ResultCode``, ``TriggerIdEcho``,
-  ``ResultCounter``, ``FaultCode`` (UInt16); ``Score`` (Double, normalized, 0.5 at the
-  threshold); ``DefectType`` (String).
+* Written by the station: ``Ready``, ``Busy``, ``ResultValid``, ``Pass``, ``Fail``,
+  ``Fault`` and ``Heartbeat`` (Boolean). ``ResultCode``, ``TriggerIdEcho``,
+  ``ResultCounter`` and ``FaultCode`` (UInt16). ``Score`` (Double, normalized, 0.5 at
+  the threshold) and ``DefectType`` (String).
 * client writes: ``Trigger``, ``ResultAck``, ``FaultReset`` (Boolean, rising edges) and
   ``TriggerId`` (UInt16, written before ``Trigger``).
 
 The station writes the result fields first and ``ResultValid`` last. The server polls
 the client-writable variables every ``POLL_S`` seconds.
-NOTE: the endpoint has no security policy and allows anonymous access; put it on the
-machine network only, or extend it with certificates before exposing it further.
+NOTE: the endpoint has no security policy and allows anonymous access. Keep it on the
+machine network, or add certificates before exposing it further.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The sink reads rows with ``synced = 0`` from the results store, so a result reaches the
 MES even when the station restarted before sending it. A row is marked synced only
-after the MES answered 2xx. Failed posts are retried with a back-off that doubles up
+after the MES replied with a 2xx status. Failed posts are retried with a back-off that doubles up
 to ``max_backoff_s``.
 """
 
@@ -30,7 +30,7 @@ class WebhookSink:
         url: the MES endpoint; each row is one POST with a JSON object body.
         station: station name sent in every body.
         timeout_s: HTTP timeout per request.
-        max_backoff_s: longest wait between retries.
+        max_backoff_s: maximum wait between retries, in seconds.
     """
 
     def __init__(self, store: ResultStore, url: str, station: str, timeout_s: float = 5.0,

@@ -2,7 +2,7 @@
 
 :class:`FakeCamera` plays the device: it yields ``distinct_frames`` different frames
 and then follows its ``after`` rule. The device keeps its position across
-connections, so a feed that reconnects sees the camera carry on where it stopped.
+connections, so after a reconnect the camera carries on where it stopped.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ class FakeCamera:
 
     Args:
         distinct_frames: how many distinct frames come before the ``after`` rule applies.
-        after: ``continue`` (distinct frames forever), ``repeat`` (the last frame again,
-            forever, with the same timestamp), ``fail_twice`` (two failed reads, then
-            distinct frames again) or ``block`` (the next read blocks for ``block_s``
-            and is not released by ``close``, like a hung driver; later connections work).
+        after: the rule after the distinct frames. ``continue`` yields distinct frames
+            forever. ``repeat`` returns the last frame again, forever, with the same
+            timestamp. ``fail_twice`` fails two reads, then yields distinct frames again.
+            ``block`` blocks the next read for ``block_s`` like a hung driver, and
+            ``close`` does not release it. Later connections work.
         fps: frame rate in free-run; 0 reads as fast as asked.
         width: frame width in pixels.
         height: frame height in pixels.

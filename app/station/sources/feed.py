@@ -11,12 +11,13 @@ Rules the feed enforces:
 * ``FROZEN``: reads keep returning but no fresh frame arrived for ``frozen_after_s``
   (free-running cameras only). A read that has not returned is judged by the LOST
   rule, so a hung driver is reported as lost, not frozen.
-* A lost feed, or one frozen for ``reconnect_frozen_after_s``, is reconnected: the old
-  driver is closed from a helper thread and a new one is opened, after a delay that
-  doubles from ``backoff_initial_s`` up to ``backoff_max_s`` and resets on the next
-  fresh frame. A read that returns after its connection was abandoned is discarded.
-* ``stop`` never waits on the driver: reader threads are daemons and a blocked read is
-  left behind, so shutdown takes at most about ``stop`` 's timeout.
+* A lost feed, or one frozen for ``reconnect_frozen_after_s``, is reconnected. The old
+  driver is closed from a helper thread and a new one is opened. Failed opens are
+  retried after a delay that doubles from ``backoff_initial_s`` up to ``backoff_max_s``
+  and resets on the next fresh frame. A read that returns after its connection was
+  abandoned is discarded.
+* ``stop`` waits at most its ``timeout_s`` for the feed's threads and never for the
+  driver. Reader threads are daemons, and a read blocked in the driver is left behind.
 """
 
 from __future__ import annotations

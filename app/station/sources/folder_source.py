@@ -104,7 +104,7 @@ class FolderDriver:
         return RawFrame(pixels=image.pixels, channel_order=order, frame_ref=reference)
 
     def trigger(self) -> None:
-        """A folder has no trigger."""
+        """Raise :class:`CameraError`: a folder has no trigger."""
         raise CameraError(f"{self.name}: a watched folder has no software trigger")
 
     def close(self) -> None:
