@@ -118,3 +118,24 @@ def test_studio_flow_matches_inspect_eval(make_window, qtbot, tile_slice, tmp_pa
     assert inspect.counter_labels["ng"].text() == str(reference_ng)
     assert inspect.ng_gallery.count() == min(reference_ng, counters.recent_ng.maxlen)
     assert inspect.image_label.pixmap() is not None
+
+    video = _write_video(tmp_path / "camera.avi", sorted((tile_slice / "test" / "good").glob("*.png"))[:3])
+    inspect.camera_radio.setChecked(True)
+    inspect.camera_edit.setText(str(video))
+    assert inspect.start_inspection()
+    qtbot.waitUntil(lambda: inspect.finished, timeout=WAIT_JOB_MS)
+    assert inspect.counters.total == 3
+    assert inspect.counters.errors == 0
+
+
+def _write_video(path: Path, frames: list[Path]) -> Path:
+    """Write the images as an MJPG video of one fixed size (the camera source reads it like a stream)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (256, 256))
+    assert writer.isOpened()
+    for frame in frames:
+        pixels = cv2.imread(str(frame), cv2.IMREAD_COLOR)
+        writer.write(cv2.resize(pixels, (256, 256)))
+    writer.release()
+    return path

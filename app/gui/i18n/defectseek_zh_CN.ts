@@ -266,272 +266,303 @@
 <context>
     <name>DeployPage</name>
     <message>
-        <location filename="../pages/deploy_page.py" line="92"/>
+        <location filename="../pages/deploy_page.py" line="107"/>
         <source>Build a bundle</source>
         <translation>生成部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="98"/>
+        <location filename="../pages/deploy_page.py" line="113"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="98"/>
+        <location filename="../pages/deploy_page.py" line="113"/>
         <source>NVIDIA GPU</source>
         <translation>NVIDIA GPU</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="98"/>
+        <location filename="../pages/deploy_page.py" line="113"/>
         <source>AMD GPU</source>
         <translation>AMD GPU</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="106"/>
+        <location filename="../pages/deploy_page.py" line="121"/>
         <source>FP32 (exact)</source>
         <translation>FP32（精确）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="106"/>
+        <location filename="../pages/deploy_page.py" line="121"/>
         <source>FP16</source>
         <translation>FP16</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="106"/>
+        <location filename="../pages/deploy_page.py" line="121"/>
         <source>INT8 (fastest, checked by the accuracy guard)</source>
         <translation>INT8（最快，经精度守卫检查）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="109"/>
+        <location filename="../pages/deploy_page.py" line="124"/>
         <source>Build Bundle</source>
         <translation>生成部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="120"/>
+        <location filename="../pages/deploy_page.py" line="135"/>
         <source>Trained model:</source>
         <translation>已训练模型：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="121"/>
+        <location filename="../pages/deploy_page.py" line="136"/>
         <source>Targets:</source>
         <translation>目标平台：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="122"/>
+        <location filename="../pages/deploy_page.py" line="137"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="130"/>
+        <location filename="../pages/deploy_page.py" line="145"/>
         <source>Target</source>
         <translation>目标平台</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="130"/>
+        <location filename="../pages/deploy_page.py" line="145"/>
         <source>Precision</source>
         <translation>精度</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="130"/>
+        <location filename="../pages/deploy_page.py" line="145"/>
         <source>Accuracy guard</source>
         <translation>精度守卫</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="130"/>
+        <location filename="../pages/deploy_page.py" line="145"/>
         <source>Time per image</source>
         <translation>单张耗时</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="131"/>
+        <location filename="../pages/deploy_page.py" line="146"/>
         <source>Runs on</source>
         <translation>运行于</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="131"/>
+        <location filename="../pages/deploy_page.py" line="146"/>
         <source>Bundle</source>
         <translation>部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="137"/>
+        <location filename="../pages/deploy_page.py" line="152"/>
         <source>Ship a bundle</source>
         <translation>发布部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="140"/>
+        <location filename="../pages/deploy_page.py" line="155"/>
         <source>As one .zip file</source>
         <translation>打包为单个 .zip 文件</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="141"/>
+        <location filename="../pages/deploy_page.py" line="156"/>
         <source>Save to Folder or USB Stick...</source>
         <translation>保存到文件夹或U盘...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="157"/>
+        <location filename="../pages/deploy_page.py" line="172"/>
         <source>Add Station</source>
         <translation>添加工位</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="159"/>
+        <location filename="../pages/deploy_page.py" line="174"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="163"/>
+        <location filename="../pages/deploy_page.py" line="178"/>
         <source>Host:</source>
         <translation>主机：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="165"/>
+        <location filename="../pages/deploy_page.py" line="180"/>
         <source>Port:</source>
         <translation>端口：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="172"/>
+        <location filename="../pages/deploy_page.py" line="187"/>
         <source>the station&apos;s deploy token (not stored)</source>
         <translation>工位的部署令牌（不保存）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="173"/>
+        <location filename="../pages/deploy_page.py" line="188"/>
         <source>Send to Checked Stations</source>
         <translation>发送到勾选的工位</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="181"/>
+        <location filename="../pages/deploy_page.py" line="191"/>
+        <source>Check Status</source>
+        <translation>查询状态</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="200"/>
         <source>Bundle:</source>
         <translation>部署包：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="183"/>
+        <location filename="../pages/deploy_page.py" line="202"/>
         <source>Line stations:</source>
         <translation>产线工位：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="185"/>
+        <location filename="../pages/deploy_page.py" line="204"/>
         <source>Token:</source>
         <translation>令牌：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="206"/>
+        <location filename="../pages/deploy_page.py" line="225"/>
         <source>No trained model.</source>
         <translation>没有已训练的模型。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="206"/>
+        <location filename="../pages/deploy_page.py" line="225"/>
         <source>Train a model on the Train page first.</source>
         <translation>请先在“训练”页训练模型。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="209"/>
+        <location filename="../pages/deploy_page.py" line="228"/>
         <source>No target chosen.</source>
         <translation>未选择目标平台。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="209"/>
+        <location filename="../pages/deploy_page.py" line="228"/>
         <source>Tick CPU, NVIDIA GPU or AMD GPU.</source>
         <translation>请勾选 CPU、NVIDIA GPU 或 AMD GPU。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="224"/>
+        <location filename="../pages/deploy_page.py" line="243"/>
         <source>Building...</source>
         <translation>正在生成...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="245"/>
+        <location filename="../pages/deploy_page.py" line="264"/>
         <source>Building the bundle failed.</source>
         <translation>生成部署包失败。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="245"/>
+        <location filename="../pages/deploy_page.py" line="264"/>
         <source>Check the chosen targets and precision.</source>
         <translation>请检查所选的目标平台和精度。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="254"/>
+        <location filename="../pages/deploy_page.py" line="274"/>
         <source>not built: {0}</source>
         <translation>未生成：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="256"/>
+        <location filename="../pages/deploy_page.py" line="276"/>
         <source>rejected: {0}</source>
         <translation>被拒绝：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="258"/>
+        <location filename="../pages/deploy_page.py" line="278"/>
         <source>passed ({0})</source>
         <translation>通过（{0}）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="261"/>
+        <location filename="../pages/deploy_page.py" line="281"/>
         <source>{0:.1f} ms</source>
         <translation>{0:.1f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="261"/>
+        <location filename="../pages/deploy_page.py" line="281"/>
         <source>not measured here</source>
         <translation>本机无法测量</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="270"/>
+        <location filename="../pages/deploy_page.py" line="290"/>
         <source>{0} of {1} bundles built.</source>
         <translation>已生成 {0}/{1} 个部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="276"/>
+        <location filename="../pages/deploy_page.py" line="296"/>
         <source>No bundle to save.</source>
         <translation>没有可保存的部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="276"/>
+        <location filename="../pages/deploy_page.py" line="296"/>
         <source>Build a bundle first.</source>
         <translation>请先生成部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="280"/>
+        <location filename="../pages/deploy_page.py" line="300"/>
         <source>Saving the bundle...</source>
         <translation>正在保存部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="290"/>
+        <location filename="../pages/deploy_page.py" line="309"/>
         <source>Nothing to send.</source>
         <translation>没有可发送的内容。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="290"/>
+        <location filename="../pages/deploy_page.py" line="309"/>
         <source>Build a bundle and add and tick at least one line station.</source>
         <translation>请生成部署包，并添加和勾选至少一个产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="295"/>
+        <location filename="../pages/deploy_page.py" line="314"/>
         <source>Sending the bundle...</source>
         <translation>正在发送部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="305"/>
+        <location filename="../pages/deploy_page.py" line="321"/>
+        <source>No line station checked.</source>
+        <translation>未勾选产线工位。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="321"/>
+        <source>Add and tick a line station.</source>
+        <translation>请添加并勾选产线工位。</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="325"/>
+        <source>Asking the stations...</source>
+        <translation>正在查询工位...</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="339"/>
         <source>Saving or sending the bundle failed.</source>
         <translation>保存或发送部署包失败。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="306"/>
+        <location filename="../pages/deploy_page.py" line="340"/>
         <source>Check the destination folder or the station address and token.</source>
         <translation>请检查目标文件夹，或工位地址和令牌。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="309"/>
+        <location filename="../pages/deploy_page.py" line="343"/>
         <source>Bundle saved: {0}</source>
         <translation>部署包已保存：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="312"/>
+        <location filename="../pages/deploy_page.py" line="346"/>
+        <source>{0}: running {1}</source>
+        <translation>{0}：正在运行 {1}</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="346"/>
+        <source>no bundle</source>
+        <translation>无部署包</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="353"/>
         <source>{0}: installed {1}</source>
         <translation>{0}：已安装 {1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="313"/>
+        <location filename="../pages/deploy_page.py" line="347"/>
+        <location filename="../pages/deploy_page.py" line="354"/>
         <source>{0}: failed: {1}</source>
         <translation>{0}：失败：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="340"/>
+        <location filename="../pages/deploy_page.py" line="381"/>
         <source>Choose the Folder or USB Stick</source>
         <translation>选择文件夹或U盘</translation>
     </message>
@@ -1006,22 +1037,22 @@
         <translation>检测完成：{0} 张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="277"/>
+        <location filename="../pages/inspect_page.py" line="278"/>
         <source>{0:.1f} images/s</source>
         <translation>{0:.1f} 张/秒</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="279"/>
+        <location filename="../pages/inspect_page.py" line="280"/>
         <source>{0:.1f} / {1:.1f} ms</source>
         <translation>{0:.1f} / {1:.1f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="283"/>
+        <location filename="../pages/inspect_page.py" line="284"/>
         <source>Choose a Bundle Folder</source>
         <translation>选择部署包文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="288"/>
+        <location filename="../pages/inspect_page.py" line="289"/>
         <source>Choose a Folder of Images</source>
         <translation>选择图像文件夹</translation>
     </message>
@@ -1684,17 +1715,17 @@
         <translation>（本阶段约剩 {0} 秒）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="313"/>
+        <location filename="../pages/train_page.py" line="314"/>
         <source>Training finished.</source>
         <translation>训练完成。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="315"/>
+        <location filename="../pages/train_page.py" line="316"/>
         <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
         <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="320"/>
+        <location filename="../pages/train_page.py" line="321"/>
         <source>Training finished: {0}</source>
         <translation>训练完成：{0}</translation>
     </message>

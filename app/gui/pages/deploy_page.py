@@ -60,6 +60,21 @@ def _send_job(request: dict, progress, cancel) -> dict:
     return {"replies": replies}
 
 
+def _status_job(request: dict, progress, cancel) -> dict:
+    from app.station.deploy_client import DeployClientError, station_status
+
+    replies = []
+    for host, port in request["stations"]:
+        try:
+            status = station_status(host, port, request["token"])
+            current = status.get("bundles", {}).get("current") or status.get("bundle_id") or ""
+            replies.append({"station": f"{host}:{port}", "ok": True, "current": current})
+        except (DeployClientError, OSError) as error:
+            logger.warning("Status of station %s:%s failed: %s", host, port, error)
+            replies.append({"station": f"{host}:{port}", "ok": False, "message": str(error)})
+    return {"status": replies}
+
+
 def _export_job(request: dict, progress, cancel) -> dict:
     path = export_bundle(Path(request["bundle"]), Path(request["folder"]), as_zip=request["as_zip"])
     return {"path": str(path)}
@@ -173,9 +188,13 @@ class DeployPage(StudioPage):
         send_button = QPushButton(self.tr("Send to Checked Stations"))
         send_button.clicked.connect(self.send_to_stations)
 
+        status_button = QPushButton(self.tr("Check Status"))
+        status_button.clicked.connect(self.check_stations)
+
         send_row = QHBoxLayout()
         send_row.addWidget(self.token_edit, 1)
         send_row.addWidget(send_button)
+        send_row.addWidget(status_button)
 
         form = QFormLayout(box)
         form.addRow(self.tr("Bundle:"), self.bundle_combo)
@@ -239,13 +258,14 @@ class DeployPage(StudioPage):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1 if event.kind == DONE else 0)
         if event.kind == DONE:
-            self._show_bundles(event.result["bundles"])
+            self.show_bundles(event.result["bundles"])
         elif event.kind in (FAILED, CANCELLED):
             logger.error("Building bundles failed: %s\n%s", event.message, event.details)
             self._fail(self.tr("Building the bundle failed."), event.message, self.tr("Check the chosen targets and precision."))
         self.refresh_lists()
 
-    def _show_bundles(self, bundles: list[dict]) -> None:
+    def show_bundles(self, bundles: list[dict]) -> None:
+        """Show one row per built (or failed) bundle with its guard verdict and speed."""
         self.last_result = {"bundles": bundles}
         self.results_tree.clear()
         built = 0
@@ -283,8 +303,7 @@ class DeployPage(StudioPage):
     def send_to_stations(self) -> bool:
         """Push the chosen bundle to every checked station in a worker thread."""
         bundle = self.bundle_combo.current_path()
-        stations = [self._station_at(row) for row in range(self.station_list.count())
-                    if self.station_list.item(row).checkState() == Qt.CheckState.Checked]
+        stations = self._checked_stations()
         if bundle is None or not stations or self.poller is not None:
             self.context.errors.report(
                 self.tr("Nothing to send."), None, self.tr("Build a bundle and add and tick at least one line station.")
@@ -294,6 +313,21 @@ class DeployPage(StudioPage):
         self._start(ThreadJob(_send_job, request, "send"), self._on_ship_event)
         self.status_label.setText(self.tr("Sending the bundle..."))
         return True
+
+    def check_stations(self) -> bool:
+        """Ask every checked station which bundle it runs, in a worker thread."""
+        stations = self._checked_stations()
+        if not stations or self.poller is not None:
+            self.context.errors.report(self.tr("No line station checked."), None, self.tr("Add and tick a line station."))
+            return False
+        request = {"stations": stations, "token": self.token_edit.text()}
+        self._start(ThreadJob(_status_job, request, "status"), self._on_ship_event)
+        self.status_label.setText(self.tr("Asking the stations..."))
+        return True
+
+    def _checked_stations(self) -> list[tuple[str, int]]:
+        return [self._station_at(row) for row in range(self.station_list.count())
+                if self.station_list.item(row).checkState() == Qt.CheckState.Checked]
 
     def _on_ship_event(self, event: JobEvent) -> None:
         if event.kind == PROGRESS:
@@ -307,6 +341,13 @@ class DeployPage(StudioPage):
             return
         if "path" in event.result:
             self.last_message = self.tr("Bundle saved: {0}").format(event.result["path"])
+        elif "status" in event.result:
+            lines = [
+                self.tr("{0}: running {1}").format(reply["station"], reply["current"] or self.tr("no bundle")) if reply["ok"]
+                else self.tr("{0}: failed: {1}").format(reply["station"], reply["message"])
+                for reply in event.result["status"]
+            ]
+            self.last_message = "\n".join(lines)
         else:
             lines = [
                 self.tr("{0}: installed {1}").format(reply["station"], reply["message"]) if reply["ok"]

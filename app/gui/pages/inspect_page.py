@@ -227,7 +227,7 @@ class InspectPage(StudioPage):
 
     def _on_event(self, event: JobEvent) -> None:
         if event.kind == ITEM:
-            self._show_result(event.payload)
+            self.show_result(event.payload)
             return
         if event.kind not in FINAL_KINDS:
             return
@@ -247,7 +247,8 @@ class InspectPage(StudioPage):
             self.tr("Inspection finished: {0} images.").format(self.counters.total), 10_000
         )
 
-    def _show_result(self, result: InspectionResult) -> None:
+    def show_result(self, result: InspectionResult) -> None:
+        """Count ``result`` and show its verdict, heatmap and, for NG, a gallery entry."""
         self.results.append(result)
         self.counters.add(result)
         self.verdict_label.setText(result.verdict)

@@ -283,7 +283,7 @@ class TrainPage(StudioPage):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1 if event.kind == DONE else 0)
         if event.kind == DONE:
-            self._show_result(event.result)
+            self.show_result(event.result)
         elif event.kind == CANCELLED:
             self.stage_label.setText(self.tr("Training was cancelled; no model was written."))
         elif event.kind == FAILED:
@@ -308,7 +308,8 @@ class TrainPage(StudioPage):
             text += " " + self.tr("(about {0} s left in this stage)").format(int(round(seconds_left)))
         self.stage_label.setText(text)
 
-    def _show_result(self, result: dict) -> None:
+    def show_result(self, result: dict) -> None:
+        """Show the summary that the training job returned."""
         self.last_result = result
         self.stage_label.setText(self.tr("Training finished."))
         self.result_label.setText(

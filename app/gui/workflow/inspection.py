@@ -119,17 +119,26 @@ def folder_frames(folder: Path) -> Iterator[tuple[str, LoadedImage | ImageReadEr
 def camera_frames(uri: str, max_frames: int = 0) -> Iterator[tuple[str, LoadedImage | ImageReadError]]:
     """Yield frames of an OpenCV camera, file or stream as ``(frame name, image)``.
 
+    The end of a video file ends the run; a camera or stream that stops delivering raises.
+
     Raises:
         app.station.sources.base.CameraError: the camera cannot be opened or stopped delivering frames.
     """
+    from app.station.sources.base import CameraError
     from app.station.sources.opencv_source import OpenCvDriver
 
+    is_file = Path(uri).is_file()
     driver = OpenCvDriver(uri)
     driver.open()
     try:
         count = 0
         while max_frames <= 0 or count < max_frames:
-            frame = driver.read()
+            try:
+                frame = driver.read()
+            except CameraError:
+                if is_file and count > 0:
+                    return
+                raise
             count += 1
             order = "BGR" if frame.channel_order == "BGR" else "RGB"
             yield f"frame {count}", image_from_array(frame.pixels, f"camera {uri} frame {count}", channel_order=order)
