@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the studio; return the process exit code."""
+    # A frozen (PyInstaller) studio starts its training workers by running itself again;
+    # freeze_support turns such a start into the worker instead of a second window.
+    multiprocessing.freeze_support()
     args = parse_args(argv)
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
