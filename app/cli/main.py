@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.add_parser(subparsers)
     _add_optional_commands(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log details to stderr"
+        )
     return parser
 
 
@@ -44,14 +48,33 @@ def _add_optional_commands(subparsers: argparse._SubParsersAction) -> None:
     compile_command.add_parser(subparsers)
 
 
+class _CliFormatter(logging.Formatter):
+    """Format log records like the CLI's own messages: ``warning: ...``; module names only with -v."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = record.levelname.lower()
+        origin = f" [{record.name}]" if self.verbose else ""
+        return f"{prefix}{origin}: {record.getMessage()}"
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Send warnings (and with -v, progress details) to stderr in the CLI's message style."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CliFormatter(verbose))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the subcommand and return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args.verbose)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return exit_codes.USAGE
