@@ -4,14 +4,15 @@
 #
 # Usage: installer/build_linux.sh [--only runtime|studio] [--skip-venv-setup]
 #
-# Each build uses its own virtual environment so that torch cannot leak into the
-# runtime: build/venv-runtime (runtime extra, no torch) and build/venv-studio (train
-# and gui extras, torch==2.13.0 CPU). Override them with DEFECTSEEK_RUNTIME_VENV and
-# DEFECTSEEK_STUDIO_VENV (existing environments are reused and only topped up).
+# Each build uses its own virtual environment: build/venv-runtime (runtime extra, no
+# torch) and build/venv-studio (train and gui extras, torch==2.13.0 CPU). Override
+# them with DEFECTSEEK_RUNTIME_VENV and DEFECTSEEK_STUDIO_VENV (existing environments
+# are reused and only topped up). The script stops when torch is installed in the
+# runtime environment or when torch files appear in the runtime package.
 # TORCH_PIP_ARGS passes extra pip arguments for torch, for example
 # "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
 #
-# Needs: python3 (3.10 or newer, built with a shared libpython), dpkg-deb, tar, and the
+# Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, and the
 # CJK font for the studio (apt-get install fonts-wqy-microhei).
 set -euo pipefail
 
@@ -22,6 +23,9 @@ PYTHON="${PYTHON:-python3}"
 PYINSTALLER_SPEC="pyinstaller==6.22.3"
 TORCH_SPEC="torch==2.13.0"
 RUNTIME_VENV="${DEFECTSEEK_RUNTIME_VENV:-$REPO_ROOT/build/venv-runtime}"
+# The line runtime: engines and the station (PLC signals, deploy service). Camera
+# vendor SDKs (the station-cameras extra) are not bundled by default.
+RUNTIME_EXTRAS="${DEFECTSEEK_RUNTIME_EXTRAS:-runtime,station}"
 STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$REPO_ROOT/build/venv-studio}"
 DIST="$REPO_ROOT/dist"
 WORK="$REPO_ROOT/build/pyinstaller"
@@ -32,7 +36,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) ONLY="$2"; shift 2 ;;
         --skip-venv-setup) SETUP_VENVS=0; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n "2,16p" "$0"; exit 0 ;;
         *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
     esac
 done
@@ -51,7 +55,7 @@ VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml
 ARCH="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
 MACHINE="$(uname -m)"
 
-setup_venv() {  # setup_venv DIR EXTRAS [EXTRA_PIP_STEP]
+setup_venv() {  # setup_venv DIR EXTRAS
     local venv="$1" extras="$2"
     if [[ ! -x "$venv/bin/python" ]]; then
         log "creating $venv"
@@ -74,9 +78,14 @@ check_no_torch() {  # check_no_torch VENV_PYTHON
     fi
 }
 
-run_pyinstaller() {  # run_pyinstaller VENV SPEC
+run_pyinstaller() {  # run_pyinstaller VENV SPEC PACKAGE_NAME
     log "pyinstaller $2 (this takes minutes)"
     "$1/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$DIST" --workpath "$WORK/$(basename "$2" .spec)" "$2"
+    # Some Python builds (pyenv's among them) ship libpython with debug symbols, about
+    # 17 MB of 23 MB. Only libpython is stripped because it is known to stay intact.
+    if command -v strip >/dev/null; then
+        find "$DIST/$3/_internal" -maxdepth 1 -type f -name "libpython*.so*" -exec strip --strip-unneeded {} +
+    fi
 }
 
 make_tarball() {  # make_tarball NAME
@@ -90,6 +99,11 @@ make_tarball() {  # make_tarball NAME
     log "wrote $DIST/$name-$VERSION-linux-$MACHINE.tar.gz"
 }
 
+glibc_floor() {  # glibc_floor FOLDER: the newest GLIBC symbol version any bundled binary needs
+    find "$1" -type f \( -name "*.so*" -o -perm -u+x \) -print0 \
+        | xargs -0 objdump -T 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sed "s/GLIBC_//" | sort -V -u | tail -1
+}
+
 make_deb() {  # make_deb NAME CONTROL_TEMPLATE COMMANDS...
     local name="$1" template="$2"
     shift 2
@@ -100,9 +114,17 @@ make_deb() {  # make_deb NAME CONTROL_TEMPLATE COMMANDS...
     for command in "$@"; do
         ln -s "/opt/$name/$command" "$root/usr/bin/$command"
     done
+    if [[ -f "installer/linux/$name.desktop" ]]; then
+        install -D -m 644 "installer/linux/$name.desktop" "$root/usr/share/applications/$name.desktop"
+    fi
     local size_kb
     size_kb="$(du -sk "$root/opt" | cut -f1)"
-    sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE_KB@/$size_kb/" "$template" > "$root/DEBIAN/control"
+    # The bundled libpython and libstdc++ come from the build machine, so the package
+    # needs that machine's glibc or newer: build on the oldest distribution you support.
+    local glibc
+    glibc="$(glibc_floor "$root/opt/$name")"
+    sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE_KB@/$size_kb/" -e "s/@GLIBC@/${glibc:-2.28}/" \
+        "$template" > "$root/DEBIAN/control"
     dpkg-deb --root-owner-group -Zxz --build "$root" "$DIST/${name}_${VERSION}_${ARCH}.deb" >/dev/null
     rm -rf "$REPO_ROOT/build/stage-deb"
     log "wrote $DIST/${name}_${VERSION}_${ARCH}.deb"
@@ -122,11 +144,11 @@ report_sizes() {  # report_sizes NAME: unpacked size, archive sizes and the ten 
 }
 
 build_runtime() {
-    setup_venv "$RUNTIME_VENV" runtime
+    setup_venv "$RUNTIME_VENV" "$RUNTIME_EXTRAS"
     check_no_torch "$RUNTIME_VENV/bin/python"
     log "preparing the self-test bundle with the studio environment"
     "$STUDIO_PYTHON" installer/prepare_selftest.py
-    run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec
+    run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec defectseek-runtime
     if find "$DIST/defectseek-runtime" -iname "*torch*" | grep -q .; then
         echo "error: torch files ended up in $DIST/defectseek-runtime" >&2
         exit 1
@@ -139,7 +161,7 @@ build_runtime() {
 }
 
 build_studio() {
-    run_pyinstaller "$STUDIO_VENV" installer/studio.spec
+    run_pyinstaller "$STUDIO_VENV" installer/studio.spec defectseek-studio
     local commands=(inspect)
     [[ -x "$DIST/defectseek-studio/defectseek-studio" ]] && commands+=(defectseek-studio)
     make_tarball defectseek-studio
@@ -149,6 +171,7 @@ build_studio() {
 
 require_tool dpkg-deb dpkg
 require_tool tar tar
+require_tool objdump binutils
 mkdir -p "$DIST"
 # The studio environment also trains the runtime's reference bundle, so it is set up in both cases.
 setup_venv "$STUDIO_VENV" "train,gui"

@@ -1,4 +1,4 @@
-"""What the PyInstaller spec files collect beyond PyInstaller's own analysis.
+"""Files that the PyInstaller spec files collect beyond PyInstaller's own analysis.
 
 PyInstaller finds Python imports and the shared libraries they link to, but not
 libraries that are opened at run time: OpenVINO's device plugins and frontends,
@@ -113,12 +113,12 @@ def openvino_binaries() -> list[tuple[str, str]]:
     libs = package_dir("openvino") / "libs"
     if not libs.is_dir():
         raise SystemExit(f"OpenVINO's native libraries were not found in {libs}; reinstall openvino")
-    kept = []
+    collected = []
     for path in sorted(libs.iterdir()):
         is_library = path.suffix in (".so", ".dll", ".dylib") or ".so." in path.name
         if is_library and _library_stem(path.name) in OPENVINO_KEPT_LIBRARIES:
-            kept.append((str(path), "openvino/libs"))
-    return kept
+            collected.append((str(path), "openvino/libs"))
+    return collected
 
 
 def openvino_datas() -> list[tuple[str, str]]:
@@ -139,11 +139,52 @@ def fused_operator_libraries() -> list[tuple[str, str]]:
     return found
 
 
+PROJECT_PACKAGES = ("app", "engine", "labeling", "anomaly", "fewshot")
+# Data files of the project's own packages (translation catalogs, JSON tables, icons);
+# PyInstaller collects only Python modules from them by itself.
+PROJECT_DATA_SUFFIXES = (".qm", ".json", ".png", ".svg", ".ico", ".qss", ".txt")
+
+# Parts of the torch wheel that only its own test suite and C++ developers use:
+# C++ unit-test programs and protoc (about 130 MB in torch 2.13).
+STUDIO_DROPPED_PREFIXES = ("torch/test/", "torch/bin/", "torch/include/", "torch/share/cmake/")
+STUDIO_DROPPED_NAMES = ("libtorchbind_test.so", "libjitbackend_test.so", "libbackend_with_compiler.so")
+
+
+def project_datas(packages: tuple[str, ...], excluded_folders: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Return the data files of the project's packages as (source, destination folder) pairs.
+
+    Args:
+        packages: top-level package names, such as ``("app", "engine")``.
+        excluded_folders: folders relative to the repository root to leave out, such as ``("app/gui",)``.
+    """
+    datas = []
+    for package in packages:
+        for path in sorted((REPO_ROOT / package).rglob("*")):
+            relative = path.relative_to(REPO_ROOT)
+            if "__pycache__" in relative.parts or path.suffix not in PROJECT_DATA_SUFFIXES or not path.is_file():
+                continue
+            if any(relative.is_relative_to(folder) for folder in excluded_folders):
+                continue
+            datas.append((str(path), str(relative.parent)))
+    return datas
+
+
+def drop_unneeded(toc: list, prefixes: tuple[str, ...], names: tuple[str, ...] = ()) -> list:
+    """Return ``toc`` without entries whose destination starts with one of ``prefixes`` or has a name in ``names``."""
+    remaining = []
+    for entry in toc:
+        destination = entry[0].replace("\\", "/")
+        if destination.startswith(prefixes) or Path(destination).name in names:
+            continue
+        remaining.append(entry)
+    return remaining
+
+
 def qt_plugins_and_translations() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Return the Qt plugins and zh_CN translations that must be present, as (binaries, datas).
 
-    PyInstaller's PySide6 hooks collect most of these already; listing them here
-    makes the package fail to build, not to start, when a PySide6 release moves one.
+    PyInstaller's PySide6 hooks collect most of these already. Listing them here
+    means that a PySide6 release which moves one breaks the build, not the installed program.
     """
     qt = package_dir("PySide6") / "Qt"
     if not qt.is_dir():

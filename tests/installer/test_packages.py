@@ -162,3 +162,77 @@ def test_studio_inspect_trains(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (model / "manifest.json").is_file()
+
+
+STATION_CONFIG = """
+[station]
+name = "packaged-line"
+data_dir = "{data}"
+
+[model]
+bundle = "{bundle}"
+engine = "onnxruntime"
+device = "cpu"
+
+[pipeline]
+result_deadline_ms = 5000
+
+[plc]
+protocol = "modbus"
+port = {modbus_port}
+heartbeat_ms = 100
+
+[[cameras]]
+id = "cam0"
+kind = "fake"
+lane = 0
+mode = "plc"
+software_trigger = true
+width = 64
+height = 48
+"""
+
+
+def test_runtime_station_serves_modbus(tmp_path: Path) -> None:
+    from pymodbus.client import ModbusTcpClient
+
+    from tests.station.helpers import free_port, wait_until
+
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    program = folder / "defectseek-station"
+    if not program.is_file():
+        pytest.skip("the runtime package was built without the station entry point")
+    port = free_port()
+    config = tmp_path / "station.toml"
+    bundle = folder / "_internal" / "selftest" / "bundle"
+    config.write_text(STATION_CONFIG.format(data=tmp_path / "data", bundle=bundle, modbus_port=port), encoding="utf-8")
+    (tmp_path / "home").mkdir()
+    command = ["env", "-i", f"PATH={CLEAN_PATH}", f"HOME={tmp_path / 'home'}", str(program), "--config", str(config)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    client = ModbusTcpClient("127.0.0.1", port=port)
+    try:
+        assert wait_until(client.connect, timeout_s=60, interval_s=0.2)
+        client.write_registers(8, [1, 55], device_id=1)
+        judged = wait_until(
+            lambda: client.read_holding_registers(0, count=6, device_id=1).registers[3] == 1, timeout_s=30
+        )
+        assert judged
+    finally:
+        client.close()
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+
+
+def test_runtime_station_checks_config(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    program = folder / "defectseek-station"
+    if not program.is_file():
+        pytest.skip("the runtime package was built without the station entry point")
+    config = tmp_path / "station.toml"
+    config.write_text("[station]\nname = 3\n", encoding="utf-8")
+
+    result = _run_clean([str(program), "--config", str(config), "--check"], tmp_path / "home", tmp_path)
+
+    assert result.returncode == 2
+    assert "station.name" in result.stderr
