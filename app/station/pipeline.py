@@ -10,10 +10,10 @@ Threads and queues:
   finds it full is not queued; it is decided NG with code ``NG_OVERLOAD`` at once,
   stored and signalled, so the acquisition thread never blocks and the PLC always
   gets a result.
-* One inference thread batches parts from several cameras sharing one engine: after
-  the first part it waits up to ``batch_window_s`` for more (up to ``max_batch``, one
-  per lane at most), but never past the earliest deadline minus the running estimate
-  of inference time.
+* One inference thread batches parts from several cameras sharing one engine. A batch
+  takes the parts already queued, up to ``max_batch``. While a camera has no part in
+  the batch, it waits up to ``batch_window_s`` for one, but never past the earliest
+  deadline minus the running estimate of inference time.
 * One output thread decides, commits each verdict to the store and only then signals it.
 * A deadline thread decides NG (``NG_TIMEOUT``, or ``NG_CAMERA`` when no frame came)
   for every part still undecided ``result_deadline_s`` after its trigger. A verdict that
@@ -276,19 +276,18 @@ class InspectionPipeline:
     def _collect_batch(self, first: _Job) -> list[_Job]:
         batch = [first]
         lanes = {first.lane}
-        limit = min(self.settings.max_batch, len(self._by_lane))
         window_end = first.queued_at + self.settings.batch_window_s
-        while len(batch) < limit:
-            budget_end = min(job.deadline for job in batch) - self._estimate_s
-            remaining_s = min(window_end, budget_end) - time.monotonic()
+        while len(batch) < self.settings.max_batch:
+            remaining_s = 0.0
+            if len(lanes) < len(self._by_lane):
+                budget_end = min(job.deadline for job in batch) - self._estimate_s
+                remaining_s = min(window_end, budget_end) - time.monotonic()
             try:
                 job = self._infer_queue.get(timeout=remaining_s) if remaining_s > 0 else self._infer_queue.get_nowait()
             except queue.Empty:
                 break
             batch.append(job)
             lanes.add(job.lane)
-            if len(lanes) == len(self._by_lane):
-                break
         return batch
 
     def _infer(self, batch: list[_Job]) -> None:

