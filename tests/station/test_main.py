@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pymodbus.client import ModbusTcpClient
 
-from app.station.deploy_client import station_status
+from app.station.deploy_client import DeployClientError, station_status
 
 from .helpers import free_port, wait_until
 
@@ -84,7 +84,14 @@ def test_station_process_serves_and_stops(tmp_path):
         registers = client.read_holding_registers(0, count=6, device_id=1).registers
         assert registers[1] == 7
         assert registers[2] == 55
-        status = station_status("127.0.0.1", deploy_port, "process-token")
+        status = None
+        deadline = time.monotonic() + 20
+        while status is None and time.monotonic() < deadline:
+            try:
+                status = station_status("127.0.0.1", deploy_port, "process-token", timeout_s=2)
+            except DeployClientError:
+                time.sleep(0.1)
+        assert status is not None
         assert status["station"] == "test-line"
         assert status["store"]["rows"] == 1
         assert status["feeds"]["cam0"]["faults"] == ["NO_MODEL"]
