@@ -175,3 +175,38 @@ def test_deploy_wrong_token_reported(make_window, good_project, deploy_station, 
     qtbot.waitUntil(lambda: page.poller is None, timeout=WAIT_MS)
     assert "failed: UNAUTHENTICATED" in page.last_message
     assert slot.current() is None
+
+
+def test_train_teaches_defect_types(make_window, good_project, qtbot, tmp_path):
+    import dataclasses
+
+    from labeling.model import PixelMask, Region, Split, Verdict
+
+    rng = np.random.default_rng(11)
+    with Project.open(good_project) as project:
+        project.ensure_classes(["scratch", "dent"])
+        for index, name in enumerate(("scratch", "scratch", "dent")):
+            pixels = rng.integers(90, 110, (96, 96), np.uint8)
+            mask = np.zeros((96, 96), bool)
+            mask[20 + 10 * index : 40 + 10 * index, 30:50] = True
+            pixels[mask] = 250 if name == "scratch" else 10
+            path = write_image(tmp_path / "ng" / f"{name}{index}.png", pixels)
+            (image_id,) = project.add_images([path]).items
+            label = dataclasses.replace(
+                project.get_label(image_id), verdict=Verdict.NG, defect_type=name, split=Split.TRAIN,
+                regions=(Region(shape=PixelMask.from_array(mask), defect_type=name),),
+            )
+            project.save_label(image_id, label)
+    window = make_window()
+    window.pages["project"].open_project(good_project)
+    page = window.pages["train"]
+    page.size_combo.setCurrentIndex(page.size_combo.findData("128"))
+    assert page.types_check.isEnabled()
+    assert "scratch: 2" in page.classifier_label.text()
+    page.types_check.setChecked(True)
+    assert page.start_training()
+    qtbot.waitUntil(lambda: page.poller is None, timeout=240_000)
+    assert page.last_failure == ""
+    assert page.last_result["defect_types"] == {"dent": 1, "scratch": 2}
+    assert (Path(page.last_result["model_dir"]) / "training" / "defect_types.npz").is_file()
+    assert "scratch 2" in page.result_label.text()

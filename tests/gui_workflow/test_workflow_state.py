@@ -17,6 +17,7 @@ from app.gui.workflow.evaluation import (
     SensitivityScale,
     roc_points,
     score_histograms,
+    type_confusion,
     worst_cases,
 )
 from app.gui.workflow.inspection import Counters, InspectionResult
@@ -175,3 +176,23 @@ def test_model_dirs_and_bundle_listing(tmp_path):
     (tmp_path / "models" / "not-a-bundle").mkdir()
     assert project_data.list_bundles(tmp_path) == [first]
     assert project_data.list_bundles(tmp_path, "bundles") == []
+
+
+def test_type_confusion_counts_ng_only():
+    overlay = np.zeros((2, 2, 3), np.uint8)
+    images = (
+        ScoredImage("g", Path("g.png"), 0, "good", 0.1, overlay, None),
+        ScoredImage("a", Path("a.png"), 1, "crack", 0.9, overlay, "crack"),
+        ScoredImage("b", Path("b.png"), 1, "crack", 0.8, overlay, "unknown"),
+        ScoredImage("c", Path("c.png"), 1, "dent", 0.2, overlay, None),
+        ScoredImage("d", Path("d.png"), 1, "dent", 0.7, overlay, "crack"),
+    )
+    result = EvaluationResult(Path("m"), "id", "onnxruntime", "cpu", 0.5, 0.1, images, (), None, None, None, 1.0)
+    rows, columns, counts = type_confusion(result)
+    assert rows == ["crack", "dent"]
+    assert columns == ["crack", "dent", "unknown", "none"]
+    assert counts.tolist() == [[1, 0, 1, 0], [1, 0, 0, 1]]
+
+
+def test_type_confusion_absent_without_types():
+    assert type_confusion(_result([0.1], [0.9])) is None

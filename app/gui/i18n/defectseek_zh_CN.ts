@@ -588,290 +588,300 @@
 <context>
     <name>EvaluatePage</name>
     <message>
-        <location filename="../pages/evaluate_page.py" line="94"/>
+        <location filename="../pages/evaluate_page.py" line="98"/>
         <source>Test split</source>
         <translation>测试集</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="95"/>
+        <location filename="../pages/evaluate_page.py" line="99"/>
         <source>Validation split</source>
         <translation>验证集</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="96"/>
+        <location filename="../pages/evaluate_page.py" line="100"/>
         <source>All labelled images</source>
         <translation>全部已标注图像</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="99"/>
+        <location filename="../pages/evaluate_page.py" line="103"/>
         <source>Evaluate</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="104"/>
+        <location filename="../pages/evaluate_page.py" line="108"/>
         <source>Export HTML...</source>
         <translation>导出 HTML...</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="106"/>
+        <location filename="../pages/evaluate_page.py" line="110"/>
         <source>Export PDF...</source>
         <translation>导出 PDF...</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="112"/>
+        <location filename="../pages/evaluate_page.py" line="116"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="114"/>
+        <location filename="../pages/evaluate_page.py" line="118"/>
         <source>Images:</source>
         <translation>图像：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="123"/>
+        <location filename="../pages/evaluate_page.py" line="127"/>
         <source>Metrics</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="128"/>
+        <location filename="../pages/evaluate_page.py" line="132"/>
         <source>Images (good / NG):</source>
         <translation>图像（良品/不良）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="129"/>
+        <location filename="../pages/evaluate_page.py" line="133"/>
         <source>Image AUROC:</source>
         <translation>图像 AUROC：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="130"/>
+        <location filename="../pages/evaluate_page.py" line="134"/>
         <source>Pixel AUROC:</source>
         <translation>像素 AUROC：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="131"/>
+        <location filename="../pages/evaluate_page.py" line="135"/>
         <source>AUPRO (FPR &lt; 0.3):</source>
         <translation>AUPRO（FPR &lt; 0.3）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="132"/>
+        <location filename="../pages/evaluate_page.py" line="136"/>
         <source>Time per image:</source>
         <translation>单张耗时：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="144"/>
+        <location filename="../pages/evaluate_page.py" line="148"/>
         <source>Sensitivity:</source>
         <translation>灵敏度：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="146"/>
+        <location filename="../pages/evaluate_page.py" line="150"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="147"/>
+        <location filename="../pages/evaluate_page.py" line="151"/>
         <source>False reject (overkill):</source>
         <translation>误判（过杀）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="148"/>
+        <location filename="../pages/evaluate_page.py" line="152"/>
         <source>Miss (escape):</source>
         <translation>漏检（漏杀）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="154"/>
+        <location filename="../pages/evaluate_page.py" line="158"/>
         <source>Back to the model&apos;s threshold</source>
         <translation>恢复模型阈值</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="162"/>
+        <location filename="../pages/evaluate_page.py" line="166"/>
         <source>ROC curve (image scores)</source>
         <translation>ROC 曲线（图像分数）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="163"/>
+        <location filename="../pages/evaluate_page.py" line="167"/>
         <source>False-positive rate (good judged NG)</source>
         <translation>假阳性率（良品判为不良）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="164"/>
+        <location filename="../pages/evaluate_page.py" line="168"/>
         <source>True-positive rate</source>
         <translation>真阳性率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="166"/>
+        <location filename="../pages/evaluate_page.py" line="170"/>
         <source>Scores: good (green), NG (red), threshold (dashed)</source>
         <translation>分数：良品（绿）、不良（红）、阈值（虚线）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="167"/>
+        <location filename="../pages/evaluate_page.py" line="171"/>
         <source>Anomaly score</source>
         <translation>异常分数</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="168"/>
-        <location filename="../pages/evaluate_page.py" line="349"/>
+        <location filename="../pages/evaluate_page.py" line="172"/>
+        <location filename="../pages/evaluate_page.py" line="382"/>
         <source>Images</source>
         <translation>图像</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="178"/>
+        <location filename="../pages/evaluate_page.py" line="182"/>
+        <source>Defect types: true type (rows) against the type given (columns)</source>
+        <translation>缺陷类型：真实类型（行）与判定类型（列）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="192"/>
         <source>Worst cases</source>
         <translation>最差样本</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="183"/>
+        <location filename="../pages/evaluate_page.py" line="197"/>
         <source>Highest-scoring good images (overkill risk)</source>
         <translation>分数最高的良品（过杀风险）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="184"/>
+        <location filename="../pages/evaluate_page.py" line="198"/>
         <source>Lowest-scoring NG images (escape risk)</source>
         <translation>分数最低的不良品（漏杀风险）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="205"/>
+        <location filename="../pages/evaluate_page.py" line="219"/>
         <source>No model to evaluate.</source>
         <translation>没有可评估的模型。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="205"/>
+        <location filename="../pages/evaluate_page.py" line="219"/>
         <source>Open a project and train a model on the Train page.</source>
         <translation>请打开项目并在“训练”页训练模型。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="211"/>
+        <location filename="../pages/evaluate_page.py" line="225"/>
         <source>The chosen split has no images labelled good or NG.</source>
         <translation>所选数据集划分中没有标为良品或不良的图像。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="213"/>
+        <location filename="../pages/evaluate_page.py" line="227"/>
         <source>Label images in the Label page, or choose another split.</source>
         <translation>请在“标注”页标注图像，或选择其他划分。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="235"/>
+        <location filename="../pages/evaluate_page.py" line="249"/>
         <source>Evaluation failed.</source>
         <translation>评估失败。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="237"/>
+        <location filename="../pages/evaluate_page.py" line="251"/>
         <source>Check that the model folder is complete (train it again if needed).</source>
         <translation>请检查模型文件夹是否完整（必要时重新训练）。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="251"/>
-        <location filename="../pages/evaluate_page.py" line="359"/>
+        <location filename="../pages/evaluate_page.py" line="265"/>
+        <location filename="../pages/evaluate_page.py" line="392"/>
         <source>n/a</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="252"/>
+        <location filename="../pages/evaluate_page.py" line="266"/>
         <source>{0:.1f} ms ({1})</source>
         <translation>{0:.1f} 毫秒（{1}）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="284"/>
+        <location filename="../pages/evaluate_page.py" line="299"/>
         <source>{0:.1%} ({1} of {2} good)</source>
         <translation>{0:.1%}（{2} 张良品中 {1} 张）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="287"/>
+        <location filename="../pages/evaluate_page.py" line="302"/>
         <source>{0:.1%} ({1} of {2} NG)</source>
         <translation>{0:.1%}（{2} 张不良品中 {1} 张）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="340"/>
-        <location filename="../pages/evaluate_page.py" line="346"/>
+        <location filename="../pages/evaluate_page.py" line="327"/>
+        <source>(no type)</source>
+        <translation>（无类型）</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="373"/>
+        <location filename="../pages/evaluate_page.py" line="379"/>
         <source>Evaluation report</source>
         <translation>评估报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="347"/>
+        <location filename="../pages/evaluate_page.py" line="380"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="348"/>
+        <location filename="../pages/evaluate_page.py" line="381"/>
         <source>Engine</source>
         <translation>推理引擎</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="350"/>
+        <location filename="../pages/evaluate_page.py" line="383"/>
         <source>Image AUROC</source>
         <translation>图像 AUROC</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="351"/>
+        <location filename="../pages/evaluate_page.py" line="384"/>
         <source>Pixel AUROC</source>
         <translation>像素 AUROC</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="352"/>
+        <location filename="../pages/evaluate_page.py" line="385"/>
         <source>AUPRO (FPR &lt; 0.3)</source>
         <translation>AUPRO（FPR &lt; 0.3）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="353"/>
+        <location filename="../pages/evaluate_page.py" line="386"/>
         <source>Threshold</source>
         <translation>阈值</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="354"/>
+        <location filename="../pages/evaluate_page.py" line="387"/>
         <source>False reject (overkill) rate</source>
         <translation>误判（过杀）率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="355"/>
+        <location filename="../pages/evaluate_page.py" line="388"/>
         <source>Miss (escape) rate</source>
         <translation>漏检（漏杀）率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="356"/>
+        <location filename="../pages/evaluate_page.py" line="389"/>
         <source>Charts</source>
         <translation>图表</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="357"/>
+        <location filename="../pages/evaluate_page.py" line="390"/>
         <source>Highest-scoring good images</source>
         <translation>分数最高的良品</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="358"/>
+        <location filename="../pages/evaluate_page.py" line="391"/>
         <source>Lowest-scoring NG images</source>
         <translation>分数最低的不良品</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="363"/>
+        <location filename="../pages/evaluate_page.py" line="396"/>
         <source>Export HTML Report</source>
         <translation>导出 HTML 报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="363"/>
+        <location filename="../pages/evaluate_page.py" line="396"/>
         <source>HTML files (*.html)</source>
         <translation>HTML 文件 (*.html)</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="368"/>
+        <location filename="../pages/evaluate_page.py" line="401"/>
         <source>Export PDF Report</source>
         <translation>导出 PDF 报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="368"/>
+        <location filename="../pages/evaluate_page.py" line="401"/>
         <source>PDF files (*.pdf)</source>
         <translation>PDF 文件 (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="377"/>
+        <location filename="../pages/evaluate_page.py" line="410"/>
         <source>Could not write the report to {0}.</source>
         <translation>无法将报告写入 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="378"/>
+        <location filename="../pages/evaluate_page.py" line="411"/>
         <source>Choose a folder you can write to.</source>
         <translation>请选择有写入权限的文件夹。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="381"/>
+        <location filename="../pages/evaluate_page.py" line="414"/>
         <source>Report written: {0}</source>
         <translation>报告已写入：{0}</translation>
     </message>
@@ -1533,199 +1543,219 @@
 <context>
     <name>TrainPage</name>
     <message>
-        <location filename="../pages/train_page.py" line="79"/>
+        <location filename="../pages/train_page.py" line="86"/>
         <source>Good images</source>
         <translation>良品图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="82"/>
+        <location filename="../pages/train_page.py" line="89"/>
         <source>Train on all good images</source>
         <translation>使用全部良品图像训练</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="83"/>
+        <location filename="../pages/train_page.py" line="90"/>
         <source>Train on k images picked to cover every kind of good part (few-shot):</source>
         <translation>挑选 k 张覆盖各类良品的图像训练（小样本）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="104"/>
+        <location filename="../pages/train_page.py" line="111"/>
         <source>Defect examples</source>
         <translation>缺陷样本</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="107"/>
+        <location filename="../pages/train_page.py" line="114"/>
         <source>Use the labelled NG images (outside the test split) to set the threshold</source>
         <translation>用已标注的不良图像（测试集以外）确定阈值</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="109"/>
+        <location filename="../pages/train_page.py" line="230"/>
         <source>Defect-type classification is not available in this installation; the model judges OK/NG only.</source>
         <translation>此安装不包含缺陷类型分类；模型只判断良品/不良。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="120"/>
+        <location filename="../pages/train_page.py" line="128"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="123"/>
+        <location filename="../pages/train_page.py" line="115"/>
+        <source>Teach the defect types from these examples (few-shot classifier)</source>
+        <translation>用这些样本学习缺陷类型（小样本分类器）</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="131"/>
         <source>Automatic (from the images)</source>
         <translation>自动（根据图像）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="129"/>
+        <location filename="../pages/train_page.py" line="137"/>
         <source>Model input size (pixels):</source>
         <translation>模型输入尺寸（像素）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="130"/>
+        <location filename="../pages/train_page.py" line="138"/>
         <source>Feature extractor:</source>
         <translation>特征提取网络：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="134"/>
+        <location filename="../pages/train_page.py" line="142"/>
         <source>Advanced</source>
         <translation>高级</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="144"/>
+        <location filename="../pages/train_page.py" line="152"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="144"/>
+        <location filename="../pages/train_page.py" line="152"/>
         <source>Stretch whole image</source>
         <translation>拉伸整幅图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="144"/>
+        <location filename="../pages/train_page.py" line="152"/>
         <source>Tiles (keep aspect ratio)</source>
         <translation>分块（保持宽高比）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="158"/>
+        <location filename="../pages/train_page.py" line="166"/>
         <source>Resize rule:</source>
         <translation>缩放方式：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="159"/>
+        <location filename="../pages/train_page.py" line="167"/>
         <source>Memory bank fraction (coreset ratio):</source>
         <translation>记忆库比例（核心集比例）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="160"/>
+        <location filename="../pages/train_page.py" line="168"/>
         <source>Threshold margin (spreads of the good scores):</source>
         <translation>阈值余量（良品分数离散度的倍数）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="161"/>
+        <location filename="../pages/train_page.py" line="169"/>
         <source>Memory budget for features:</source>
         <translation>特征内存预算：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="162"/>
+        <location filename="../pages/train_page.py" line="170"/>
         <source>Random seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="170"/>
+        <location filename="../pages/train_page.py" line="178"/>
         <source>Train</source>
         <translation>训练</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="173"/>
+        <location filename="../pages/train_page.py" line="181"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="199"/>
-        <location filename="../pages/train_page.py" line="221"/>
+        <location filename="../pages/train_page.py" line="207"/>
+        <location filename="../pages/train_page.py" line="249"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="205"/>
+        <location filename="../pages/train_page.py" line="213"/>
         <source>{0} good images in the train split or without a split.</source>
         <translation>训练集或未划分的良品图像共 {0} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="209"/>
+        <location filename="../pages/train_page.py" line="217"/>
         <source>(no type)</source>
         <translation>（无类型）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="211"/>
+        <location filename="../pages/train_page.py" line="219"/>
         <source>Labelled NG images outside the test split: {0}</source>
         <translation>测试集以外已标注的不良图像：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="213"/>
+        <location filename="../pages/train_page.py" line="221"/>
         <source>No labelled NG images outside the test split.</source>
         <translation>测试集以外没有已标注的不良图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="221"/>
+        <location filename="../pages/train_page.py" line="239"/>
+        <source>Examples per defect type: {0}</source>
+        <translation>各缺陷类型的样本数：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="242"/>
+        <source>Give NG images outside the test split a defect type to teach the defect-type classifier.</source>
+        <translation>为测试集以外的不良图像指定缺陷类型，即可训练缺陷类型分类器。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="249"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="226"/>
+        <location filename="../pages/train_page.py" line="254"/>
         <source>The project has no good images to train on.</source>
         <translation>项目中没有可用于训练的良品图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="228"/>
+        <location filename="../pages/train_page.py" line="256"/>
         <source>Mark images as good in the Label page, or import a dataset with train/good images.</source>
         <translation>请在“标注”页将图像标为良品，或导入含 train/good 图像的数据集。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="265"/>
+        <location filename="../pages/train_page.py" line="298"/>
         <source>Starting the training process...</source>
         <translation>正在启动训练进程...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="275"/>
+        <location filename="../pages/train_page.py" line="308"/>
         <source>Cancelling...</source>
         <translation>正在取消...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="288"/>
+        <location filename="../pages/train_page.py" line="321"/>
         <source>Training was cancelled; no model was written.</source>
         <translation>训练已取消，未写入模型。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="291"/>
-        <location filename="../pages/train_page.py" line="295"/>
+        <location filename="../pages/train_page.py" line="324"/>
+        <location filename="../pages/train_page.py" line="328"/>
         <source>Training failed.</source>
         <translation>训练失败。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="297"/>
+        <location filename="../pages/train_page.py" line="330"/>
         <source>Check the settings (a smaller input size or memory budget needs less memory) and train again.</source>
         <translation>请检查设置（较小的输入尺寸或内存预算占用更少内存）后重新训练。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="306"/>
+        <location filename="../pages/train_page.py" line="339"/>
         <source>{0}: {1} of {2}</source>
         <translation>{0}：{1}/{2}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="308"/>
+        <location filename="../pages/train_page.py" line="341"/>
         <source>(about {0} s left in this stage)</source>
         <translation>（本阶段约剩 {0} 秒）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="314"/>
+        <location filename="../pages/train_page.py" line="347"/>
         <source>Training finished.</source>
         <translation>训练完成。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="316"/>
+        <location filename="../pages/train_page.py" line="349"/>
         <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
         <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="321"/>
+        <location filename="../pages/train_page.py" line="357"/>
+        <source>Defect types (examples): {0}</source>
+        <translation>缺陷类型（样本数）：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="361"/>
         <source>Training finished: {0}</source>
         <translation>训练完成：{0}</translation>
     </message>
@@ -1733,34 +1763,39 @@
 <context>
     <name>TrainStages</name>
     <message>
-        <location filename="../pages/train_page.py" line="44"/>
+        <location filename="../pages/train_page.py" line="45"/>
         <source>Loading images</source>
         <translation>正在读取图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="45"/>
+        <location filename="../pages/train_page.py" line="46"/>
         <source>Picking images that cover every kind of good part</source>
         <translation>正在挑选覆盖各类良品的图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="46"/>
+        <location filename="../pages/train_page.py" line="47"/>
         <source>Extracting features</source>
         <translation>正在提取特征</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="47"/>
+        <location filename="../pages/train_page.py" line="48"/>
         <source>Building the memory bank</source>
         <translation>正在构建记忆库</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="48"/>
+        <location filename="../pages/train_page.py" line="49"/>
         <source>Scoring defect examples for the threshold</source>
         <translation>正在为阈值计算缺陷样本分数</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="49"/>
+        <location filename="../pages/train_page.py" line="50"/>
         <source>Writing the model</source>
         <translation>正在写入模型</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="51"/>
+        <source>Teaching the defect types</source>
+        <translation>正在学习缺陷类型</translation>
     </message>
 </context>
 <context>

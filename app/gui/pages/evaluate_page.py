@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +46,7 @@ from app.gui.workflow.evaluation import (
     evaluate_bundle,
     roc_points,
     score_histograms,
+    type_confusion,
     worst_cases,
 )
 from app.gui.workflow.jobs import CANCELLED, DONE, FAILED, PROGRESS, JobEvent, ThreadJob
@@ -83,6 +86,7 @@ class EvaluatePage(StudioPage):
         body.addWidget(self._build_metrics_box(), 1)
         body.addWidget(self._build_charts(), 3)
         layout.addLayout(body, 3)
+        layout.addWidget(self._build_types_box())
         layout.addWidget(self._build_gallery(), 2)
         context.session.project_changed.connect(self.refresh_models)
 
@@ -174,6 +178,16 @@ class EvaluatePage(StudioPage):
         layout.addWidget(self.histogram)
         return widget
 
+    def _build_types_box(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Defect types: true type (rows) against the type given (columns)"))
+        self.types_table = QTableWidget()
+        self.types_table.setObjectName("type_confusion")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.types_table)
+        box.setVisible(False)
+        self.types_box = box
+        return box
+
     def _build_gallery(self) -> QGroupBox:
         box = QGroupBox(self.tr("Worst cases"))
         self.good_gallery = _gallery("worst_good")
@@ -254,6 +268,7 @@ class EvaluatePage(StudioPage):
         self.roc_chart.set_curve(*(points if points is not None else ([], [])))
         self.histogram.set_histograms(*score_histograms(result))
         self._fill_gallery(result)
+        self._fill_types(result)
         self.slider.setEnabled(True)
         self.reset_button.setEnabled(True)
         for button in (self.html_button, self.pdf_button):
@@ -297,6 +312,24 @@ class EvaluatePage(StudioPage):
                 entry = QListWidgetItem(QIcon(pixmap_from_rgb(item.overlay)), f"{Path(item.image_id).name}\n{item.score:.3f}")
                 entry.setToolTip(f"{item.image_id} ({item.defect_type}): {item.score:.4f}")
                 gallery.addItem(entry)
+
+    def _fill_types(self, result: EvaluationResult) -> None:
+        confusion = type_confusion(result)
+        self.types_box.setVisible(confusion is not None)
+        if confusion is None:
+            self.types_table.clear()
+            return
+        rows, columns, counts = confusion
+        self.types_table.setRowCount(len(rows))
+        self.types_table.setColumnCount(len(columns))
+        self.types_table.setVerticalHeaderLabels(rows)
+        self.types_table.setHorizontalHeaderLabels(
+            [self.tr("(no type)") if name == "none" else name for name in columns]
+        )
+        for row in range(len(rows)):
+            for column in range(len(columns)):
+                self.types_table.setItem(row, column, QTableWidgetItem(str(int(counts[row, column]))))
+        self.types_table.resizeColumnsToContents()
 
     def report_html(self, *, for_pdf: bool = False) -> tuple[str, dict[str, QImage]]:
         """Return the report HTML and, for PDF rendering, the images it names."""

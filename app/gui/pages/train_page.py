@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -47,7 +48,13 @@ def stage_titles() -> dict[str, str]:
         "coreset": translate("TrainStages", "Building the memory bank"),
         "calibrate": translate("TrainStages", "Scoring defect examples for the threshold"),
         "export": translate("TrainStages", "Writing the model"),
+        "types": translate("TrainStages", "Teaching the defect types"),
     }
+
+
+def fewshot_available() -> bool:
+    """Return True when the few-shot defect-type classifier is installed (checked without importing it)."""
+    return importlib.util.find_spec("fewshot") is not None and importlib.util.find_spec("fewshot.classifier") is not None
 
 
 class TrainPage(StudioPage):
@@ -105,14 +112,15 @@ class TrainPage(StudioPage):
         self.defect_label = QLabel()
         self.defect_label.setWordWrap(True)
         self.use_defects_check = QCheckBox(self.tr("Use the labelled NG images (outside the test split) to set the threshold"))
-        self.classifier_label = QLabel(
-            self.tr("Defect-type classification is not available in this installation; the model judges OK/NG only.")
-        )
+        self.types_check = QCheckBox(self.tr("Teach the defect types from these examples (few-shot classifier)"))
+        self.types_check.setObjectName("teach_types")
+        self.classifier_label = QLabel()
         self.classifier_label.setWordWrap(True)
 
         layout = QVBoxLayout(box)
         layout.addWidget(self.defect_label)
         layout.addWidget(self.use_defects_check)
+        layout.addWidget(self.types_check)
         layout.addWidget(self.classifier_label)
         return box
 
@@ -212,7 +220,27 @@ class TrainPage(StudioPage):
         else:
             self.defect_label.setText(self.tr("No labelled NG images outside the test split."))
         self.use_defects_check.setEnabled(bool(examples))
+        self._refresh_types(project)
         self.train_button.setEnabled(self.poller is None and good > 0)
+
+    def _refresh_types(self, project) -> None:
+        if not fewshot_available():
+            self.types_check.setEnabled(False)
+            self.classifier_label.setText(
+                self.tr("Defect-type classification is not available in this installation; the model judges OK/NG only.")
+            )
+            return
+        counts: dict[str, int] = {}
+        for example in project_data.defect_type_examples(project):
+            counts[example.defect_type] = counts.get(example.defect_type, 0) + 1
+        self.types_check.setEnabled(bool(counts))
+        if counts:
+            text = ", ".join(f"{name}: {count}" for name, count in sorted(counts.items()))
+            self.classifier_label.setText(self.tr("Examples per defect type: {0}").format(text))
+        else:
+            self.classifier_label.setText(
+                self.tr("Give NG images outside the test split a defect type to teach the defect-type classifier.")
+            )
 
     def build_request(self) -> TrainRequest | None:
         """Return the training request for the current choices, or None (after telling the user) when not possible."""
@@ -231,6 +259,9 @@ class TrainPage(StudioPage):
         defects: list[Path] = []
         if self.use_defects_check.isChecked():
             defects = [path for paths in project_data.defect_examples(project).values() for path in paths]
+        type_examples = ()
+        if self.types_check.isChecked() and self.types_check.isEnabled():
+            type_examples = tuple(project_data.defect_type_examples(project))
         size_text = self.size_combo.currentData()
         return TrainRequest(
             good_images=tuple(str(path) for path in good),
@@ -244,6 +275,8 @@ class TrainPage(StudioPage):
             threshold_margin=self.margin_spin.value(),
             memory_budget_mb=self.memory_spin.value(),
             seed=self.seed_spin.value(),
+            type_examples=type_examples,
+            type_names=tuple(project.info.class_names) if type_examples else (),
         )
 
     def start_training(self) -> bool:
@@ -318,6 +351,13 @@ class TrainPage(StudioPage):
                 result["threshold"], result["train_seconds"],
             )
         )
+        if result.get("defect_types"):
+            counts = ", ".join(f"{name} {count}" for name, count in result["defect_types"].items())
+            self.result_label.setText(
+                self.result_label.text() + "\n" + self.tr("Defect types (examples): {0}").format(counts)
+            )
+        for warning in result.get("warnings", []):
+            logger.warning("Defect types: %s", warning)
         self.context.window.statusBar().showMessage(self.tr("Training finished: {0}").format(result["model_dir"]), 10_000)
 
     def _load_settings(self) -> None:
@@ -331,6 +371,7 @@ class TrainPage(StudioPage):
         self.seed_spin.setValue(int(settings.value(KEY_PREFIX + "seed", 0)))
         self.pick_spin.setValue(int(settings.value(KEY_PREFIX + "pick_count", 10)))
         self.pick_radio.setChecked(str(settings.value(KEY_PREFIX + "pick", "false")) == "true")
+        self.types_check.setChecked(str(settings.value(KEY_PREFIX + "teach_types", "true")) == "true")
 
     def _save_settings(self) -> None:
         settings = self.context.settings
@@ -343,6 +384,7 @@ class TrainPage(StudioPage):
         settings.setValue(KEY_PREFIX + "seed", self.seed_spin.value())
         settings.setValue(KEY_PREFIX + "pick_count", self.pick_spin.value())
         settings.setValue(KEY_PREFIX + "pick", "true" if self.pick_radio.isChecked() else "false")
+        settings.setValue(KEY_PREFIX + "teach_types", "true" if self.types_check.isChecked() else "false")
 
     def shutdown(self) -> None:
         """End a running training process with the window."""

@@ -35,7 +35,8 @@ HISTOGRAM_BINS = 30
 
 @dataclass(frozen=True)
 class ScoredImage:
-    """One evaluated image: truth (0 good, 1 NG), raw score and a small heatmap overlay (RGB uint8)."""
+    """One evaluated image: truth (0 good, 1 NG), raw score, a small heatmap overlay (RGB uint8) and,
+    when the bundle has a defect-type classifier, the type it gave (None otherwise or when judged OK)."""
 
     image_id: str
     path: Path
@@ -43,6 +44,7 @@ class ScoredImage:
     defect_type: str
     score: float
     overlay: np.ndarray = field(repr=False, compare=False)
+    predicted_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,12 @@ def evaluate_bundle(
         verdict = inspector.inspect_images([image])[0]
         normalized = normalize_score(verdict.anomaly_map, post.threshold, post.normal_level)
         overlay = _thumbnail(heatmap_overlay(image, np.asarray(normalized, dtype=np.float32)))
-        scored.append(ScoredImage(sample.image_id, sample.path, sample.label, sample.defect_type, verdict.score, overlay))
+        scored.append(
+            ScoredImage(
+                sample.image_id, sample.path, sample.label, sample.defect_type, verdict.score, overlay,
+                getattr(verdict, "defect_type", None),
+            )
+        )
         mask = sample_mask(project, sample, (image.height, image.width))
         if mask is not None:
             masks.append(mask)
@@ -216,3 +223,25 @@ def worst_cases(result: EvaluationResult, count: int = 6) -> tuple[list[ScoredIm
     good = sorted((item for item in result.images if item.label == 0), key=lambda item: -item.score)
     defective = sorted((item for item in result.images if item.label == 1), key=lambda item: item.score)
     return good[:count], defective[:count]
+
+
+NO_TYPE = "none"
+
+
+def type_confusion(result: EvaluationResult) -> tuple[list[str], list[str], np.ndarray] | None:
+    """Return (true types, given types, counts) over the NG images, or None when no image got a type.
+
+    The columns are the types seen on either side, then ``none`` for NG images that got
+    no type (usually because they were judged OK). A classifier's ``unknown`` answer is
+    a column like any type name.
+    """
+    defective = [item for item in result.images if item.label == 1]
+    if not any(item.predicted_type for item in result.images):
+        return None
+    rows = sorted({item.defect_type for item in defective})
+    given = sorted({item.predicted_type for item in defective if item.predicted_type})
+    columns = sorted(set(rows) | set(given)) + [NO_TYPE]
+    counts = np.zeros((len(rows), len(columns)), dtype=np.int64)
+    for item in defective:
+        counts[rows.index(item.defect_type), columns.index(item.predicted_type or NO_TYPE)] += 1
+    return rows, columns, counts

@@ -53,6 +53,35 @@ def defect_examples(project: Project) -> dict[str, list[Path]]:
     return examples
 
 
+@dataclass(frozen=True)
+class TypedExample:
+    """A labelled NG image that teaches a defect type; ``mask`` is the union of that type's regions, or None."""
+
+    path: Path
+    defect_type: str
+    mask: np.ndarray | None
+
+
+def defect_type_examples(project: Project) -> list[TypedExample]:
+    """Return one example per NG image and region type outside the test split.
+
+    An NG image without typed regions but with an image-level type gives one example
+    without a mask, so the classifier takes its region from the anomaly map.
+    """
+    selection = ImageFilter(verdicts=frozenset({Verdict.NG}), splits=frozenset({Split.TRAIN, Split.VALIDATION, Split.NONE}))
+    examples = []
+    for entry in project.entries(selection):
+        label = project.get_label(entry.image_id)
+        path = project.image_path(entry.image_id)
+        names = sorted({region.defect_type for region in label.regions if region.defect_type})
+        masks = [(name, label_mask(label, name)) for name in names]
+        typed = [TypedExample(path, name, mask) for name, mask in masks if mask.any()]
+        if not typed and entry.defect_type:
+            typed = [TypedExample(path, entry.defect_type, None)]
+        examples.extend(typed)
+    return examples
+
+
 def labelled_samples(project: Project, split: str = "test") -> list[LabelledSample]:
     """Return the good and NG images of ``split`` (``test``, ``validation`` or ``all``).
 

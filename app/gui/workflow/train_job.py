@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.gui.workflow.jobs import JobFailure
+from app.gui.workflow.project_data import TypedExample
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ STAGE_LOAD = "load"
 STAGE_PICK = "pick"
 STAGE_CALIBRATE = "calibrate"
 STAGE_EXPORT = "export"
+STAGE_TYPES = "types"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class TrainRequest:
         threshold_margin: margin above the good scores, in units of their spread.
         memory_budget_mb: memory for patch features.
         seed: random seed.
+        type_examples: labelled NG examples that teach the few-shot defect-type classifier (none: OK/NG only).
+        type_names: the project's defect types, including those without examples.
     """
 
     good_images: tuple[str, ...]
@@ -52,6 +56,8 @@ class TrainRequest:
     threshold_margin: float = 0.25
     memory_budget_mb: int = 4096
     seed: int = 0
+    type_examples: tuple[TypedExample, ...] = ()
+    type_names: tuple[str, ...] = ()
 
 
 def run_training(request: TrainRequest, progress: Callable[[str, int, int], None], cancel: Any) -> dict[str, Any]:
@@ -93,6 +99,7 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
     progress(STAGE_EXPORT, 0, 1)
     manifest = write_model_bundle(trained, request.model_dir)
     progress(STAGE_EXPORT, 1, 1)
+    type_counts, type_warnings = _teach_types(request, trained, progress) if request.type_examples else ({}, [])
     return {
         "model_dir": str(request.model_dir),
         "bundle_id": manifest.bundle_id,
@@ -103,6 +110,8 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
         "threshold_method": trained.threshold.method,
         "train_seconds": trained.train_seconds,
         "skipped": [str(error) for error in skipped],
+        "defect_types": type_counts,
+        "warnings": type_warnings,
     }
 
 
@@ -140,3 +149,31 @@ def _calibrate_with_defects(trained: Any, defect_images: tuple[str, ...], progre
     threshold = threshold_with_defects(trained.good_scores, scores)
     return dataclasses.replace(trained, threshold=threshold)
 
+
+def _teach_types(
+    request: TrainRequest, trained: Any, progress: Callable[[str, int, int], None]
+) -> tuple[dict[str, int], list[str]]:
+    """Write the few-shot defect-type classifier into the model; return examples per type and warnings.
+
+    Raises:
+        JobFailure: no example could be read, or no type has an example.
+    """
+    from engine.compile.defect_types import add_defect_types
+    from fewshot.classifier import FewShotError
+    from fewshot.examples import DefectExample
+    from labeling.imageio import ImageReadError, read_image
+
+    progress(STAGE_TYPES, 0, 1)
+    examples = []
+    for item in request.type_examples:
+        try:
+            examples.append(DefectExample(read_image(item.path), item.defect_type, item.mask, str(item.path)))
+        except ImageReadError as error:
+            logger.warning("Skipping defect-type example %s", error)
+    try:
+        result = add_defect_types(request.model_dir, examples, type_names=request.type_names, trained=trained)
+    except FewShotError as error:
+        raise JobFailure(f"defect types: {error}") from error
+    progress(STAGE_TYPES, 1, 1)
+    counts = {item.name: item.examples for item in result.classifier.summary()}
+    return counts, list(result.warnings)
