@@ -28,6 +28,8 @@ DEFAULT_SHAPE_WEIGHT = 0.75
 DEFAULT_UNKNOWN_MARGIN = 1.0
 MIN_SHAPE_SCALE = 0.25
 DUPLICATE_DISTANCE = 1e-6
+OWN_DISTANCE_QUANTILE = 0.9
+SINGLE_SHOT_GAP_FACTOR = 1.5
 FORMAT_VERSION = 1
 
 
@@ -239,28 +241,28 @@ class DefectTypeClassifier:
 def calibrate_open_set(normalized: dict[str, np.ndarray], prototypes: np.ndarray) -> tuple[float, float]:
     """Return (unknown distance, softmax temperature) from the normalized support set.
 
-    The unknown distance is half the smallest distance between two prototypes, but at
-    least the largest leave-one-out distance of a support example to its own type's
-    prototype: a region farther from every prototype than the types are from each other
-    looks like none of them. With one type only, the leave-one-out distances alone set it
-    (or 1.0 when that type has one example).
+    The unknown distance is the 90th percentile of the leave-one-out distances of
+    support examples to their own type's prototype: a region farther from every
+    prototype than nearly all taught examples are from theirs looks like none of them.
+    With one example per type there is no leave-one-out distance, so 1.5 times the
+    smallest gap between two prototypes is used instead (1.0 for a lone example).
+    On magnetic_tile these choices keep known-type accuracy within about 5 points of
+    the closed-set accuracy (bench/fewshot.py); a larger ``unknown_margin`` trades
+    fewer unknowns for accuracy on known types.
     """
-    names = list(normalized)
     own = []
     for rows in normalized.values():
         count = rows.shape[0]
         if count < 2:
             continue
         total = rows.sum(axis=0)
-        for row in rows:
-            own.append(float(np.linalg.norm(row - (total - row) / (count - 1))))
-    if len(names) > 1:
+        own.extend(float(np.linalg.norm(row - (total - row) / (count - 1))) for row in rows)
+    if prototypes.shape[0] > 1:
         gaps = np.linalg.norm(prototypes[:, None] - prototypes[None], axis=2)
-        nearest_gap = float(gaps[~np.eye(len(names), dtype=bool)].min())
+        nearest_gap = float(gaps[~np.eye(prototypes.shape[0], dtype=bool)].min())
     else:
         nearest_gap = 0.0
-    leave_one_out = max(own) if own else 0.0
-    unknown = max(0.5 * nearest_gap, leave_one_out)
+    unknown = float(np.quantile(own, OWN_DISTANCE_QUANTILE)) if own else SINGLE_SHOT_GAP_FACTOR * nearest_gap
     if unknown <= 0.0:
         unknown = 1.0
     temperature = max(0.25 * (nearest_gap or unknown), 1e-3)

@@ -97,7 +97,8 @@ def evaluate(inspector: Inspector, samples: list[TestSample], batch_size: int = 
                 unreadable.append({"path": str(sample.path), "error": str(error)})
         for sample, image, verdict in zip(chunk, images, inspector.inspect_images(images, batch_size)):
             rows.append({"path": str(sample.path), "label": sample.label, "defect_type": sample.defect_type,
-                         "score": verdict.score, "verdict": verdict.verdict})
+                         "score": verdict.score, "verdict": verdict.verdict,
+                         "predicted_type": verdict.defect_type, "type_confidence": verdict.defect_confidence})
             mask = _mask_for(sample, (image.height, image.width))
             if mask is not None:
                 masks.append(mask)
@@ -136,6 +137,7 @@ def _metrics(inspector: Inspector, rows: list, unreadable: list, masks: list, ma
                          "escape_rate": rates.escape_rate},
         "ms_per_image": 1000.0 * elapsed / max(1, len(rows)),
         "unreadable": unreadable,
+        "defect_types": _type_metrics(inspector, rows),
         "per_image": rows,
     }
 
@@ -153,5 +155,33 @@ def _print_result(result: dict) -> None:
     print(f"F1 at threshold  {at['f1']:.4f}")
     print(f"overkill rate    {at['overkill_rate']:.4f}  (good judged NG)")
     print(f"escape rate      {at['escape_rate']:.4f}  (defects judged OK)")
+    if result.get("defect_types"):
+        _print_types(result["defect_types"])
     for item in result["unreadable"]:
         print(f"unreadable: {item['error']}", file=sys.stderr)
+
+
+def _type_metrics(inspector: Inspector, rows: list) -> dict | None:
+    """Return per-type precision/recall and the confusion matrix over defect images, or None without a classifier."""
+    if inspector.classifier is None:
+        return None
+    from fewshot.metrics import type_metrics
+
+    defects = [row for row in rows if row["label"] == 1]
+    if not defects:
+        return None
+    return type_metrics([row["defect_type"] for row in defects], [row["predicted_type"] for row in defects]).to_dict()
+
+
+def _print_types(types: dict) -> None:
+    print("defect types     precision  recall  images")
+    for score in types["per_type"]:
+        precision = "n/a" if score["precision"] is None else f"{score['precision']:.3f}"
+        recall = "n/a" if score["recall"] is None else f"{score['recall']:.3f}"
+        print(f"  {score['name']:<14} {precision:>9} {recall:>7} {score['support']:>7}")
+    columns = types["columns"]
+    width = max(len(name) for name in [*columns, *types["rows"]]) + 2
+    print("confusion (true down, predicted across)")
+    print(" " * width + "".join(name.rjust(width) for name in columns))
+    for name, counts in zip(types["rows"], types["confusion_matrix"]):
+        print(name.ljust(width) + "".join(str(value).rjust(width) for value in counts))

@@ -22,6 +22,7 @@ REPORT_FIELDS = (
     "error",
     "defect_type",
     "defect_confidence",
+    "regions",
     "heatmap",
     "engine",
     "provider",
@@ -31,7 +32,11 @@ REPORT_FIELDS = (
 
 @dataclass(frozen=True)
 class ReportRow:
-    """One image's line in the report; ``error`` is set (and scores are None) for unreadable files."""
+    """One image's line in the report; ``error`` is set (and scores are None) for unreadable files.
+
+    ``regions`` lists the NG regions with their defect type when the bundle has a
+    classifier: bounding box and area in image pixels, type, confidence.
+    """
 
     path: str
     score: float | None
@@ -43,6 +48,7 @@ class ReportRow:
     error: str | None = None
     defect_type: str | None = None
     defect_confidence: float | None = None
+    regions: tuple[dict, ...] = ()
     heatmap: str | None = None
     engine: str = ""
     provider: str = ""
@@ -64,6 +70,14 @@ def write_report(path: str | os.PathLike[str], rows: list[ReportRow]) -> Path:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS)
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows([{**record, "regions": _regions_cell(record["regions"])} for record in records])
         return atomic_write_text(target, buffer.getvalue())
     raise ValueError(f"report file {target} must end in .json or .csv")
+
+
+def _regions_cell(regions: tuple[dict, ...]) -> str:
+    """Format regions for one CSV cell: ``type confidence at x,y wxh`` joined by semicolons."""
+    return "; ".join(
+        f"{item['defect_type']} {item['confidence']:.3f} at {item['x']},{item['y']} {item['width']}x{item['height']}"
+        for item in regions
+    )

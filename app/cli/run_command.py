@@ -7,12 +7,14 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from app.cli import exit_codes
 from app.cli.report import ReportRow, write_report
 from engine.bundle import BundleError
 from engine.runtime import DEVICES, ENGINES, ERROR, NG, EngineUnavailableError, Inspector, Verdict, normalize_score
+from engine.runtime.defect_types import DefectRegion
 from engine.runtime.overlay import heatmap_overlay
 from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image, write_image
 
@@ -140,6 +142,7 @@ def _verdict_row(path: Path, verdict: Verdict, inspector: Inspector, heatmap: st
         height=verdict.height,
         defect_type=verdict.defect_type,
         defect_confidence=verdict.defect_confidence,
+        regions=tuple(_region_record(region) for region in verdict.regions),
         heatmap=heatmap,
         engine=inspector.engine,
         provider=inspector.provider,
@@ -163,11 +166,20 @@ def _error_row(error: ImageReadError, inspector: Inspector) -> ReportRow:
     )
 
 
+def _region_record(region: DefectRegion) -> dict:
+    record = asdict(region)
+    for key in ("peak_score", "confidence", "distance"):
+        record[key] = round(record[key], 6)
+    return record
+
+
 def _print_table(rows: Sequence[ReportRow]) -> None:
     print(f"{'verdict':<8}{'score':>8}  path")
     for row in rows:
         score = f"{row.normalized_score:.3f}" if row.normalized_score is not None else "-"
         detail = f"  ({row.error})" if row.error else ""
+        if row.defect_type is not None:
+            detail += f"  [{row.defect_type} {row.defect_confidence:.2f}; {len(row.regions)} region(s)]"
         print(f"{row.verdict:<8}{score:>8}  {row.path}{detail}")
 
 

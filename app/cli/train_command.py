@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from app.cli import exit_codes
+from app.cli import defect_options, exit_codes
 from app.cli.progress import ProgressBar
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--memory-budget-mb", type=int, default=4096, help="memory for patch features (default: 4096 MB)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for subsampling (default: 0)")
+    defect_options.add_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -86,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         f"bank {trained.bank.shape[0]} patches; threshold {trained.threshold.value:.4f} ({trained.threshold.method})"
     )
     print(f"model: {args.out} (bundle {manifest.bundle_id})")
+    types_status = defect_options.train_types(args, trained, args.out)
+    if types_status == exit_codes.USAGE:
+        return types_status
     if trained.threshold.defect_count == 0:
         print(f"note: {trained.threshold.note}", file=sys.stderr)
     if trained.resize == "tile":
@@ -93,4 +97,4 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         print(f"warning: {len(errors)} file(s) could not be read and were skipped (exit status 3)", file=sys.stderr)
         return exit_codes.PARTIAL
-    return exit_codes.OK
+    return types_status

@@ -8,15 +8,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.bundle import Manifest, load_manifest
-from engine.runtime.engines import Engine, open_engine
+from engine.runtime.defect_types import DefectRegion, RegionClassifier
+from engine.runtime.engines import Engine, default_threads, open_engine
 from labeling.imageio import LoadedImage
-from labeling.model_input import combine_outputs, model_inputs
+from labeling.model_input import TilePlan, combine_outputs, model_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ class Verdict:
     """The judgement of one image.
 
     ``anomaly_map`` has the image's own height and width and holds raw scores;
-    ``normalized_score`` is 0..1 with 0.5 at the threshold.
+    ``normalized_score`` is 0..1 with 0.5 at the threshold. When the bundle has a
+    defect-type classifier, an NG image lists its ``regions`` (highest peak first) and
+    ``defect_type``/``defect_confidence`` repeat those of the first region.
     """
 
     score: float
@@ -42,6 +45,7 @@ class Verdict:
     anomaly_map: np.ndarray
     defect_type: str | None = None
     defect_confidence: float | None = None
+    regions: tuple[DefectRegion, ...] = ()
 
 
 def normalize_score(score: float | np.ndarray, threshold: float, normal_level: float) -> float | np.ndarray:
@@ -58,6 +62,8 @@ class Inspector:
         self.manifest = manifest
         self._engine = engine
         self.fallback_warning = fallback_warning
+        self.classifier: RegionClassifier | None = None
+        self._features: list[np.ndarray] = []
 
     @classmethod
     def open(
@@ -86,6 +92,7 @@ class Inspector:
             openvino_model=root / openvino_name if openvino_name else None,
         )
         inspector = cls(root, manifest, choice.engine, choice.fallback_warning)
+        inspector.classifier = RegionClassifier.open(root, manifest.task, inspector.engine, threads or default_threads())
         logger.info("Loaded bundle %s on %s (%s)", manifest.bundle_id, inspector.engine, inspector.provider)
         if choice.fallback_warning:
             logger.warning("%s", choice.fallback_warning)
@@ -111,6 +118,8 @@ class Inspector:
         outputs = self._engine.run(batch)
         maps = np.asarray(outputs["anomaly_map"], dtype=np.float32)[:, 0]
         scores = np.asarray(outputs["score"], dtype=np.float64).reshape(-1)
+        if self.classifier is not None:
+            self._features.append(np.asarray(outputs["features"], dtype=np.float32))
         return maps, scores
 
     def inspect_images(self, images: Sequence[LoadedImage], batch_size: int = 1) -> list[Verdict]:
@@ -121,13 +130,18 @@ class Inspector:
         prep = self.manifest.preprocessing
         prepared = [model_inputs(image, self.manifest.input_size, prep.bit_depth, prep.resize) for image in images]
         rows = np.concatenate([inputs for inputs, _ in prepared]) if prepared else np.empty((0,))
+        self._features = []
         maps, scores = self._run_rows(rows, max(1, batch_size))
+        features = np.concatenate(self._features) if self._features else None
         verdicts: list[Verdict] = []
         start = 0
         for image, (inputs, plan) in zip(images, prepared):
             stop = start + inputs.shape[0]
             anomaly_map, score = combine_outputs(maps[start:stop], scores[start:stop], plan, image.height, image.width)
-            verdicts.append(self._decide(image, anomaly_map, score))
+            verdict = self._decide(image, anomaly_map, score)
+            if verdict.verdict == NG and features is not None and self.classifier is not None:
+                verdict = self._with_types(verdict, features[start:stop], plan)
+            verdicts.append(verdict)
             start = stop
         return verdicts
 
@@ -152,3 +166,13 @@ class Inspector:
             height=image.height,
             anomaly_map=anomaly_map,
         )
+
+    def _with_types(self, verdict: Verdict, features: np.ndarray, plan: TilePlan | None) -> Verdict:
+        post = self.manifest.postprocessing
+        regions = self.classifier.classify(
+            verdict.anomaly_map, features, plan, self.manifest.input_size, post.threshold, post.normal_level
+        )
+        if not regions:
+            return verdict
+        top = regions[0]
+        return replace(verdict, regions=regions, defect_type=top.defect_type, defect_confidence=top.confidence)
