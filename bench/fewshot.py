@@ -1,0 +1,190 @@
+"""Benchmark few-shot defect typing on magnetic_tile: closed-set and open-set accuracy over random support draws.
+
+Usage::
+
+    python bench/fewshot.py [--data ../shared/data/magnetic_tile] [--model MODEL_DIR] [--draws 10]
+        [--augmentations 0] [--out docs/benchmarks-fewshot.md]
+
+Without ``--model`` a PatchCore model is trained on ``train/good`` first (minutes on
+a 2-core CPU). Every defect image is described once per region source; each draw
+then picks k support images per type and classifies all other images of every type.
+
+Region sources: ``mask`` (support and query regions are the labelled masks),
+``map+mask`` (support regions are the anomaly map's view of each labelled mask,
+queries use the map's peak region, as a bundle does), ``map`` (no masks anywhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from anomaly import TrainConfig, load_training_images, train_patchcore  # noqa: E402
+from engine.compile import write_model_bundle  # noqa: E402
+from engine.compile.defect_types import model_extractor, model_geometry  # noqa: E402
+from engine.compile.export import load_trained_model  # noqa: E402
+from fewshot.augment import augmented_copies  # noqa: E402
+from fewshot.classifier import UNKNOWN, DefectTypeClassifier, distances_to_prototypes, predict  # noqa: E402
+from fewshot.descriptor import describe_regions  # noqa: E402
+from fewshot.regions import region_from_map  # noqa: E402
+from labeling.imageio import LoadedImage, read_image, read_mask  # noqa: E402
+from labeling.model_input import combine_outputs, model_inputs  # noqa: E402
+from labeling.model_regions import region_in_input  # noqa: E402
+
+SOURCES = ("mask", "map+mask", "map")
+SHOTS = (1, 3, 5)
+
+
+@dataclass
+class Described:
+    """Descriptors of every defect image: per region source, support and query rows (N x D)."""
+
+    labels: np.ndarray
+    type_names: list[str]
+    support: dict[str, np.ndarray]
+    query: dict[str, np.ndarray]
+
+
+def describe_dataset(data: Path, trained, augmentations: int) -> Described:
+    """Extract features once per image and describe its regions for every source."""
+    extract = model_extractor(trained)
+    geometry = model_geometry(trained)
+    type_names = sorted(p.name for p in (data / "test").iterdir() if p.is_dir() and p.name != "good")
+    labels, support, query = [], {s: [] for s in SOURCES}, {s: [] for s in SOURCES}
+    for index, name in enumerate(type_names):
+        for path in sorted((data / "test" / name).glob("*.png")):
+            image = read_image(path)
+            mask = read_mask(data / "ground_truth" / name / f"{path.stem}_mask.png", (image.height, image.width))
+            views = [_views(image, mask, extract, geometry)]
+            for pixels, copy_mask in augmented_copies(image.pixels, mask.astype(np.uint8), augmentations, len(labels)):
+                views.append(_views(LoadedImage(pixels=pixels, source=str(path), source_mode="L"), copy_mask > 0, extract, geometry))
+            for source in SOURCES:
+                support[source].append(np.mean([view[source][0] for view in views], axis=0))
+                query[source].append(views[0][source][1])
+            labels.append(index)
+    return Described(
+        np.array(labels), type_names, {s: np.stack(v) for s, v in support.items()}, {s: np.stack(v) for s, v in query.items()}
+    )
+
+
+def _views(image: LoadedImage, mask: np.ndarray, extract, geometry) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    inputs, plan = model_inputs(image, geometry.input_size, geometry.bit_depth, geometry.resize)
+    features, maps = extract(inputs)
+    image_map, _ = combine_outputs(maps, maps.max(axis=(1, 2)), plan, image.height, image.width)
+    regions = {
+        "mask": mask.astype(np.float32),
+        "focused": region_from_map(image_map, geometry.threshold, geometry.normal_level, focus=mask),
+        "peak": region_from_map(image_map, geometry.threshold, geometry.normal_level),
+    }
+    described = {}
+    for name, region in regions.items():
+        row, model_region = region_in_input(region, plan, geometry.input_size)
+        described[name] = describe_regions(features[row : row + 1], model_region[None])[0]
+    return {
+        "mask": (described["mask"], described["mask"]),
+        "map+mask": (described["focused"], described["peak"]),
+        "map": (described["peak"], described["peak"]),
+    }
+
+
+def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray, classes: list[int]) -> float:
+    """Mean per-class recall over ``classes``."""
+    return float(np.mean([np.mean(predicted[truth == c] == c) for c in classes if np.any(truth == c)]))
+
+
+def run_draws(described: Described, source: str, shots: int, draws: int, held_out: int | None, seed: int) -> dict:
+    """Average closed-set (and, with ``held_out``, open-set) results over random support draws."""
+    logging.disable(logging.WARNING)
+    rng = np.random.default_rng(seed)
+    labels = described.labels
+    known = [c for c in range(len(described.type_names)) if c != held_out]
+    closed, open_known, rejected, fit_ms = [], [], [], []
+    for _ in range(draws):
+        chosen = np.concatenate([rng.choice(np.flatnonzero(labels == c), shots, replace=False) for c in known])
+        queries = np.setdiff1d(np.arange(labels.size), chosen)
+        classifier = DefectTypeClassifier()
+        started = time.perf_counter()
+        for c in known:
+            classifier.add_examples(described.type_names[c], described.support[source][chosen[labels[chosen] == c]])
+        parameters = classifier.fit()
+        fit_ms.append(1000.0 * (time.perf_counter() - started))
+        distances = distances_to_prototypes(parameters, described.query[source][queries])
+        index_of = {name: described.type_names.index(name) for name in parameters.type_names}
+        nearest = np.array([index_of[parameters.type_names[i]] for i in distances.argmin(axis=1)])
+        decided = np.array([index_of.get(p.defect_type, -1) for p in predict(parameters, distances)])
+        truth = labels[queries]
+        closed.append(balanced_accuracy(truth, nearest, known))
+        if held_out is not None:
+            open_known.append(balanced_accuracy(truth, decided, known))
+            rejected.append(float(np.mean(decided[truth == held_out] == -1)))
+    logging.disable(logging.NOTSET)
+    result = {"closed": float(np.mean(closed)), "closed_std": float(np.std(closed)), "fit_ms": float(np.median(fit_ms))}
+    if held_out is not None:
+        result.update(open_known=float(np.mean(open_known)), unknown_rate=float(np.mean(rejected)))
+    return result
+
+
+def load_or_train(data: Path, model: str | None):
+    """Return the trained anomaly model from ``model``, or train one on ``data/train/good``."""
+    if model:
+        return load_trained_model(model)
+    images, _ = load_training_images([data / "train" / "good"])
+    trained = train_patchcore(images, TrainConfig())
+    write_model_bundle(trained, Path(tempfile.mkdtemp(prefix="fewshot-bench-")) / "model")
+    return trained
+
+
+def main() -> int:
+    """Run the benchmark and write the Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT / ".." / "shared" / "data" / "magnetic_tile"))
+    parser.add_argument("--model", help="model directory from 'inspect train' on the dataset's train/good")
+    parser.add_argument("--draws", type=int, default=10, help="random support draws per setting (default: 10)")
+    parser.add_argument("--augmentations", type=int, default=0, help="augmented copies per support image (default: 0)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks-fewshot.md"))
+    args = parser.parse_args()
+    data = Path(args.data)
+    started = time.perf_counter()
+    trained = load_or_train(data, args.model)
+    described = describe_dataset(data, trained, args.augmentations)
+    lines = _table(described, args.draws, args.augmentations)
+    print("\n".join(lines))
+    print(f"total {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    with open(args.out, "a", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n\n")
+    return 0
+
+
+def _table(described: Described, draws: int, augmentations: int) -> list[str]:
+    lines = [
+        f"### magnetic_tile, {len(described.labels)} defect images, {draws} draws, augmentations {augmentations}",
+        "",
+        "| regions | k | balanced acc. (closed) | open set: held-out reported unknown | open set: known balanced acc. | fit ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for source in SOURCES:
+        for shots in SHOTS:
+            closed = run_draws(described, source, shots, draws, None, seed=shots)
+            opened = [run_draws(described, source, shots, draws, held, seed=shots) for held in range(len(described.type_names))]
+            unknown = np.mean([item["unknown_rate"] for item in opened])
+            known_open = np.mean([item["open_known"] for item in opened])
+            known_closed = np.mean([item["closed"] for item in opened])
+            lines.append(
+                f"| {source} | {shots} | {closed['closed']:.3f} ± {closed['closed_std']:.3f} | {unknown:.3f} | "
+                f"{known_open:.3f} (closed {known_closed:.3f}) | {closed['fit_ms']:.1f} |"
+            )
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())

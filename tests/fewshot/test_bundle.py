@@ -1,0 +1,94 @@
+"""Defect types in a bundle: train on synthetic parts, inspect on ONNX Runtime and OpenVINO, add a type later."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from engine.bundle import load_manifest
+from engine.compile.defect_types import CLASSIFIER_NAME, SUPPORT_NAME, add_defect_types
+from engine.runtime import NG, Inspector
+from fewshot.classifier import DefectTypeClassifier
+from fewshot.examples import DefectExample
+
+from .synthetic import defect_images
+
+ENGINES = ("onnxruntime", "openvino")
+
+
+@pytest.fixture(scope="module")
+def typed_model(tiny_model, labelled_defects, tmp_path_factory):
+    source, trained = tiny_model
+    directory = tmp_path_factory.mktemp("typed") / "model"
+    shutil.copytree(source, directory)
+    result = add_defect_types(directory, labelled_defects, trained=trained)
+    return directory, result
+
+
+def queries(kind: str) -> list:
+    return [image for image, _ in defect_images(kind, 3, seed=7)]
+
+
+def test_manifest_lists_classifier(typed_model):
+    directory, result = typed_model
+    _, manifest = load_manifest(directory)
+    assert manifest.task["defect_types"] == ["spot", "scratch"]
+    assert manifest.task["classifier"]["graph"] == CLASSIFIER_NAME
+    assert CLASSIFIER_NAME in manifest.files
+    assert SUPPORT_NAME in manifest.files
+    assert result.parameters.type_names == ("spot", "scratch")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_known_types_at_inspection(typed_model, engine):
+    directory, _ = typed_model
+    inspector = Inspector.open(directory, engine=engine, device="cpu", threads=2)
+    for kind in ("spot", "scratch"):
+        for verdict in inspector.inspect_images(queries(kind)):
+            assert verdict.verdict == NG
+            assert verdict.defect_type == kind
+            assert 0.0 <= verdict.defect_confidence <= 1.0
+            assert verdict.regions[0].defect_type == kind
+
+
+def test_engines_agree_per_region(typed_model):
+    directory, _ = typed_model
+    images = queries("spot") + queries("scratch") + queries("grid")
+    results = [Inspector.open(directory, engine=engine, device="cpu", threads=2).inspect_images(images) for engine in ENGINES]
+    for first, second in zip(*results):
+        assert first.verdict == second.verdict
+        assert [r.defect_type for r in first.regions] == [r.defect_type for r in second.regions]
+        assert [(r.x, r.y, r.width, r.height) for r in first.regions] == [(r.x, r.y, r.width, r.height) for r in second.regions]
+        np.testing.assert_allclose([r.distance for r in first.regions], [r.distance for r in second.regions], rtol=1e-3)
+        np.testing.assert_allclose([r.confidence for r in first.regions], [r.confidence for r in second.regions], atol=1e-3)
+
+
+def test_good_part_has_no_type(typed_model, tiny_model):
+    directory, _ = typed_model
+    from .synthetic import good_images
+
+    verdict = Inspector.open(directory, engine="onnxruntime", device="cpu", threads=2).inspect_images(good_images(1, seed=99))[0]
+    assert verdict.defect_type is None
+    assert verdict.regions == ()
+
+
+def test_untaught_type_reported_unknown(typed_model):
+    directory, _ = typed_model
+    verdicts = Inspector.open(directory, engine="onnxruntime", device="cpu", threads=2).inspect_images(queries("grid"))
+    assert [verdict.defect_type for verdict in verdicts] == ["unknown"] * 3
+
+
+def test_add_type_without_retraining(typed_model, tmp_path):
+    source, _ = typed_model
+    directory = tmp_path / "model"
+    shutil.copytree(source, directory)
+    before = DefectTypeClassifier.load(directory / SUPPORT_NAME)
+    grid = [DefectExample(image, "grid", mask, image.source) for image, mask in defect_images("grid", 2, seed=3)]
+    result = add_defect_types(directory, grid)
+    assert result.parameters.type_names == ("spot", "scratch", "grid")
+    for name in ("spot", "scratch"):
+        np.testing.assert_array_equal(result.classifier.support[name], before.support[name])
+    verdicts = Inspector.open(directory, engine="onnxruntime", device="cpu", threads=2).inspect_images(queries("grid"))
+    assert [verdict.defect_type for verdict in verdicts] == ["grid"] * 3
