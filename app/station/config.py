@@ -104,6 +104,7 @@ CAMERA_COMMON: dict[str, _Key] = {
     "kind": _Key((str,), None, lambda v: v in CAMERA_KINDS, "one of " + ", ".join(CAMERA_KINDS)),
     "lane": _Key((int,), None, _non_negative, "an integer >= 0, unique per camera"),
     "mode": _Key((str,), "free_run", lambda v: v in CAMERA_MODES, "free_run or plc"),
+    "hardware_trigger": _Key((bool,), False),
     "frozen_after_s": _Key(NUMBER, 1.0, _positive, "a number > 0"),
     "lost_after_s": _Key(NUMBER, 1.5, _positive, "a number > 0"),
     "reconnect_frozen_after_s": _Key(NUMBER, 3.0, _positive, "a number > 0"),
@@ -145,6 +146,7 @@ class CameraConfig:
     kind: str
     lane: int
     mode: str
+    hardware_trigger: bool
     frozen_after_s: float
     lost_after_s: float
     reconnect_frozen_after_s: float

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import grpc
 
 SERVICE_NAME = "defectseek.station.Deploy"
 CHUNK_BYTES = 1024 * 1024
+SPOOL_BYTES = 64 * 1024 * 1024
 
 
 class DeployClientError(RuntimeError):
@@ -45,17 +46,17 @@ def push_bundle(host: str, port: int, token: str, bundle_path: str | os.PathLike
     Raises:
         DeployClientError: rejected token, signature or bundle, or the station is unreachable.
     """
-    archive = _zip_bytes(Path(bundle_path))
     header = json.dumps({"signature": base64.b64encode(signature).decode("ascii") if signature else None})
+    with _open_archive(Path(bundle_path)) as archive:
 
-    def messages() -> Iterator[bytes]:
-        yield header.encode("utf-8")
-        for start in range(0, len(archive), CHUNK_BYTES):
-            yield archive[start:start + CHUNK_BYTES]
+        def messages() -> Iterator[bytes]:
+            yield header.encode("utf-8")
+            while chunk := archive.read(CHUNK_BYTES):
+                yield chunk
 
-    with _channel(host, port, root_certificates) as channel:
-        call = channel.stream_unary(f"/{SERVICE_NAME}/PushBundle")
-        return _invoke(call, messages(), token, timeout_s)
+        with _channel(host, port, root_certificates) as channel:
+            call = channel.stream_unary(f"/{SERVICE_NAME}/PushBundle")
+            return _invoke(call, messages(), token, timeout_s)
 
 
 def station_status(host: str, port: int, token: str, *, root_certificates: bytes | None = None,
@@ -107,14 +108,16 @@ def _channel(host: str, port: int, root_certificates: bytes | None) -> grpc.Chan
     return grpc.insecure_channel(target, options=options)
 
 
-def _zip_bytes(path: Path) -> bytes:
+def _open_archive(path: Path) -> BinaryIO:
+    """Open a bundle zip, or zip a bundle directory into a temporary file (kept in memory up to 64 MiB)."""
     if path.is_file():
-        return path.read_bytes()
+        return path.open("rb")
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such bundle directory or zip; check the path")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned to the caller
+    with zipfile.ZipFile(spooled, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for item in sorted(path.rglob("*")):
             if item.is_file():
                 archive.write(item, item.relative_to(path).as_posix())
-    return buffer.getvalue()
+    spooled.seek(0)
+    return spooled  # type: ignore[return-value]

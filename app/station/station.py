@@ -50,9 +50,9 @@ def driver_factory(camera: CameraConfig) -> DriverFactory:
 
 
 def feed_settings(camera: CameraConfig) -> FeedSettings:
-    """Return the feed timing rules of ``camera``; triggered cameras are not expected to stream."""
-    continuous = camera.mode == "free_run" and not camera.options.get("software_trigger", False) \
-        and camera.kind != "folder"
+    """Return the feed timing rules of ``camera``; triggered cameras and folders are not expected to stream."""
+    triggered = camera.hardware_trigger or camera.options.get("software_trigger", False)
+    continuous = camera.mode == "free_run" and not triggered and camera.kind != "folder"
     return FeedSettings(
         frozen_after_s=camera.frozen_after_s,
         lost_after_s=camera.lost_after_s,

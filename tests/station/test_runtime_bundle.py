@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.station.bundles import BundleManager, DeployError
+from app.station.deploy_client import push_bundle, rollback
+from app.station.deploy_service import DeployService
 from app.station.judge import InspectorJudge, JudgeSlot, inspector_opener
 from app.station.pipeline import InspectionPipeline, PipelineSettings
 from app.station.results import ResultCode
 from app.station.signals.base import NullSignaller
+from app.station.sources.fake import FakeCamera
 from app.station.sources.feed import CameraFeed, FeedSettings
 from app.station.sources.folder_source import FolderDriver
 from app.station.store import ResultStore
@@ -88,3 +91,39 @@ def test_folder_line_with_real_bundle(sample_model, tmp_path):
         assert row["frame_ref"].startswith(str(inbox))
         if row["verdict"] == "NG":
             assert row["image_path"]
+
+
+def test_real_bundle_hot_swap_and_rollback(sample_model, tmp_path):
+    slot = JudgeSlot()
+    store = ResultStore.open(tmp_path / "store")
+    signaller = NullSignaller()
+    signaller.start()
+    pipeline = InspectionPipeline(slot, store, signaller, PipelineSettings(result_deadline_s=10.0, queue_size=64))
+    manager = BundleManager(tmp_path / "deploy", slot, inspector_opener("onnxruntime", "cpu"),
+                            on_swap=pipeline.refresh_ready)
+    first = manager.install_directory(sample_model)
+    camera = FakeCamera(120, "repeat", fps=20, width=128, height=128)
+    pipeline.add_feed(CameraFeed("cam0", camera.driver, FeedSettings(frozen_after_s=30)), lane=0)
+    service = DeployService(manager, store, pipeline.status, "token", port=0)
+    port = service.start()
+    pipeline.start()
+
+    try:
+        assert wait_until(lambda: len(signaller.published) >= 30, timeout_s=60)
+        pushed = push_bundle("127.0.0.1", port, "token", sample_model)
+        assert manager.status()["current"] == pushed["name"]
+        assert wait_until(lambda: len(signaller.published) >= 60, timeout_s=60)
+        assert rollback("127.0.0.1", port, "token")["name"] == first.name
+        assert wait_until(lambda: len(signaller.published) == 120, timeout_s=60)
+    finally:
+        pipeline.stop()
+        service.stop()
+        signaller.stop()
+
+    published = signaller.published
+    assert [result.frame_sequence for result in published] == list(range(1, 121))
+    assert {result.result_code for result in published} <= {ResultCode.OK, ResultCode.NG}
+    assert {result.bundle_id for result in published} == {first.bundle_id}
+    assert manager.status()["previous"] == pushed["name"]
+    assert store.count() == 120
+    store.close()
