@@ -4,7 +4,7 @@ Layout under the deploy root::
 
     bundles/<name>/        one installed bundle (exactly as built; the runtime verifies its hashes)
     bundles/<name>.sig     its Ed25519 signature over manifest.json, when one was sent
-    staging/               archives being received or extracted
+    staging/               archives being received or extracted (emptied at startup)
     state.json             {"current": name, "previous": name}
 
 A new bundle is opened and warmed up before the swap, so the pipeline never judges
@@ -74,6 +74,7 @@ class BundleManager:
         self.bundles_dir = self.root / "bundles"
         self.staging_dir = self.root / "staging"
         self.bundles_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         self.slot = slot
         self.opener = opener

@@ -200,6 +200,9 @@ class InspectionPipeline:
             return
         job = self._new_job(entry, trigger_id=trigger_id, triggered_at=time.monotonic())
         self.signaller.set_busy(lane, True)
+        if self._stopping.is_set():
+            self._decide(job, ResultCode.NG_ERROR, "station is stopping", None)
+            return
         state = entry.feed.state
         if state in (FeedState.LOST, FeedState.FROZEN, FeedState.STOPPED):
             self._decide(job, ResultCode.NG_CAMERA, f"camera {entry.feed.source_id} is {state.value}", None)
