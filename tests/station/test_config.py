@@ -109,3 +109,14 @@ def test_unreadable_toml_reports_file(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot be read"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_hardware_trigger_camera_not_expected_to_stream():
+    from app.station.station import feed_settings
+
+    cameras = [{"id": "free", "kind": "fake", "lane": 0},
+               {"id": "eye", "kind": "fake", "lane": 1, "hardware_trigger": True},
+               {"id": "inbox", "kind": "folder", "lane": 2, "path": "/srv/inbox"}]
+    config = parse_config(minimal(cameras=cameras), Path("station.toml"))
+    continuous = [feed_settings(camera).expect_continuous_frames for camera in config.cameras]
+    assert continuous == [True, False, False]

@@ -146,3 +146,18 @@ def test_no_frames_after_stop():
     count = len(recorder.frames)
     time.sleep(0.2)
     assert len(recorder.frames) == count
+
+
+def test_idle_triggered_camera_stays_live():
+    camera = FakeCamera(20, "continue", software_trigger=True)
+    settings = FeedSettings(frozen_after_s=0.2, lost_after_s=1.0, expect_continuous_frames=False)
+    feed, recorder = start_feed(camera, settings)
+    try:
+        assert wait_until(lambda: feed.state == FeedState.LIVE, timeout_s=5)
+        time.sleep(1.5)
+        assert feed.state == FeedState.LIVE
+        assert recorder.entered(FeedState.FROZEN) is None
+        assert recorder.entered(FeedState.LOST) is None
+        assert recorder.frames == []
+    finally:
+        feed.stop()

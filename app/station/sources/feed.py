@@ -244,7 +244,8 @@ class CameraFeed:
             if raw is not None:
                 self._accept(raw)
             elif self._state != FeedState.LIVE and not settings.expect_continuous_frames:
-                self._set_state(FeedState.LIVE, "camera answers and waits for triggers")
+                self._backoff_attempt = 0
+                self._set_state(FeedState.LIVE, "camera responds and waits for triggers")
 
     def _accept(self, raw: RawFrame) -> None:
         now = self._clock()
