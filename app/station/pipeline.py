@@ -7,8 +7,8 @@ Threads and queues:
   used only when a PLC trigger is waiting for one, and the trigger takes the first
   fresh frame that arrived after it.
 * The inference queue contains at most ``queue_size`` parts. Drop policy: a part that
-  finds it full is not queued; it is decided NG with code ``NG_OVERLOAD`` at once,
-  stored and signalled, so the acquisition thread never blocks and the PLC always
+  finds it full is not queued. It is decided NG with code ``NG_OVERLOAD`` at once,
+  stored and signalled. So the acquisition thread never blocks, and the PLC always
   gets a result.
 * One inference thread batches parts from several cameras sharing one engine. A batch
   takes the parts already queued, up to ``max_batch``. While a camera has no part in
