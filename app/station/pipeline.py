@@ -318,8 +318,11 @@ class InspectionPipeline:
         self.stats.add("infer", elapsed * 1000.0)
         self.signaller.set_fault(None, FaultCode.MODEL_ERROR, False)
         for job, judgement in zip(batch, judgements, strict=True):
-            code = ResultCode.OK if judgement.verdict == "OK" else ResultCode.NG
-            self._output_queue.put((job, code, "", judgement))
+            if judgement.verdict in ("OK", "NG"):
+                code, reason = (ResultCode.OK if judgement.verdict == "OK" else ResultCode.NG), ""
+            else:
+                code, reason = ResultCode.NG_ERROR, f"the model returned verdict {judgement.verdict!r}"
+            self._output_queue.put((job, code, reason, judgement))
 
     # -- internals: decide, store, signal ----------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 
 from app.station.judge import JudgeSlot
 from app.station.pipeline import InspectionPipeline, PipelineSettings
@@ -257,3 +258,18 @@ def test_stop_decides_pending_triggers(tmp_path):
     assert [result.result_code for result in signaller.published] == [ResultCode.NG_ERROR]
     signaller.stop()
     store.close()
+
+
+def test_unknown_model_verdict_is_ng_error(tmp_path):
+    class ErrorJudge(FakeJudge):
+        def judge(self, images):
+            return [replace(item, verdict="ERROR") for item in super().judge(images)]
+
+    pipeline, store, signaller = make_pipeline(tmp_path, ErrorJudge(), [FakeCamera(3, "repeat", fps=100)])
+    pipeline.start()
+    try:
+        assert wait_until(lambda: len(signaller.published) == 3, timeout_s=5)
+    finally:
+        shutdown(pipeline, store, signaller)
+    assert {result.result_code for result in signaller.published} == {ResultCode.NG_ERROR}
+    assert {result.verdict for result in signaller.published} == {"NG"}
