@@ -388,15 +388,18 @@ def _lock_exclusively(path: Path) -> Any:
     """Hold an exclusive lock on ``path`` so that two processes never share one store.
 
     The operating system releases the lock when the process ends, even by ``kill -9``.
-    On systems without ``fcntl`` (Windows) no lock is taken.
     """
-    try:
-        import fcntl
-    except ImportError:
-        return None
     handle = open(path, "a+b")  # noqa: SIM115 - kept open for the store's lifetime
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
         raise StoreError(f"The results store {path.parent} is in use by another process; stop the other station "

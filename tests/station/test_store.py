@@ -155,3 +155,25 @@ def test_record_rejects_contradictory_verdict():
         assert "contradicts" in str(error)
     else:
         raise AssertionError("an OK verdict with an NG code was accepted")
+
+
+def test_second_open_of_store_rejected(tmp_path):
+    store = ResultStore.open(tmp_path)
+    code = (
+        "import sys\n"
+        "from app.station.store import ResultStore, StoreError\n"
+        "try:\n"
+        f"    ResultStore.open({str(tmp_path)!r})\n"
+        "except StoreError as error:\n"
+        "    print(error)\n"
+        "    sys.exit(3)\n"
+    )
+    try:
+        completed = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                                   timeout=60)
+    finally:
+        store.close()
+    assert completed.returncode == 3, completed.stderr
+    assert "in use by another process" in completed.stdout
+    reopened = ResultStore.open(tmp_path)
+    reopened.close()
