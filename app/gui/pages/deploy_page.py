@@ -227,13 +227,15 @@ class DeployPage(StudioPage):
         if not targets:
             self.context.errors.report(self.tr("No target chosen."), None, self.tr("Tick CPU, NVIDIA GPU or AMD GPU."))
             return False
-        samples = project_data.good_training_images(project)[:SPEED_SAMPLE_IMAGES]
+        good = project_data.good_training_images(project)
+        samples = good[:SPEED_SAMPLE_IMAGES]
         request = DeployRequest(
             model_dir=str(model),
             output_root=str(project.root / project_data.BUNDLES_FOLDER),
             targets=targets,
             precision=self.precision_combo.currentData(),
             sample_images=tuple(str(path) for path in samples),
+            calibration_images=tuple(str(path) for path in good),
         )
         self._save_settings()
         Path(request.output_root).mkdir(parents=True, exist_ok=True)

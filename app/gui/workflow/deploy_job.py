@@ -1,14 +1,14 @@
 """The deploy job: turn a trained model into a bundle per target and precision, check it and time it.
 
 :func:`run_deploy` runs in the worker process of :class:`app.gui.workflow.jobs.JobProcess`
-because compiling imports torch. When the engine's ``compile_bundle`` is not installed,
-only ``cpu``/``fp32`` can be built: the trained model folder already is such a bundle,
-so it is verified and copied.
+because compiling imports torch. Bundles come from :func:`engine.compile.pipeline.compile_bundle`,
+whose accuracy guard rejects an INT8 graph that loses too much against fp32. Without the
+compiler only ``cpu``/``fp32`` can be built: the trained model folder already is such a
+bundle, so it is verified and copied.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import shutil
 import statistics
@@ -39,7 +39,9 @@ class DeployRequest:
         output_root: folder that receives one bundle folder per target.
         targets: subset of :data:`TARGETS`.
         precision: one of :data:`PRECISIONS`.
-        sample_images: images used to time the bundle (and to validate INT8 where the compiler needs them).
+        sample_images: images used to time the bundle.
+        calibration_images: good training images for INT8 calibration; every fourth one is held out
+            for the accuracy guard.
     """
 
     model_dir: str
@@ -47,6 +49,7 @@ class DeployRequest:
     targets: tuple[str, ...]
     precision: str = "fp32"
     sample_images: tuple[str, ...] = ()
+    calibration_images: tuple[str, ...] = ()
 
 
 def run_deploy(request: DeployRequest, progress: Callable[[str, int, int], None], cancel: Any) -> dict[str, Any]:
@@ -101,43 +104,41 @@ def _build_one(request: DeployRequest, target: str, progress: Callable[[str, int
 
 
 def _compile(request: DeployRequest, target: str, destination: Path) -> dict[str, Any]:
-    """Write the bundle for ``target`` to ``destination`` and return the accuracy guard's verdict."""
-    compiler = _compile_bundle_function()
-    if compiler is None:
+    """Write the bundle for ``target`` to ``destination`` and return the accuracy guard's verdict.
+
+    Raises:
+        JobFailure: the compiler is not installed and the request is not cpu/fp32.
+        engine.compile.pipeline.CompileError: invalid request (for example int8 without calibration images).
+    """
+    try:
+        from engine.compile.pipeline import CompileOptions, compile_bundle
+        from engine.compile.validate import GuardRejected
+    except ImportError as error:
         if (target, request.precision) != ("cpu", "fp32"):
             raise JobFailure(
-                f"{target}/{request.precision} needs the bundle compiler, which this installation lacks; "
-                "choose cpu and fp32, or install the compile extra"
-            )
+                f"{target}/{request.precision} needs the bundle compiler, which this installation lacks ({error}); "
+                "choose cpu and fp32, or install the train extra"
+            ) from error
         copy_bundle(Path(request.model_dir), destination)
-        return {"passed": True, "message": "fp32: no quantization, no accuracy guard needed"}
-    return _run_compiler(compiler, request, target, destination)
-
-
-def _compile_bundle_function() -> Callable[..., Any] | None:
+        return {"passed": True, "message": "fp32 copy of the trained model; no quantization to check"}
+    options = CompileOptions(target=target, precision=request.precision)
+    calibration = list(request.calibration_images) or None
     try:
-        from engine.compile import compile_bundle  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return compile_bundle
+        result = compile_bundle(request.model_dir, destination, options, calibration=calibration)
+    except GuardRejected as error:
+        return {"passed": False, "message": str(error)}
+    return {"passed": True, "message": _guard_summary(result.reports)}
 
 
-def _run_compiler(compiler: Callable[..., Any], request: DeployRequest, target: str, destination: Path) -> dict[str, Any]:
-    # NOTE: written against the documented intent of compile_bundle (model folder, output folder,
-    # target, precision, validation images); arguments it does not accept are left out.
-    offered = {
-        "target": target, "precision": request.precision, "validation_images": list(request.sample_images),
-    }
-    accepted = inspect.signature(compiler).parameters
-    keywords = {key: value for key, value in offered.items() if key in accepted}
-    try:
-        outcome = compiler(request.model_dir, destination, **keywords)
-    except Exception as error:
-        if type(error).__name__ == "GuardRejected":
-            return {"passed": False, "message": str(error)}
-        raise
-    message = str(getattr(outcome, "guard_message", "") or getattr(outcome, "message", "") or "accuracy guard passed")
-    return {"passed": True, "message": message}
+def _guard_summary(reports: Any) -> str:
+    """Return one line per validated graph: verdict agreement and AUROC change against fp32."""
+    lines = []
+    for report in reports:
+        line = f"{report.engine}: {report.verdict_agreement:.1%} same verdicts on {report.image_count} images"
+        if report.auroc_drop_points is not None:
+            line += f", AUROC {report.auroc_drop_points:+.2f} points below fp32"
+        lines.append(line)
+    return "; ".join(lines) or "no validation images; the guard did not run"
 
 
 def copy_bundle(source: Path, destination: Path) -> None:
