@@ -210,3 +210,25 @@ def test_train_teaches_defect_types(make_window, good_project, qtbot, tmp_path):
     assert page.last_result["defect_types"] == {"dent": 1, "scratch": 2}
     assert (Path(page.last_result["model_dir"]) / "training" / "defect_types.npz").is_file()
     assert "scratch 2" in page.result_label.text()
+
+
+def test_project_drop_imports_dataset(make_window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    rng = np.random.default_rng(5)
+    for folder in ("train/good", "test/good", "test/dent"):
+        write_image(tmp_path / "dataset" / folder / "a.png", rng.integers(0, 255, (40, 50), np.uint8))
+    window = make_window()
+    page = window.pages["project"]
+    assert page.create_project(tmp_path / "project", "dropped", [])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dataset"))])
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    page.dropEvent(event)
+    counts = window.session.project.counts()
+    assert counts.total == 3
+    assert window.session.project.info.class_names == ("dent",)
+    assert page.counts_tree.topLevelItem(0).text(1) == "3"
