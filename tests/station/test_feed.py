@@ -161,3 +161,17 @@ def test_idle_triggered_camera_stays_live():
         assert recorder.frames == []
     finally:
         feed.stop()
+
+
+def test_reconnect_delay_doubles_to_cap(caplog):
+    camera = FakeCamera(20, "continue", fps=200, open_failures=5)
+    settings = FeedSettings(backoff_initial_s=0.05, backoff_max_s=0.4, supervise_interval_s=0.02)
+    with caplog.at_level("INFO", logger="app.station.sources.feed"):
+        feed, recorder = start_feed(camera, settings)
+        try:
+            assert wait_until(lambda: len(recorder.frames) >= 1, timeout_s=10)
+        finally:
+            feed.stop()
+    delays = [float(record.getMessage().split("reconnecting in ")[1].split(" s")[0])
+              for record in caplog.records if "reconnecting in" in record.getMessage()]
+    assert delays == [0.05, 0.1, 0.2, 0.4, 0.4]

@@ -318,17 +318,20 @@ class CameraFeed:
             with self._lock:
                 self._reconnects += 1
                 self._last_device_timestamp = None
+        failed = False
         while not self._stopping.is_set():
-            delay_s = min(self.settings.backoff_initial_s * (2 ** self._backoff_attempt), self.settings.backoff_max_s)
-            if old is not None or self._backoff_attempt > 0:
-                logger.info("Camera %s: reconnecting in %.1f s (%s)", self.source_id, delay_s, reason)
+            if old is not None or failed:
+                delay_s = min(self.settings.backoff_initial_s * (2 ** self._backoff_attempt),
+                              self.settings.backoff_max_s)
+                self._backoff_attempt += 1
+                logger.info("Camera %s: reconnecting in %.2f s (%s)", self.source_id, delay_s, reason)
                 if self._stopping.wait(delay_s):
                     return
-            self._backoff_attempt += 1
             connection = self._open()
             if connection is not None:
                 self._connection = connection
                 return
+            failed = True
 
     def _open(self) -> _Connection | None:
         try:
