@@ -279,8 +279,12 @@ class CameraFeed:
                 frame_ref=raw.frame_ref,
             )
         self._set_state(FeedState.LIVE, "fresh frame")
-        if self._on_frame is not None:
+        if self._on_frame is None:
+            return
+        try:
             self._on_frame(frame)
+        except Exception:  # noqa: BLE001 - a consumer bug must not stop the reader thread
+            logger.exception("Camera %s: frame consumer failed on frame %d", self.source_id, frame.sequence)
 
     # -- supervision --------------------------------------------------------
 
