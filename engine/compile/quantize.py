@@ -63,17 +63,18 @@ def quantize_onnx_qdq(model: onnx.ModelProto, calibration: np.ndarray, exclude: 
 def quantize_openvino_nncf(model_path: str | os.PathLike[str], calibration: np.ndarray, exclude: Sequence[str]):
     """Return an OpenVINO model of the fp32 ONNX graph at ``model_path`` quantized to INT8 by NNCF.
 
-    ``exclude`` lists the ONNX node names to keep in float; OpenVINO keeps those names
-    on the converted operations, and names it drops are skipped. Every ``AvgPool`` is
-    excluded as well: with OpenVINO 2026.4 an INT8 3x3 average pooling corrupts the
-    one-pixel border of the feature map.
+    ``exclude`` lists ONNX node names to keep in float. OpenVINO renames or merges
+    some operations on import, so every operation downstream of an ``AvgPool`` is
+    excluded as well, found in the OpenVINO graph itself. With OpenVINO 2026.4 an
+    INT8 3x3 average pooling corrupts the one-pixel border of the feature map, and a
+    quantized smoothing convolution in the head destroys the anomaly map.
     """
     import nncf
     import openvino as ov
 
     model = ov.Core().read_model(str(model_path))
     present = {operation.get_friendly_name() for operation in model.get_ops()}
-    names = [name for name in exclude if name in present]
+    names = sorted({name for name in exclude if name in present} | _downstream_of_average_pooling(model))
     dataset = nncf.Dataset([calibration[index : index + 1] for index in range(len(calibration))])
     quantized = nncf.quantize(
         model,
@@ -84,3 +85,18 @@ def quantize_openvino_nncf(model_path: str | os.PathLike[str], calibration: np.n
     )
     logger.info("NNCF quantization done (%d calibration images, %d operations kept in float)", len(calibration), len(names))
     return quantized
+
+
+def _downstream_of_average_pooling(model) -> set[str]:
+    """Return the friendly names of every operation fed, directly or not, by an ``AvgPool``."""
+    pending = [operation for operation in model.get_ops() if operation.get_type_name() == "AvgPool"]
+    seen: set[str] = set()
+    while pending:
+        operation = pending.pop()
+        name = operation.get_friendly_name()
+        if name in seen:
+            continue
+        seen.add(name)
+        for output in operation.outputs():
+            pending.extend(target.get_node() for target in output.get_target_inputs())
+    return seen

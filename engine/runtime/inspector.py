@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.bundle import Manifest, load_manifest
+from engine.ops.domain import HEAD_STANDARD
 from engine.runtime.defect_types import DefectRegion, RegionClassifier
 from engine.runtime.engines import Engine, default_threads, open_engine
 from labeling.imageio import LoadedImage
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 OK = "OK"
 NG = "NG"
 ERROR = "ERROR"
+
+SELF_TEST_MAX_DELTA = 1e-2
+"""Largest normalized-score difference the self-test accepts between this engine and the CPU."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,28 @@ class Verdict:
     regions: tuple[DefectRegion, ...] = ()
 
 
+@dataclass(frozen=True)
+class SelfTestResult:
+    """This engine's score on the bundle's reference image against the CPU score recorded at compile time."""
+
+    engine: str
+    provider: str
+    expected_normalized: float
+    normalized: float
+    expected_verdict: str
+    verdict: str
+
+    @property
+    def delta(self) -> float:
+        """Absolute difference of the normalized scores."""
+        return abs(self.normalized - self.expected_normalized)
+
+    @property
+    def passed(self) -> bool:
+        """True when verdicts match and the normalized scores differ by at most 1e-2."""
+        return self.verdict == self.expected_verdict and self.delta <= SELF_TEST_MAX_DELTA
+
+
 def normalize_score(score: float | np.ndarray, threshold: float, normal_level: float) -> float | np.ndarray:
     """Map a raw score to 0..1: ``normal_level`` to 0, ``threshold`` to 0.5, clipped."""
     spread = max(threshold - normal_level, 1e-12)
@@ -62,6 +88,7 @@ class Inspector:
         self.manifest = manifest
         self._engine = engine
         self.fallback_warning = fallback_warning
+        self.self_test_result: SelfTestResult | None = None
         self.classifier: RegionClassifier | None = None
         self._features: list[np.ndarray] = []
 
@@ -73,8 +100,13 @@ class Inspector:
         engine: str = "auto",
         device: str = "auto",
         threads: int | None = None,
+        self_test: bool = True,
     ) -> Inspector:
         """Verify ``bundle`` (schema and hashes) and load its graph.
+
+        With ``self_test`` and a bundle that carries a reference image, the engine
+        scores that image and a warning is logged when its verdict or normalized score
+        (beyond 1e-2) differs from the CPU result recorded at compile time.
 
         Raises:
             engine.bundle.BundleError: the bundle is invalid or was modified.
@@ -90,12 +122,19 @@ class Inspector:
             threads=threads,
             precision=manifest.precision,
             openvino_model=root / openvino_name if openvino_name else None,
+            openvino_native=_native_graph(root, manifest),
         )
         inspector = cls(root, manifest, choice.engine, choice.fallback_warning)
         inspector.classifier = RegionClassifier.open(root, manifest.task, inspector.engine, threads or default_threads())
-        logger.info("Loaded bundle %s on %s (%s)", manifest.bundle_id, inspector.engine, inspector.provider)
-        if choice.fallback_warning:
-            logger.warning("%s", choice.fallback_warning)
+        logger.info(
+            "Loaded bundle %s on %s (%s), head: %s",
+            manifest.bundle_id,
+            inspector.engine,
+            inspector.provider,
+            inspector.head_path,
+        )
+        if self_test:
+            inspector.self_test()
         return inspector
 
     @property
@@ -107,6 +146,52 @@ class Inspector:
     def provider(self) -> str:
         """The provider or device the engine really runs on."""
         return self._engine.provider
+
+    @property
+    def head_path(self) -> str:
+        """How the head runs here: standard ops, fused function bodies or the native OpenVINO kernels."""
+        own = getattr(self._engine, "head_path", None)
+        if own is not None and own != HEAD_STANDARD:
+            return own
+        paths = self.manifest.head.get("paths", {})
+        return paths.get(self._engine.name, self.manifest.head.get("implementation", HEAD_STANDARD))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Messages for the user: engine fallback and a failed self-test."""
+        messages = [self.fallback_warning] if self.fallback_warning else []
+        result = self.self_test_result
+        if result is not None and not result.passed:
+            messages.append(
+                f"self-test: {result.engine} on {result.provider} scores the reference image "
+                f"{result.normalized:.4f} ({result.verdict}), the CPU scored {result.expected_normalized:.4f} "
+                f"({result.expected_verdict}); check the driver and provider versions, or use --device cpu"
+            )
+        return tuple(messages)
+
+    def self_test(self) -> SelfTestResult | None:
+        """Score the bundle's reference image and compare with the CPU result recorded at compile time.
+
+        Returns None when the bundle carries no reference image (models from ``inspect train``).
+        """
+        reference = self.manifest.validation.get("reference")
+        if not reference:
+            return None
+        batch = np.load(self.root / reference["input"])
+        score = float(np.asarray(self._engine.run(batch)["score"], dtype=np.float64).reshape(-1)[0])
+        post = self.manifest.postprocessing
+        result = SelfTestResult(
+            engine=self.engine,
+            provider=self.provider,
+            expected_normalized=float(reference["normalized_score"]),
+            normalized=float(normalize_score(score, post.threshold, post.normal_level)),
+            expected_verdict=str(reference["verdict"]),
+            verdict=NG if score > post.threshold else OK,
+        )
+        self.self_test_result = result
+        if not result.passed:
+            logger.warning("%s", self.warnings[-1])
+        return result
 
     @property
     def threshold(self) -> float:
@@ -176,3 +261,11 @@ class Inspector:
             return verdict
         top = regions[0]
         return replace(verdict, regions=regions, defect_type=top.defect_type, defect_confidence=top.confidence)
+
+
+def _native_graph(root: Path, manifest: Manifest) -> tuple[Path, Path] | None:
+    native = manifest.graphs.get("openvino_native")
+    library = manifest.head.get("extension")
+    if not native or not library:
+        return None
+    return root / native, root / library
