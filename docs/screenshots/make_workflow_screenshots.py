@@ -74,7 +74,8 @@ def run_workflow(dataset: Path, project_root: Path) -> dict:
         trained = run_training(request, _ignore, threading.Event())
         evaluation = evaluate_bundle(model_dir, project, project_data.labelled_samples(project, "test"))
     deploy = DeployRequest(str(model_dir), str(project_root / project_data.BUNDLES_FOLDER), ("cpu",),
-                           sample_images=tuple(str(path) for path in good[:5]))
+                           sample_images=tuple(str(path) for path in good[:5]),
+                           calibration_images=tuple(str(path) for path in good))
     (project_root / project_data.BUNDLES_FOLDER).mkdir(exist_ok=True)
     bundles = run_deploy(deploy, _ignore, threading.Event())["bundles"]
     results: list = []

@@ -40,7 +40,11 @@ def test_cpu_bundle_built_and_timed(trained_model, tmp_path, precision):
     (entry,) = run_deploy(request, _ignore, threading.Event())["bundles"]
     assert entry["error"] == "", entry
     assert entry["guard"]["passed"] is True
-    assert entry["guard"]["message"]
+    assert entry["guard"]["copied"] is False
+    assert entry["guard"]["reports"], "the guard compares every compiled graph on held-out images"
+    for report in entry["guard"]["reports"]:
+        assert report["images"] == 2
+        assert report["agreement"] >= 0.5
     assert entry["ms_per_image"] > 0
     manifest = load_manifest(entry["path"])[1]
     assert manifest.precision == precision

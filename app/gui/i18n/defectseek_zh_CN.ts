@@ -436,133 +436,153 @@
         <translation>请勾选 CPU、NVIDIA GPU 或 AMD GPU。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="243"/>
+        <location filename="../pages/deploy_page.py" line="245"/>
         <source>Building...</source>
         <translation>正在生成...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="264"/>
+        <location filename="../pages/deploy_page.py" line="266"/>
         <source>Building the bundle failed.</source>
         <translation>生成部署包失败。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="264"/>
+        <location filename="../pages/deploy_page.py" line="266"/>
         <source>Check the chosen targets and precision.</source>
         <translation>请检查所选的目标平台和精度。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="274"/>
+        <location filename="../pages/deploy_page.py" line="276"/>
         <source>not built: {0}</source>
         <translation>未生成：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="276"/>
+        <location filename="../pages/deploy_page.py" line="278"/>
         <source>rejected: {0}</source>
         <translation>被拒绝：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="278"/>
+        <location filename="../pages/deploy_page.py" line="280"/>
         <source>passed ({0})</source>
         <translation>通过（{0}）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="281"/>
+        <location filename="../pages/deploy_page.py" line="283"/>
         <source>{0:.1f} ms</source>
         <translation>{0:.1f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="281"/>
+        <location filename="../pages/deploy_page.py" line="283"/>
         <source>not measured here</source>
         <translation>本机无法测量</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="290"/>
+        <location filename="../pages/deploy_page.py" line="292"/>
         <source>{0} of {1} bundles built.</source>
         <translation>已生成 {0}/{1} 个部署包。</translation>
     </message>
     <message>
         <location filename="../pages/deploy_page.py" line="296"/>
+        <source>fp32 copy of the trained model, nothing to check</source>
+        <translation>训练模型的 FP32 副本，无需检查</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="299"/>
+        <source>{0}: {1:.1%} same verdicts on {2} images</source>
+        <translation>{0}：{2} 张图像中 {1:.1%} 判定一致</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="303"/>
+        <source>, AUROC {0:+.2f} points below fp32</source>
+        <translation>，AUROC 比 FP32 低 {0:+.2f} 个百分点</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="305"/>
+        <source>no validation images, so the guard did not run</source>
+        <translation>没有验证图像，精度守卫未运行</translation>
+    </message>
+    <message>
+        <location filename="../pages/deploy_page.py" line="311"/>
         <source>No bundle to save.</source>
         <translation>没有可保存的部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="296"/>
+        <location filename="../pages/deploy_page.py" line="311"/>
         <source>Build a bundle first.</source>
         <translation>请先生成部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="300"/>
+        <location filename="../pages/deploy_page.py" line="315"/>
         <source>Saving the bundle...</source>
         <translation>正在保存部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="309"/>
+        <location filename="../pages/deploy_page.py" line="324"/>
         <source>Nothing to send.</source>
         <translation>没有可发送的内容。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="309"/>
+        <location filename="../pages/deploy_page.py" line="324"/>
         <source>Build a bundle and add and tick at least one line station.</source>
         <translation>请生成部署包，并添加和勾选至少一个产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="314"/>
+        <location filename="../pages/deploy_page.py" line="329"/>
         <source>Sending the bundle...</source>
         <translation>正在发送部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="321"/>
+        <location filename="../pages/deploy_page.py" line="336"/>
         <source>No line station checked.</source>
         <translation>未勾选产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="321"/>
+        <location filename="../pages/deploy_page.py" line="336"/>
         <source>Add and tick a line station.</source>
         <translation>请添加并勾选产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="325"/>
+        <location filename="../pages/deploy_page.py" line="340"/>
         <source>Asking the stations...</source>
         <translation>正在查询工位...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="339"/>
+        <location filename="../pages/deploy_page.py" line="354"/>
         <source>Saving or sending the bundle failed.</source>
         <translation>保存或发送部署包失败。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="340"/>
+        <location filename="../pages/deploy_page.py" line="355"/>
         <source>Check the destination folder or the station address and token.</source>
         <translation>请检查目标文件夹，或工位地址和令牌。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="343"/>
+        <location filename="../pages/deploy_page.py" line="358"/>
         <source>Bundle saved: {0}</source>
         <translation>部署包已保存：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="346"/>
+        <location filename="../pages/deploy_page.py" line="361"/>
         <source>{0}: running {1}</source>
         <translation>{0}：正在运行 {1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="346"/>
+        <location filename="../pages/deploy_page.py" line="361"/>
         <source>no bundle</source>
         <translation>无部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="353"/>
+        <location filename="../pages/deploy_page.py" line="368"/>
         <source>{0}: installed {1}</source>
         <translation>{0}：已安装 {1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="347"/>
-        <location filename="../pages/deploy_page.py" line="354"/>
+        <location filename="../pages/deploy_page.py" line="362"/>
+        <location filename="../pages/deploy_page.py" line="369"/>
         <source>{0}: failed: {1}</source>
         <translation>{0}：失败：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="381"/>
+        <location filename="../pages/deploy_page.py" line="399"/>
         <source>Choose the Folder or USB Stick</source>
         <translation>选择文件夹或U盘</translation>
     </message>

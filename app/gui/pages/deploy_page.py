@@ -41,6 +41,7 @@ KEY_PRECISION = "deploy/precision"
 KEY_AS_ZIP = "deploy/as_zip"
 DEFAULT_DEPLOY_PORT = 50051
 SPEED_SAMPLE_IMAGES = 5
+GUARD_COLUMN_MAX_PX = 480
 
 
 def _send_job(request: dict, progress, cancel) -> dict:
@@ -277,7 +278,7 @@ class DeployPage(StudioPage):
             elif entry["guard"]["passed"] is False:
                 guard = self.tr("rejected: {0}").format(entry["guard"]["message"])
             else:
-                guard = self.tr("passed ({0})").format(entry["guard"]["message"])
+                guard = self.tr("passed ({0})").format(self._guard_text(entry["guard"]))
                 built += 1
             speed = entry.get("ms_per_image")
             speed_text = self.tr("{0:.1f} ms").format(speed) if speed is not None else self.tr("not measured here")
@@ -289,7 +290,21 @@ class DeployPage(StudioPage):
             self.results_tree.addTopLevelItem(row)
         for column in range(self.results_tree.columnCount()):
             self.results_tree.resizeColumnToContents(column)
+        self.results_tree.setColumnWidth(2, min(self.results_tree.columnWidth(2), GUARD_COLUMN_MAX_PX))
         self.status_label.setText(self.tr("{0} of {1} bundles built.").format(built, len(bundles)))
+
+    def _guard_text(self, guard: dict) -> str:
+        if guard.get("copied"):
+            return self.tr("fp32 copy of the trained model, nothing to check")
+        lines = []
+        for report in guard.get("reports", []):
+            line = self.tr("{0}: {1:.1%} same verdicts on {2} images").format(
+                report["engine"], report["agreement"], report["images"]
+            )
+            if report.get("auroc_drop_points") is not None:
+                line += self.tr(", AUROC {0:+.2f} points below fp32").format(report["auroc_drop_points"])
+            lines.append(line)
+        return "; ".join(lines) or self.tr("no validation images, so the guard did not run")
 
     def export_to(self, folder: str | Path, *, as_zip: bool) -> bool:
         """Copy the chosen bundle to ``folder`` in a worker thread; return False when it could not start."""
@@ -362,6 +377,9 @@ class DeployPage(StudioPage):
     def add_station(self, host: str, port: int) -> None:
         """Add a line station to the saved list (checked for the next send)."""
         if not host:
+            return
+        existing = [self._station_at(row) for row in range(self.station_list.count())]
+        if (host, port) in existing:
             return
         item = QListWidgetItem(f"{host}:{port}")
         item.setData(Qt.ItemDataRole.UserRole, [host, port])

@@ -57,8 +57,10 @@ def run_deploy(request: DeployRequest, progress: Callable[[str, int, int], None]
 
     Returns:
         ``{"bundles": [...]}`` with one entry per target: ``target``, ``precision``, ``path``,
-        ``bundle_id``, ``guard`` (``passed`` and ``message``), ``ms_per_image``, ``provider`` and
-        ``error`` (empty when the bundle was built).
+        ``bundle_id``, ``guard``, ``ms_per_image``, ``provider`` and ``error`` (empty when the
+        bundle was built). ``guard`` has ``passed``, ``message`` (the rejection), ``reports``
+        (per graph: ``engine``, ``images``, ``agreement`` and ``auroc_drop_points``) and
+        ``copied`` (True when the model was copied because the compiler is not installed).
 
     Raises:
         JobFailure: no target requested or an unknown precision.
@@ -83,7 +85,7 @@ def _build_one(request: DeployRequest, target: str, progress: Callable[[str, int
     destination = Path(request.output_root) / name
     entry: dict[str, Any] = {
         "target": target, "precision": request.precision, "path": str(destination), "bundle_id": "",
-        "guard": {"passed": None, "message": ""}, "ms_per_image": None, "provider": "", "error": "",
+        "guard": {"passed": None, "message": "", "reports": [], "copied": False}, "ms_per_image": None, "provider": "", "error": "",
     }
     try:
         guard = _compile(request, target, destination)
@@ -120,25 +122,19 @@ def _compile(request: DeployRequest, target: str, destination: Path) -> dict[str
                 "choose cpu and fp32, or install the train extra"
             ) from error
         copy_bundle(Path(request.model_dir), destination)
-        return {"passed": True, "message": "fp32 copy of the trained model; no quantization to check"}
+        return {"passed": True, "message": "", "reports": [], "copied": True}
     options = CompileOptions(target=target, precision=request.precision)
     calibration = list(request.calibration_images) or None
     try:
         result = compile_bundle(request.model_dir, destination, options, calibration=calibration)
     except GuardRejected as error:
-        return {"passed": False, "message": str(error)}
-    return {"passed": True, "message": _guard_summary(result.reports)}
-
-
-def _guard_summary(reports: Any) -> str:
-    """Return one line per validated graph: verdict agreement and AUROC change against fp32."""
-    lines = []
-    for report in reports:
-        line = f"{report.engine}: {report.verdict_agreement:.1%} same verdicts on {report.image_count} images"
-        if report.auroc_drop_points is not None:
-            line += f", AUROC {report.auroc_drop_points:+.2f} points below fp32"
-        lines.append(line)
-    return "; ".join(lines) or "no validation images; the guard did not run"
+        return {"passed": False, "message": str(error), "reports": [], "copied": False}
+    reports = [
+        {"engine": report.engine, "images": report.image_count, "agreement": report.verdict_agreement,
+         "auroc_drop_points": report.auroc_drop_points}
+        for report in result.reports
+    ]
+    return {"passed": True, "message": "", "reports": reports, "copied": False}
 
 
 def copy_bundle(source: Path, destination: Path) -> None:
