@@ -40,12 +40,13 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MIN_SIDE_PX = 16
+MAX_PIXELS_VARIABLE = "DEFECTSEEK_MAX_PIXELS"
 SUPPORTED_BIT_DEPTHS = (8, 10, 12, 14, 16)
 
 # Leading bytes of the supported formats: a file with one of these that fails to open is damaged, not foreign.
 IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"II*\x00", b"MM\x00*", b"BM", b"RIFF", b"GIF8")
 
-# What Pillow's decoders raise on damaged or cut-off data, besides its own error types.
+# Exceptions Pillow's decoders raise on damaged or cut-off data, besides its own error types.
 DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
 # Pillow's own decompression-bomb guard would fire before ours with a less useful message.
@@ -59,7 +60,7 @@ class ImageReadError(Exception):
         path: the file (or source name) that failed.
         kind: one of ``missing``, ``empty``, ``truncated``, ``not_an_image``,
             ``too_large``, ``too_small``, ``unsupported``, ``unreadable``.
-        reason: a sentence that says what is wrong and what to do.
+        reason: a sentence stating what is wrong and what to do.
     """
 
     def __init__(self, path: str | os.PathLike[str], kind: str, reason: str) -> None:
@@ -113,12 +114,21 @@ class LoadedImage:
 
     @property
     def bit_depth(self) -> int:
-        """Effective bit depth: 8 for ``uint8``, else the smallest of 10/12/14/16 that holds the data."""
+        """Effective bit depth: 8 for ``uint8``, else the smallest of 10/12/14/16 that fits the data."""
         return effective_bit_depth(self.pixels)
 
 
+def max_pixels_limit() -> int:
+    """Return the pixel budget per image: ``DEFECTSEEK_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`.
+
+    The CLI's ``--max-megapixels`` option sets that variable for its own process.
+    """
+    configured = os.environ.get(MAX_PIXELS_VARIABLE, "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else DEFAULT_MAX_PIXELS
+
+
 def effective_bit_depth(pixels: np.ndarray) -> int:
-    """Return 8 for 8-bit data, else the smallest supported depth that holds the maximum value."""
+    """Return 8 for 8-bit data, else the smallest supported depth that fits the maximum value."""
     if pixels.dtype == np.uint8:
         return 8
     maximum = int(pixels.max()) if pixels.size else 0
@@ -142,10 +152,10 @@ def read_image_info(path: str | os.PathLike[str]) -> ImageInfo:
 def read_image(
     path: str | os.PathLike[str],
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     min_side_px: int = DEFAULT_MIN_SIDE_PX,
 ) -> LoadedImage:
-    """Load ``path`` by the module's rules.
+    """Load ``path`` by the module's rules (``max_pixels`` defaults to :func:`max_pixels_limit`).
 
     Raises:
         ImageReadError: with ``kind`` and a message naming the file and the fix.
@@ -158,15 +168,15 @@ def decode_image(
     data: bytes,
     source: str,
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     min_side_px: int = DEFAULT_MIN_SIDE_PX,
 ) -> LoadedImage:
     """Decode encoded image bytes by the module's rules; ``source`` names them in errors."""
     if not data:
         raise ImageReadError(source, "empty", "the file is empty (0 bytes). Copy it again from the camera or remove it.")
     with _open_pil(data, source) as image:
+        _check_size(source, *image.size, max_pixels or max_pixels_limit(), min_side_px)
         info = _info_of(image, source)
-        _check_size(source, info.width, info.height, max_pixels, min_side_px)
         pixels = _decode_pixels(image, data, source)
     return LoadedImage(pixels=pixels, source=source, source_mode=info.mode)
 
@@ -350,7 +360,10 @@ def _open_pil(data: bytes, source: str | os.PathLike[str]) -> Image.Image:
 def _info_of(image: Image.Image, source: str) -> ImageInfo:
     width, height = image.size
     try:
-        orientation = image.getexif().get(0x0112, 1)
+        # Pillow decodes a whole PNG to look for an EXIF chunk after the pixel data; such files are
+        # rare, so only EXIF found while reading the header counts for PNG.
+        lazy_png = image.format == "PNG" and "exif" not in image.info
+        orientation = 1 if lazy_png else image.getexif().get(0x0112, 1)
     except DECODER_ERRORS as error:
         raise ImageReadError(source, "truncated", f"the image header is damaged ({error}); copy the file again.") from None
     if orientation in (5, 6, 7, 8):
@@ -364,7 +377,7 @@ def _check_size(source: str | os.PathLike[str], width: int, height: int, max_pix
             source,
             "too_large",
             f"image is {width}x{height} = {width * height:,} pixels, above the limit of {max_pixels:,}; "
-            "raise the pixel limit or split the image.",
+            "raise the limit with --max-megapixels (or DEFECTSEEK_MAX_PIXELS) or split the image.",
         )
     if min(width, height) < min_side_px:
         raise ImageReadError(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from app.cli import demo_command, eval_command, exit_codes, run_command, train_command
+from labeling.imageio import DEFAULT_MAX_PIXELS, MAX_PIXELS_VARIABLE
 
 COMMANDS = [train_command, run_command, eval_command, demo_command]
 
@@ -25,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         "3 some inputs unreadable (partial).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=None,
+        help=f"reject images above this size before decoding (default: {DEFAULT_MAX_PIXELS // 1_000_000} megapixels)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(subparsers)
@@ -75,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
+    if args.max_megapixels is not None:
+        if args.max_megapixels <= 0:
+            print("error: --max-megapixels must be positive", file=sys.stderr)
+            return exit_codes.USAGE
+        os.environ[MAX_PIXELS_VARIABLE] = str(int(args.max_megapixels * 1_000_000))
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return exit_codes.USAGE
