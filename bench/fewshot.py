@@ -6,7 +6,7 @@ Usage::
         [--augmentations 0] [--out docs/benchmarks-fewshot.md]
 
 Without ``--model`` a PatchCore model is trained on ``train/good`` first (minutes on
-a 2-core CPU). Every defect image is described once per region source; each draw
+a 2-core CPU). Every defect image is described once per region source. Each draw
 then picks k support images per type and classifies all other images of every type.
 
 Region sources: ``mask`` (support and query regions are the labelled masks),
@@ -34,7 +34,7 @@ from engine.compile import write_model_bundle  # noqa: E402
 from engine.compile.defect_types import model_extractor, model_geometry  # noqa: E402
 from engine.compile.export import load_trained_model  # noqa: E402
 from fewshot.augment import augmented_copies  # noqa: E402
-from fewshot.classifier import UNKNOWN, DefectTypeClassifier, distances_to_prototypes, predict  # noqa: E402
+from fewshot.classifier import DefectTypeClassifier, distances_to_prototypes, predict  # noqa: E402
 from fewshot.descriptor import describe_regions  # noqa: E402
 from fewshot.regions import region_from_map  # noqa: E402
 from labeling.imageio import LoadedImage, read_image, read_mask  # noqa: E402

@@ -1,8 +1,8 @@
 """Few-shot defect-type classifier: support descriptors per type, prototypes, and the open-set rule.
 
-The classifier stores the raw descriptor of every support example, so adding a type
-or more examples of one only recomputes normalization statistics and prototypes
-(milliseconds); the backbone is never trained. A region whose distance to the nearest
+The classifier stores the raw descriptor of every support example. Adding a type or
+more examples of one therefore only recomputes normalization statistics and
+prototypes, which takes milliseconds, and the backbone is never trained. A region whose distance to the nearest
 prototype exceeds ``unknown_distance`` is reported as :data:`UNKNOWN`, so a defect type
 that was never taught is not forced into a known one.
 """
@@ -50,7 +50,7 @@ class TypeSummary:
 class ClassifierParameters:
     """Everything the exported head needs: type names, normalization, prototypes and open-set rule.
 
-    ``temperature`` scales distances in the softmax that turns them into a confidence;
+    ``temperature`` scales distances in the softmax that turns them into a confidence.
     ``unknown_distance`` is the largest distance to the nearest prototype that still
     counts as a known type.
     """
@@ -183,8 +183,10 @@ class DefectTypeClassifier:
         everything = np.concatenate([self.support[name] for name in names])
         shape_mean = everything[:, channels:].mean(axis=0)
         shape_scale = np.maximum(everything[:, channels:].std(axis=0), MIN_SHAPE_SCALE)
-        normalize = lambda rows: normalize_descriptors(rows, appearance_centre, shape_mean, shape_scale, self.shape_weight)  # noqa: E731
-        normalized = {name: normalize(self.support[name]) for name in names}
+        normalized = {
+            name: normalize_descriptors(self.support[name], appearance_centre, shape_mean, shape_scale, self.shape_weight)
+            for name in names
+        }
         prototypes = np.stack([normalized[name].mean(axis=0) for name in names])
         unknown_distance, temperature = calibrate_open_set(normalized, prototypes)
         return ClassifierParameters(
@@ -231,7 +233,7 @@ class DefectTypeClassifier:
             support = {name: np.asarray(data[f"support_{index}"]) for index, name in enumerate(meta["types"])}
         return cls(
             support=support,
-            with_region=dict(zip(meta["types"], meta["with_region"])),
+            with_region=dict(zip(meta["types"], meta["with_region"], strict=True)),
             declared=list(meta["declared"]),
             shape_weight=float(meta["shape_weight"]),
             unknown_margin=float(meta["unknown_margin"]),

@@ -59,7 +59,7 @@ def type_metrics(true_types: Sequence[str], predicted_types: Sequence[str | None
     extra = [name for name in dict.fromkeys(predicted) if name not in rows and name not in (UNKNOWN, NOT_TYPED)]
     columns = (*rows, *extra, UNKNOWN, NOT_TYPED)
     matrix = np.zeros((len(rows), len(columns)), dtype=np.int64)
-    for truth, guess in zip(true_types, predicted):
+    for truth, guess in zip(true_types, predicted, strict=True):
         matrix[rows.index(truth), columns.index(guess)] += 1
     scores = []
     for index, name in enumerate(rows):

@@ -126,7 +126,7 @@ def train_defect_types(
     descriptors = describe_examples(examples, extract, geometry, augmentations=augmentations, seed=seed, view=view)
     by_type: dict[str, list[np.ndarray]] = {}
     with_region: dict[str, int] = {}
-    for example, rows in zip(examples, descriptors):
+    for example, rows in zip(examples, descriptors, strict=True):
         by_type.setdefault(example.defect_type, []).append(rows.mean(axis=0))
         with_region[example.defect_type] = with_region.get(example.defect_type, 0) + int(example.mask is not None)
     for name, rows in by_type.items():

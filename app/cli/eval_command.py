@@ -183,5 +183,5 @@ def _print_types(types: dict) -> None:
     width = max(len(name) for name in [*columns, *types["rows"]]) + 2
     print("confusion (true down, predicted across)")
     print(" " * width + "".join(name.rjust(width) for name in columns))
-    for name, counts in zip(types["rows"], types["confusion_matrix"]):
+    for name, counts in zip(types["rows"], types["confusion_matrix"], strict=True):
         print(name.ljust(width) + "".join(str(value).rjust(width) for value in counts))

@@ -84,7 +84,7 @@ class _OnnxRuntimeGraph:
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = [output.name for output in self.session.get_outputs()]
-        return dict(zip(names, self.session.run(names, inputs)))
+        return dict(zip(names, self.session.run(names, inputs), strict=True))
 
 
 class _OpenVinoGraph:

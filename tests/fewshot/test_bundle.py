@@ -57,7 +57,7 @@ def test_engines_agree_per_region(typed_model):
     directory, _ = typed_model
     images = queries("spot") + queries("scratch") + queries("grid")
     results = [Inspector.open(directory, engine=engine, device="cpu", threads=2).inspect_images(images) for engine in ENGINES]
-    for first, second in zip(*results):
+    for first, second in zip(*results, strict=True):
         assert first.verdict == second.verdict
         assert [r.defect_type for r in first.regions] == [r.defect_type for r in second.regions]
         assert [(r.x, r.y, r.width, r.height) for r in first.regions] == [(r.x, r.y, r.width, r.height) for r in second.regions]

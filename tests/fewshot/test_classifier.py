@@ -139,7 +139,7 @@ def test_runtime_rule_matches_training_rule():
     settings = ClassifierSettings("classifier.onnx", parameters.type_names, parameters.unknown_distance, parameters.temperature)
     queries = np.concatenate([cluster(0, 3, seed=90), cluster(7, 3, seed=91)])
     distances = distances_to_prototypes(parameters, queries)
-    for row, expected in zip(distances, predict(parameters, distances)):
+    for row, expected in zip(distances, predict(parameters, distances), strict=True):
         defect_type, confidence, nearest = decide_type(row, settings)
         assert defect_type == expected.defect_type
         assert nearest == expected.nearest_type
