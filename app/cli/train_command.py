@@ -79,10 +79,18 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    except MemoryError:
+        progress.close()
+        print(
+            f"error: training ran out of memory with {len(images)} images; lower --memory-budget-mb, "
+            "use a smaller --size or --coreset-ratio, or train on fewer images",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
     progress.close()
     height, width = trained.input_size
     print(
-        f"trained on {trained.image_count} images in {trained.train_seconds:.1f} s; input {width}x{height} "
+        f"trained on {trained.image_count} images in {trained.train_seconds:.1f} s; input {height}x{width} HxW "
         f"({trained.resize}); "
         f"bank {trained.bank.shape[0]} patches; threshold {trained.threshold.value:.4f} ({trained.threshold.method})"
     )
@@ -90,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
     types_status = defect_options.train_types(args, trained, args.out)
     if types_status == exit_codes.USAGE:
         return types_status
-    if trained.threshold.defect_count == 0:
-        print(f"note: {trained.threshold.note}", file=sys.stderr)
     if trained.resize == "tile":
         print("note: images are tiled (aspect ratio kept); every pixel is covered", file=sys.stderr)
     if errors:
