@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,10 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from PySide6.QtCore import Qt
 
 from app.gui.pages.base import PageContext, StudioPage
-from app.gui.pages.workflow_widgets import wrap_in_scroll_area, BundleCombo, JobPoller
+from app.gui.pages.workflow_widgets import BundleCombo, JobPoller, wrap_in_scroll_area
 from app.gui.workflow import project_data
 from app.gui.workflow.deploy_job import DEPLOY_TARGET, PRECISIONS, TARGETS, DeployRequest, export_bundle
 from app.gui.workflow.jobs import CANCELLED, DONE, FAILED, PROGRESS, JobEvent, JobProcess, ThreadJob
@@ -111,7 +111,7 @@ class DeployPage(StudioPage):
         self.target_checks = {}
 
         targets_row = QHBoxLayout()
-        for target, text in zip(TARGETS, (self.tr("CPU"), self.tr("NVIDIA GPU"), self.tr("AMD GPU"))):
+        for target, text in zip(TARGETS, (self.tr("CPU"), self.tr("NVIDIA GPU"), self.tr("AMD GPU")), strict=True):
             check = QCheckBox(text)
             check.setObjectName(f"target_{target}")
             self.target_checks[target] = check
@@ -119,7 +119,9 @@ class DeployPage(StudioPage):
         targets_row.addStretch(1)
         self.precision_combo = QComboBox()
         for precision, text in zip(
-            PRECISIONS, (self.tr("FP32 (exact)"), self.tr("FP16"), self.tr("INT8 (fastest, checked by the accuracy guard)"))
+            PRECISIONS,
+            (self.tr("FP32 (exact)"), self.tr("FP16"), self.tr("INT8 (fastest, checked by the accuracy guard)")),
+            strict=True,
         ):
             self.precision_combo.addItem(text, precision)
         self.build_button = QPushButton(self.tr("Build Bundle"))

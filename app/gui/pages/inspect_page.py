@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.pages.base import PageContext, StudioPage
-from app.gui.pages.workflow_widgets import wrap_in_scroll_area, BundleCombo, JobPoller, pixmap_from_rgb
+from app.gui.pages.workflow_widgets import BundleCombo, JobPoller, pixmap_from_rgb, wrap_in_scroll_area
 from app.gui.workflow import project_data
 from app.gui.workflow.inspection import Counters, InspectionResult, InspectRequest, run_inspection
 from app.gui.workflow.jobs import FAILED, FINAL_KINDS, ITEM, JobEvent, ThreadJob

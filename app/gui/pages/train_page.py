@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.pages.base import PageContext, StudioPage
-from app.gui.pages.workflow_widgets import wrap_in_scroll_area, JobPoller
+from app.gui.pages.workflow_widgets import JobPoller, wrap_in_scroll_area
 from app.gui.workflow import project_data
 from app.gui.workflow.jobs import CANCELLED, DONE, FAILED, PROGRESS, EtaEstimator, JobEvent, JobProcess
 from app.gui.workflow.train_job import TRAIN_TARGET, TrainRequest
@@ -150,6 +150,7 @@ class TrainPage(StudioPage):
         for value, text in zip(
             RESIZE_CHOICES,
             (self.tr("Automatic"), self.tr("Stretch whole image"), self.tr("Tiles (keep aspect ratio)")),
+            strict=True,
         ):
             self.resize_combo.addItem(text, value)
         self.coreset_spin = _double_spin(0.001, 1.0, 0.1, 3)

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 100
 CHART_MARGIN_PX = 36
+REPORT_FIGURE_SIZE_PX = (520, 320)
 GOOD_COLOUR = QColor(46, 139, 87)
 NG_COLOUR = QColor(200, 40, 40)
 THRESHOLD_COLOUR = QColor(30, 30, 30)
@@ -83,8 +84,9 @@ def png_bytes(image: QImage | QPixmap) -> bytes:
     return bytes(buffer.data())
 
 
-def render_png(widget: QWidget, size: QSize = QSize(520, 320)) -> bytes:
-    """Render ``widget`` at ``size`` off screen and return PNG bytes (for reports)."""
+def render_png(widget: QWidget, size: QSize | None = None) -> bytes:
+    """Render ``widget`` at ``size`` (default 520 x 320) off screen and return PNG bytes (for reports)."""
+    size = size or QSize(*REPORT_FIGURE_SIZE_PX)
     old_size = widget.size()
     widget.resize(size)
     image = QImage(size, QImage.Format.Format_RGB32)
@@ -178,7 +180,7 @@ class RocChart(_Chart):
         painter.drawLine(point(0, 0), point(1, 1))
         if self._fpr.size:
             path = QPainterPath(point(float(self._fpr[0]), float(self._tpr[0])))
-            for x, y in zip(self._fpr[1:], self._tpr[1:]):
+            for x, y in zip(self._fpr[1:], self._tpr[1:], strict=True):
                 path.lineTo(point(float(x), float(y)))
             painter.setPen(QPen(QColor(30, 90, 200), 2))
             painter.drawPath(path)

@@ -21,8 +21,8 @@ from app.gui.workflow.jobs import JobCancelled
 from app.gui.workflow.project_data import LabelledSample, sample_mask
 from engine.metrics import RatesAtThreshold, aupro, rates_at, roc_auc, roc_curve
 from engine.runtime import Inspector
-from engine.runtime.overlay import heatmap_overlay
 from engine.runtime.inspector import normalize_score
+from engine.runtime.overlay import heatmap_overlay
 from labeling.imageio import ImageReadError, read_image
 from labeling.project import Project
 
@@ -232,7 +232,7 @@ def type_confusion(result: EvaluationResult) -> tuple[list[str], list[str], np.n
     """Return (true types, given types, counts) over the NG images, or None when no image got a type.
 
     The columns are the types seen on either side, then ``none`` for NG images that got
-    no type (usually because they were judged OK). A classifier's ``unknown`` answer is
+    no type (usually because they were judged OK). A classifier's ``unknown`` result is
     a column like any type name.
     """
     defective = [item for item in result.images if item.label == 1]
