@@ -232,3 +232,29 @@ def test_project_drop_imports_dataset(make_window, tmp_path):
     assert counts.total == 3
     assert window.session.project.info.class_names == ("dent",)
     assert page.counts_tree.topLevelItem(0).text(1) == "3"
+
+
+def test_train_failure_shown_as_dialog(make_window, good_project, qtbot):
+    for image in (good_project.parent / "data" / "train" / "good").glob("*.png"):
+        image.write_bytes(b"not a png")
+    window = make_window()
+    window.pages["project"].open_project(good_project)
+    page = window.pages["train"]
+    assert page.start_training()
+    qtbot.waitUntil(lambda: page.poller is None, timeout=WAIT_MS)
+    assert page.last_result is None
+    assert "no readable good images" in page.last_failure
+    assert "Training failed." in window.errors.last_message
+    assert "Traceback" not in window.errors.last_message
+
+
+def test_window_close_ends_training_worker(make_window, good_project, qtbot):
+    window = make_window()
+    window.pages["project"].open_project(good_project)
+    page = window.pages["train"]
+    assert page.start_training()
+    job = page.poller.job
+    qtbot.waitUntil(lambda: job.pid is not None, timeout=WAIT_MS)
+    window.close()
+    assert page.poller is None
+    assert not job._process.is_alive()
