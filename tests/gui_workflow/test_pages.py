@@ -258,3 +258,21 @@ def test_window_close_ends_training_worker(make_window, good_project, qtbot):
     window.close()
     assert page.poller is None
     assert not job._process.is_alive()
+
+
+def test_inspect_and_evaluate_choices_persist(make_window, good_project, tmp_path):
+    window = make_window()
+    window.pages["project"].open_project(good_project)
+    evaluate = window.pages["evaluate"]
+    evaluate.split_combo.setCurrentIndex(evaluate.split_combo.findData("all"))
+    inspect = window.pages["inspect"]
+    inspect.camera_radio.setChecked(True)
+    inspect.camera_edit.setText(str(tmp_path / "clip.avi"))
+    inspect.select_bundle(tmp_path / "bundle")
+    inspect.start_inspection()
+    inspect.stop_inspection()
+    window.close()
+    reopened = make_window()
+    assert reopened.pages["evaluate"].split_combo.currentData() == "all"
+    assert reopened.pages["inspect"].camera_radio.isChecked()
+    assert reopened.pages["inspect"].camera_edit.text() == str(tmp_path / "clip.avi")

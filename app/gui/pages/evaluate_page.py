@@ -55,6 +55,7 @@ from labeling.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
+KEY_SPLIT = "evaluate/split"
 GALLERY_ICON_PX = 120
 WORST_CASE_COUNT = 6
 
@@ -100,6 +101,11 @@ class EvaluatePage(StudioPage):
             ("all", self.tr("All labelled images")),
         ):
             self.split_combo.addItem(text, key)
+        saved_split = str(self.context.settings.value(KEY_SPLIT, "test"))
+        self.split_combo.setCurrentIndex(max(0, self.split_combo.findData(saved_split)))
+        self.split_combo.currentIndexChanged.connect(
+            lambda: self.context.settings.setValue(KEY_SPLIT, self.split_combo.currentData())
+        )
         self.run_button = QPushButton(self.tr("Evaluate"))
         self.run_button.setObjectName("evaluate_button")
         self.run_button.clicked.connect(self.start_evaluation)

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 KEY_FOLDER = "inspect/folder"
 KEY_CAMERA = "inspect/camera"
+KEY_USE_CAMERA = "inspect/use_camera"
 NG_ICON_PX = 96
 VERDICT_STYLES = {
     "OK": "background:#2e8b57;color:white;font-size:28px;font-weight:bold;padding:6px",
@@ -293,10 +294,13 @@ class InspectPage(StudioPage):
     def _load_settings(self) -> None:
         self.folder_edit.setText(str(self.context.settings.value(KEY_FOLDER, "")))
         self.camera_edit.setText(str(self.context.settings.value(KEY_CAMERA, "0")))
+        if str(self.context.settings.value(KEY_USE_CAMERA, "false")) == "true":
+            self.camera_radio.setChecked(True)
 
     def _save_settings(self) -> None:
         self.context.settings.setValue(KEY_FOLDER, self.folder_edit.text())
         self.context.settings.setValue(KEY_CAMERA, self.camera_edit.text())
+        self.context.settings.setValue(KEY_USE_CAMERA, "true" if self.camera_radio.isChecked() else "false")
 
     def shutdown(self) -> None:
         """Stop a running inspection with the window."""
