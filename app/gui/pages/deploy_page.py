@@ -31,7 +31,7 @@ from app.gui.pages.base import PageContext, StudioPage
 from app.gui.pages.workflow_widgets import BundleCombo, JobPoller, wrap_in_scroll_area
 from app.gui.workflow import project_data
 from app.gui.workflow.deploy_job import DEPLOY_TARGET, PRECISIONS, TARGETS, DeployRequest, export_bundle
-from app.gui.workflow.jobs import CANCELLED, DONE, FAILED, PROGRESS, JobEvent, JobProcess, ThreadJob
+from app.gui.workflow.jobs import CANCELLED, DONE, FAILED, PROGRESS, JobEvent, JobFailure, JobProcess, ThreadJob
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,19 @@ SPEED_SAMPLE_IMAGES = 5
 GUARD_COLUMN_MAX_PX = 480
 
 
+def _station_client():
+    """Import the station deploy client, which needs the ``station`` extra (grpcio)."""
+    try:
+        from app.station import deploy_client
+    except ImportError as error:
+        raise JobFailure(
+            f"talking to line stations needs grpcio ({error}); install the station extra: pip install defectseek[station]"
+        ) from error
+    return deploy_client
+
+
 def _send_job(request: dict, progress, cancel) -> dict:
-    from app.station.deploy_client import DeployClientError, push_bundle
+    client = _station_client()
 
     replies = []
     for index, (host, port) in enumerate(request["stations"]):
@@ -53,24 +64,24 @@ def _send_job(request: dict, progress, cancel) -> dict:
             break
         progress("send", index, len(request["stations"]))
         try:
-            reply = push_bundle(host, port, request["token"], request["bundle"])
+            reply = client.push_bundle(host, port, request["token"], request["bundle"])
             replies.append({"station": f"{host}:{port}", "ok": True, "message": reply.get("bundle_id", "")})
-        except (DeployClientError, OSError) as error:
+        except (client.DeployClientError, OSError) as error:
             logger.warning("Sending the bundle to %s:%s failed: %s", host, port, error)
             replies.append({"station": f"{host}:{port}", "ok": False, "message": str(error)})
     return {"replies": replies}
 
 
 def _status_job(request: dict, progress, cancel) -> dict:
-    from app.station.deploy_client import DeployClientError, station_status
+    client = _station_client()
 
     replies = []
     for host, port in request["stations"]:
         try:
-            status = station_status(host, port, request["token"])
+            status = client.station_status(host, port, request["token"])
             current = status.get("bundles", {}).get("current") or status.get("bundle_id") or ""
             replies.append({"station": f"{host}:{port}", "ok": True, "current": current})
-        except (DeployClientError, OSError) as error:
+        except (client.DeployClientError, OSError) as error:
             logger.warning("Status of station %s:%s failed: %s", host, port, error)
             replies.append({"station": f"{host}:{port}", "ok": False, "message": str(error)})
     return {"status": replies}
