@@ -177,7 +177,7 @@ def test_deploy_wrong_token_reported(make_window, good_project, deploy_station, 
     assert slot.current() is None
 
 
-def test_train_teaches_defect_types(make_window, good_project, qtbot, tmp_path):
+def test_train_picks_and_teaches_types(make_window, good_project, qtbot, tmp_path):
     import dataclasses
 
     from labeling.model import PixelMask, Region, Split, Verdict
@@ -204,9 +204,13 @@ def test_train_teaches_defect_types(make_window, good_project, qtbot, tmp_path):
     assert page.types_check.isEnabled()
     assert "scratch: 2" in page.classifier_label.text()
     page.types_check.setChecked(True)
+    page.pick_radio.setChecked(True)
+    page.pick_spin.setValue(4)
     assert page.start_training()
     qtbot.waitUntil(lambda: page.poller is None, timeout=240_000)
     assert page.last_failure == ""
+    assert page.last_result["image_count"] == 4
+    assert len(set(page.last_result["picked"])) == 4
     assert page.last_result["defect_types"] == {"dent": 1, "scratch": 2}
     assert (Path(page.last_result["model_dir"]) / "training" / "defect_types.npz").is_file()
     assert "scratch 2" in page.result_label.text()
