@@ -266,323 +266,323 @@
 <context>
     <name>DeployPage</name>
     <message>
-        <location filename="../pages/deploy_page.py" line="107"/>
+        <location filename="../pages/deploy_page.py" line="119"/>
         <source>Build a bundle</source>
         <translation>生成部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="113"/>
+        <location filename="../pages/deploy_page.py" line="125"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="113"/>
+        <location filename="../pages/deploy_page.py" line="125"/>
         <source>NVIDIA GPU</source>
         <translation>NVIDIA GPU</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="113"/>
+        <location filename="../pages/deploy_page.py" line="125"/>
         <source>AMD GPU</source>
         <translation>AMD GPU</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="121"/>
+        <location filename="../pages/deploy_page.py" line="134"/>
         <source>FP32 (exact)</source>
         <translation>FP32（精确）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="121"/>
+        <location filename="../pages/deploy_page.py" line="134"/>
         <source>FP16</source>
         <translation>FP16</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="121"/>
+        <location filename="../pages/deploy_page.py" line="134"/>
         <source>INT8 (fastest, checked by the accuracy guard)</source>
         <translation>INT8（最快，经精度守卫检查）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="124"/>
+        <location filename="../pages/deploy_page.py" line="138"/>
         <source>Build Bundle</source>
         <translation>生成部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="135"/>
+        <location filename="../pages/deploy_page.py" line="149"/>
         <source>Trained model:</source>
         <translation>已训练模型：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="136"/>
+        <location filename="../pages/deploy_page.py" line="150"/>
         <source>Targets:</source>
         <translation>目标平台：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="137"/>
+        <location filename="../pages/deploy_page.py" line="151"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="145"/>
+        <location filename="../pages/deploy_page.py" line="159"/>
         <source>Target</source>
         <translation>目标平台</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="145"/>
+        <location filename="../pages/deploy_page.py" line="159"/>
         <source>Precision</source>
         <translation>精度</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="145"/>
+        <location filename="../pages/deploy_page.py" line="159"/>
         <source>Accuracy guard</source>
         <translation>精度守卫</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="145"/>
+        <location filename="../pages/deploy_page.py" line="159"/>
         <source>Time per image</source>
         <translation>单张耗时</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="146"/>
+        <location filename="../pages/deploy_page.py" line="160"/>
         <source>Runs on</source>
         <translation>运行于</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="146"/>
+        <location filename="../pages/deploy_page.py" line="160"/>
         <source>Bundle</source>
         <translation>部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="152"/>
+        <location filename="../pages/deploy_page.py" line="166"/>
         <source>Ship a bundle</source>
         <translation>发布部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="155"/>
+        <location filename="../pages/deploy_page.py" line="169"/>
         <source>As one .zip file</source>
         <translation>打包为单个 .zip 文件</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="156"/>
+        <location filename="../pages/deploy_page.py" line="170"/>
         <source>Save to Folder or USB Stick...</source>
         <translation>保存到文件夹或U盘...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="172"/>
+        <location filename="../pages/deploy_page.py" line="186"/>
         <source>Add Station</source>
         <translation>添加工位</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="174"/>
+        <location filename="../pages/deploy_page.py" line="188"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="178"/>
+        <location filename="../pages/deploy_page.py" line="192"/>
         <source>Host:</source>
         <translation>主机：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="180"/>
+        <location filename="../pages/deploy_page.py" line="194"/>
         <source>Port:</source>
         <translation>端口：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="187"/>
+        <location filename="../pages/deploy_page.py" line="201"/>
         <source>the station&apos;s deploy token (not stored)</source>
         <translation>工位的部署令牌（不保存）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="188"/>
+        <location filename="../pages/deploy_page.py" line="202"/>
         <source>Send to Checked Stations</source>
         <translation>发送到勾选的工位</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="191"/>
+        <location filename="../pages/deploy_page.py" line="205"/>
         <source>Check Status</source>
         <translation>查询状态</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="200"/>
+        <location filename="../pages/deploy_page.py" line="214"/>
         <source>Bundle:</source>
         <translation>部署包：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="202"/>
+        <location filename="../pages/deploy_page.py" line="216"/>
         <source>Line stations:</source>
         <translation>产线工位：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="204"/>
+        <location filename="../pages/deploy_page.py" line="218"/>
         <source>Token:</source>
         <translation>令牌：</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="225"/>
+        <location filename="../pages/deploy_page.py" line="239"/>
         <source>No trained model.</source>
         <translation>没有已训练的模型。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="225"/>
+        <location filename="../pages/deploy_page.py" line="239"/>
         <source>Train a model on the Train page first.</source>
         <translation>请先在“训练”页训练模型。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="228"/>
+        <location filename="../pages/deploy_page.py" line="242"/>
         <source>No target chosen.</source>
         <translation>未选择目标平台。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="228"/>
+        <location filename="../pages/deploy_page.py" line="242"/>
         <source>Tick CPU, NVIDIA GPU or AMD GPU.</source>
         <translation>请勾选 CPU、NVIDIA GPU 或 AMD GPU。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="245"/>
+        <location filename="../pages/deploy_page.py" line="259"/>
         <source>Building...</source>
         <translation>正在生成...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="266"/>
+        <location filename="../pages/deploy_page.py" line="280"/>
         <source>Building the bundle failed.</source>
         <translation>生成部署包失败。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="266"/>
+        <location filename="../pages/deploy_page.py" line="280"/>
         <source>Check the chosen targets and precision.</source>
         <translation>请检查所选的目标平台和精度。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="276"/>
+        <location filename="../pages/deploy_page.py" line="290"/>
         <source>not built: {0}</source>
         <translation>未生成：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="278"/>
+        <location filename="../pages/deploy_page.py" line="292"/>
         <source>rejected: {0}</source>
         <translation>被拒绝：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="280"/>
+        <location filename="../pages/deploy_page.py" line="294"/>
         <source>passed ({0})</source>
         <translation>通过（{0}）</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="283"/>
+        <location filename="../pages/deploy_page.py" line="297"/>
         <source>{0:.1f} ms</source>
         <translation>{0:.1f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="283"/>
+        <location filename="../pages/deploy_page.py" line="297"/>
         <source>not measured here</source>
         <translation>本机无法测量</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="292"/>
+        <location filename="../pages/deploy_page.py" line="307"/>
         <source>{0} of {1} bundles built.</source>
         <translation>已生成 {0}/{1} 个部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="296"/>
+        <location filename="../pages/deploy_page.py" line="311"/>
         <source>fp32 copy of the trained model, nothing to check</source>
         <translation>训练模型的 FP32 副本，无需检查</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="299"/>
+        <location filename="../pages/deploy_page.py" line="314"/>
         <source>{0}: {1:.1%} same verdicts on {2} images</source>
         <translation>{0}：{2} 张图像中 {1:.1%} 判定一致</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="303"/>
+        <location filename="../pages/deploy_page.py" line="318"/>
         <source>, AUROC {0:+.2f} points below fp32</source>
         <translation>，AUROC 比 FP32 低 {0:+.2f} 个百分点</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="305"/>
+        <location filename="../pages/deploy_page.py" line="320"/>
         <source>no validation images, so the guard did not run</source>
         <translation>没有验证图像，精度守卫未运行</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="311"/>
+        <location filename="../pages/deploy_page.py" line="326"/>
         <source>No bundle to save.</source>
         <translation>没有可保存的部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="311"/>
+        <location filename="../pages/deploy_page.py" line="326"/>
         <source>Build a bundle first.</source>
         <translation>请先生成部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="315"/>
+        <location filename="../pages/deploy_page.py" line="330"/>
         <source>Saving the bundle...</source>
         <translation>正在保存部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="324"/>
+        <location filename="../pages/deploy_page.py" line="339"/>
         <source>Nothing to send.</source>
         <translation>没有可发送的内容。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="324"/>
+        <location filename="../pages/deploy_page.py" line="339"/>
         <source>Build a bundle and add and tick at least one line station.</source>
         <translation>请生成部署包，并添加和勾选至少一个产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="329"/>
+        <location filename="../pages/deploy_page.py" line="344"/>
         <source>Sending the bundle...</source>
         <translation>正在发送部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="336"/>
+        <location filename="../pages/deploy_page.py" line="351"/>
         <source>No line station checked.</source>
         <translation>未勾选产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="336"/>
+        <location filename="../pages/deploy_page.py" line="351"/>
         <source>Add and tick a line station.</source>
         <translation>请添加并勾选产线工位。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="340"/>
+        <location filename="../pages/deploy_page.py" line="355"/>
         <source>Asking the stations...</source>
         <translation>正在查询工位...</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="354"/>
+        <location filename="../pages/deploy_page.py" line="369"/>
         <source>Saving or sending the bundle failed.</source>
         <translation>保存或发送部署包失败。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="355"/>
+        <location filename="../pages/deploy_page.py" line="370"/>
         <source>Check the destination folder or the station address and token.</source>
         <translation>请检查目标文件夹，或工位地址和令牌。</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="358"/>
+        <location filename="../pages/deploy_page.py" line="373"/>
         <source>Bundle saved: {0}</source>
         <translation>部署包已保存：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="361"/>
+        <location filename="../pages/deploy_page.py" line="376"/>
         <source>{0}: running {1}</source>
         <translation>{0}：正在运行 {1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="361"/>
+        <location filename="../pages/deploy_page.py" line="376"/>
         <source>no bundle</source>
         <translation>无部署包</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="368"/>
+        <location filename="../pages/deploy_page.py" line="383"/>
         <source>{0}: installed {1}</source>
         <translation>{0}：已安装 {1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="362"/>
-        <location filename="../pages/deploy_page.py" line="369"/>
+        <location filename="../pages/deploy_page.py" line="377"/>
+        <location filename="../pages/deploy_page.py" line="384"/>
         <source>{0}: failed: {1}</source>
         <translation>{0}：失败：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/deploy_page.py" line="399"/>
+        <location filename="../pages/deploy_page.py" line="414"/>
         <source>Choose the Folder or USB Stick</source>
         <translation>选择文件夹或U盘</translation>
     </message>
@@ -608,300 +608,300 @@
 <context>
     <name>EvaluatePage</name>
     <message>
-        <location filename="../pages/evaluate_page.py" line="98"/>
+        <location filename="../pages/evaluate_page.py" line="99"/>
         <source>Test split</source>
         <translation>测试集</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="99"/>
+        <location filename="../pages/evaluate_page.py" line="100"/>
         <source>Validation split</source>
         <translation>验证集</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="100"/>
+        <location filename="../pages/evaluate_page.py" line="101"/>
         <source>All labelled images</source>
         <translation>全部已标注图像</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="103"/>
+        <location filename="../pages/evaluate_page.py" line="109"/>
         <source>Evaluate</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="108"/>
+        <location filename="../pages/evaluate_page.py" line="114"/>
         <source>Export HTML...</source>
         <translation>导出 HTML...</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="110"/>
+        <location filename="../pages/evaluate_page.py" line="116"/>
         <source>Export PDF...</source>
         <translation>导出 PDF...</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="116"/>
+        <location filename="../pages/evaluate_page.py" line="122"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="118"/>
+        <location filename="../pages/evaluate_page.py" line="124"/>
         <source>Images:</source>
         <translation>图像：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="127"/>
+        <location filename="../pages/evaluate_page.py" line="133"/>
         <source>Metrics</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="132"/>
+        <location filename="../pages/evaluate_page.py" line="138"/>
         <source>Images (good / NG):</source>
         <translation>图像（良品/不良）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="133"/>
+        <location filename="../pages/evaluate_page.py" line="139"/>
         <source>Image AUROC:</source>
         <translation>图像 AUROC：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="134"/>
+        <location filename="../pages/evaluate_page.py" line="140"/>
         <source>Pixel AUROC:</source>
         <translation>像素 AUROC：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="135"/>
+        <location filename="../pages/evaluate_page.py" line="141"/>
         <source>AUPRO (FPR &lt; 0.3):</source>
         <translation>AUPRO（FPR &lt; 0.3）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="136"/>
+        <location filename="../pages/evaluate_page.py" line="142"/>
         <source>Time per image:</source>
         <translation>单张耗时：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="148"/>
+        <location filename="../pages/evaluate_page.py" line="154"/>
         <source>Sensitivity:</source>
         <translation>灵敏度：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="150"/>
+        <location filename="../pages/evaluate_page.py" line="156"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="151"/>
+        <location filename="../pages/evaluate_page.py" line="157"/>
         <source>False reject (overkill):</source>
         <translation>误判（过杀）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="152"/>
+        <location filename="../pages/evaluate_page.py" line="158"/>
         <source>Miss (escape):</source>
         <translation>漏检（漏杀）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="158"/>
+        <location filename="../pages/evaluate_page.py" line="164"/>
         <source>Back to the model&apos;s threshold</source>
         <translation>恢复模型阈值</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="166"/>
+        <location filename="../pages/evaluate_page.py" line="172"/>
         <source>ROC curve (image scores)</source>
         <translation>ROC 曲线（图像分数）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="167"/>
+        <location filename="../pages/evaluate_page.py" line="173"/>
         <source>False-positive rate (good judged NG)</source>
         <translation>假阳性率（良品判为不良）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="168"/>
+        <location filename="../pages/evaluate_page.py" line="174"/>
         <source>True-positive rate</source>
         <translation>真阳性率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="170"/>
+        <location filename="../pages/evaluate_page.py" line="176"/>
         <source>Scores: good (green), NG (red), threshold (dashed)</source>
         <translation>分数：良品（绿）、不良（红）、阈值（虚线）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="171"/>
+        <location filename="../pages/evaluate_page.py" line="177"/>
         <source>Anomaly score</source>
         <translation>异常分数</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="172"/>
-        <location filename="../pages/evaluate_page.py" line="382"/>
+        <location filename="../pages/evaluate_page.py" line="178"/>
+        <location filename="../pages/evaluate_page.py" line="388"/>
         <source>Images</source>
         <translation>图像</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="182"/>
+        <location filename="../pages/evaluate_page.py" line="188"/>
         <source>Defect types: true type (rows) against the type given (columns)</source>
         <translation>缺陷类型：真实类型（行）与判定类型（列）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="192"/>
+        <location filename="../pages/evaluate_page.py" line="198"/>
         <source>Worst cases</source>
         <translation>最差样本</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="197"/>
+        <location filename="../pages/evaluate_page.py" line="203"/>
         <source>Highest-scoring good images (overkill risk)</source>
         <translation>分数最高的良品（过杀风险）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="198"/>
+        <location filename="../pages/evaluate_page.py" line="204"/>
         <source>Lowest-scoring NG images (escape risk)</source>
         <translation>分数最低的不良品（漏杀风险）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="219"/>
+        <location filename="../pages/evaluate_page.py" line="225"/>
         <source>No model to evaluate.</source>
         <translation>没有可评估的模型。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="219"/>
+        <location filename="../pages/evaluate_page.py" line="225"/>
         <source>Open a project and train a model on the Train page.</source>
         <translation>请打开项目并在“训练”页训练模型。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="225"/>
+        <location filename="../pages/evaluate_page.py" line="231"/>
         <source>The chosen split has no images labelled good or NG.</source>
         <translation>所选数据集划分中没有标为良品或不良的图像。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="227"/>
+        <location filename="../pages/evaluate_page.py" line="233"/>
         <source>Label images in the Label page, or choose another split.</source>
         <translation>请在“标注”页标注图像，或选择其他划分。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="249"/>
+        <location filename="../pages/evaluate_page.py" line="255"/>
         <source>Evaluation failed.</source>
         <translation>评估失败。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="251"/>
+        <location filename="../pages/evaluate_page.py" line="257"/>
         <source>Check that the model folder is complete (train it again if needed).</source>
         <translation>请检查模型文件夹是否完整（必要时重新训练）。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="265"/>
-        <location filename="../pages/evaluate_page.py" line="392"/>
+        <location filename="../pages/evaluate_page.py" line="271"/>
+        <location filename="../pages/evaluate_page.py" line="398"/>
         <source>n/a</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="266"/>
+        <location filename="../pages/evaluate_page.py" line="272"/>
         <source>{0:.1f} ms ({1})</source>
         <translation>{0:.1f} 毫秒（{1}）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="299"/>
+        <location filename="../pages/evaluate_page.py" line="305"/>
         <source>{0:.1%} ({1} of {2} good)</source>
         <translation>{0:.1%}（{2} 张良品中 {1} 张）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="302"/>
+        <location filename="../pages/evaluate_page.py" line="308"/>
         <source>{0:.1%} ({1} of {2} NG)</source>
         <translation>{0:.1%}（{2} 张不良品中 {1} 张）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="327"/>
+        <location filename="../pages/evaluate_page.py" line="333"/>
         <source>(no type)</source>
         <translation>（无类型）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="373"/>
         <location filename="../pages/evaluate_page.py" line="379"/>
+        <location filename="../pages/evaluate_page.py" line="385"/>
         <source>Evaluation report</source>
         <translation>评估报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="380"/>
+        <location filename="../pages/evaluate_page.py" line="386"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="381"/>
+        <location filename="../pages/evaluate_page.py" line="387"/>
         <source>Engine</source>
         <translation>推理引擎</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="383"/>
+        <location filename="../pages/evaluate_page.py" line="389"/>
         <source>Image AUROC</source>
         <translation>图像 AUROC</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="384"/>
+        <location filename="../pages/evaluate_page.py" line="390"/>
         <source>Pixel AUROC</source>
         <translation>像素 AUROC</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="385"/>
+        <location filename="../pages/evaluate_page.py" line="391"/>
         <source>AUPRO (FPR &lt; 0.3)</source>
         <translation>AUPRO（FPR &lt; 0.3）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="386"/>
+        <location filename="../pages/evaluate_page.py" line="392"/>
         <source>Threshold</source>
         <translation>阈值</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="387"/>
+        <location filename="../pages/evaluate_page.py" line="393"/>
         <source>False reject (overkill) rate</source>
         <translation>误判（过杀）率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="388"/>
+        <location filename="../pages/evaluate_page.py" line="394"/>
         <source>Miss (escape) rate</source>
         <translation>漏检（漏杀）率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="389"/>
+        <location filename="../pages/evaluate_page.py" line="395"/>
         <source>Charts</source>
         <translation>图表</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="390"/>
+        <location filename="../pages/evaluate_page.py" line="396"/>
         <source>Highest-scoring good images</source>
         <translation>分数最高的良品</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="391"/>
+        <location filename="../pages/evaluate_page.py" line="397"/>
         <source>Lowest-scoring NG images</source>
         <translation>分数最低的不良品</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="396"/>
+        <location filename="../pages/evaluate_page.py" line="402"/>
         <source>Export HTML Report</source>
         <translation>导出 HTML 报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="396"/>
+        <location filename="../pages/evaluate_page.py" line="402"/>
         <source>HTML files (*.html)</source>
         <translation>HTML 文件 (*.html)</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="401"/>
+        <location filename="../pages/evaluate_page.py" line="407"/>
         <source>Export PDF Report</source>
         <translation>导出 PDF 报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="401"/>
+        <location filename="../pages/evaluate_page.py" line="407"/>
         <source>PDF files (*.pdf)</source>
         <translation>PDF 文件 (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="410"/>
+        <location filename="../pages/evaluate_page.py" line="416"/>
         <source>Could not write the report to {0}.</source>
         <translation>无法将报告写入 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="411"/>
+        <location filename="../pages/evaluate_page.py" line="417"/>
         <source>Choose a folder you can write to.</source>
         <translation>请选择有写入权限的文件夹。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="414"/>
+        <location filename="../pages/evaluate_page.py" line="420"/>
         <source>Report written: {0}</source>
         <translation>报告已写入：{0}</translation>
     </message>
@@ -947,142 +947,142 @@
 <context>
     <name>InspectPage</name>
     <message>
-        <location filename="../pages/inspect_page.py" line="80"/>
+        <location filename="../pages/inspect_page.py" line="81"/>
         <source>Source</source>
         <translation>图像来源</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="83"/>
+        <location filename="../pages/inspect_page.py" line="84"/>
         <source>Other Bundle...</source>
         <translation>其他部署包...</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="90"/>
+        <location filename="../pages/inspect_page.py" line="91"/>
         <source>Folder:</source>
         <translation>文件夹：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="91"/>
+        <location filename="../pages/inspect_page.py" line="92"/>
         <source>Camera (OpenCV index, video file or stream URL):</source>
         <translation>相机（OpenCV 编号、视频文件或视频流地址）：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="98"/>
+        <location filename="../pages/inspect_page.py" line="99"/>
         <source>Browse...</source>
         <translation>浏览...</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="106"/>
+        <location filename="../pages/inspect_page.py" line="107"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="109"/>
+        <location filename="../pages/inspect_page.py" line="110"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="119"/>
+        <location filename="../pages/inspect_page.py" line="120"/>
         <source>Bundle:</source>
         <translation>部署包：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="126"/>
+        <location filename="../pages/inspect_page.py" line="127"/>
         <source>Counters</source>
         <translation>计数</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="135"/>
+        <location filename="../pages/inspect_page.py" line="136"/>
         <source>Image:</source>
         <translation>图像：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="136"/>
+        <location filename="../pages/inspect_page.py" line="137"/>
         <source>Score (0.5 = threshold):</source>
         <translation>分数（0.5 = 阈值）：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="137"/>
+        <location filename="../pages/inspect_page.py" line="138"/>
         <source>OK:</source>
         <translation>良品：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="138"/>
+        <location filename="../pages/inspect_page.py" line="139"/>
         <source>NG:</source>
         <translation>不良：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="139"/>
+        <location filename="../pages/inspect_page.py" line="140"/>
         <source>Unreadable:</source>
         <translation>无法读取：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="140"/>
+        <location filename="../pages/inspect_page.py" line="141"/>
         <source>Throughput:</source>
         <translation>吞吐量：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="141"/>
+        <location filename="../pages/inspect_page.py" line="142"/>
         <source>Latency (mean / max):</source>
         <translation>延迟（平均/最大）：</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="150"/>
+        <location filename="../pages/inspect_page.py" line="151"/>
         <source>Recent NG</source>
         <translation>最近的不良品</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="194"/>
+        <location filename="../pages/inspect_page.py" line="195"/>
         <source>No bundle chosen.</source>
         <translation>未选择部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="194"/>
+        <location filename="../pages/inspect_page.py" line="195"/>
         <source>Build a bundle on the Deploy page.</source>
         <translation>请在“部署”页生成部署包。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="200"/>
+        <location filename="../pages/inspect_page.py" line="201"/>
         <source>The folder {0} does not exist.</source>
         <translation>文件夹 {0} 不存在。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="200"/>
+        <location filename="../pages/inspect_page.py" line="201"/>
         <source>Choose a folder of images.</source>
         <translation>请选择图像文件夹。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="241"/>
+        <location filename="../pages/inspect_page.py" line="242"/>
         <source>Inspection stopped with an error.</source>
         <translation>检测因错误而停止。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="243"/>
+        <location filename="../pages/inspect_page.py" line="244"/>
         <source>Check the bundle and the image source.</source>
         <translation>请检查部署包和图像来源。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="247"/>
+        <location filename="../pages/inspect_page.py" line="248"/>
         <source>Inspection finished: {0} images.</source>
         <translation>检测完成：{0} 张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="278"/>
+        <location filename="../pages/inspect_page.py" line="279"/>
         <source>{0:.1f} images/s</source>
         <translation>{0:.1f} 张/秒</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="280"/>
+        <location filename="../pages/inspect_page.py" line="281"/>
         <source>{0:.1f} / {1:.1f} ms</source>
         <translation>{0:.1f} / {1:.1f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="284"/>
+        <location filename="../pages/inspect_page.py" line="285"/>
         <source>Choose a Bundle Folder</source>
         <translation>选择部署包文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/inspect_page.py" line="289"/>
+        <location filename="../pages/inspect_page.py" line="290"/>
         <source>Choose a Folder of Images</source>
         <translation>选择图像文件夹</translation>
     </message>
@@ -1588,7 +1588,7 @@
         <translation>用已标注的不良图像（测试集以外）确定阈值</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="230"/>
+        <location filename="../pages/train_page.py" line="231"/>
         <source>Defect-type classification is not available in this installation; the model judges OK/NG only.</source>
         <translation>此安装不包含缺陷类型分类；模型只判断良品/不良。</translation>
     </message>
@@ -1638,144 +1638,144 @@
         <translation>分块（保持宽高比）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="166"/>
+        <location filename="../pages/train_page.py" line="167"/>
         <source>Resize rule:</source>
         <translation>缩放方式：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="167"/>
+        <location filename="../pages/train_page.py" line="168"/>
         <source>Memory bank fraction (coreset ratio):</source>
         <translation>记忆库比例（核心集比例）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="168"/>
+        <location filename="../pages/train_page.py" line="169"/>
         <source>Threshold margin (spreads of the good scores):</source>
         <translation>阈值余量（良品分数离散度的倍数）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="169"/>
+        <location filename="../pages/train_page.py" line="170"/>
         <source>Memory budget for features:</source>
         <translation>特征内存预算：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="170"/>
+        <location filename="../pages/train_page.py" line="171"/>
         <source>Random seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="178"/>
+        <location filename="../pages/train_page.py" line="179"/>
         <source>Train</source>
         <translation>训练</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="181"/>
+        <location filename="../pages/train_page.py" line="182"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="207"/>
-        <location filename="../pages/train_page.py" line="249"/>
+        <location filename="../pages/train_page.py" line="208"/>
+        <location filename="../pages/train_page.py" line="250"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="213"/>
+        <location filename="../pages/train_page.py" line="214"/>
         <source>{0} good images in the train split or without a split.</source>
         <translation>训练集或未划分的良品图像共 {0} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="217"/>
+        <location filename="../pages/train_page.py" line="218"/>
         <source>(no type)</source>
         <translation>（无类型）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="219"/>
+        <location filename="../pages/train_page.py" line="220"/>
         <source>Labelled NG images outside the test split: {0}</source>
         <translation>测试集以外已标注的不良图像：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="221"/>
+        <location filename="../pages/train_page.py" line="222"/>
         <source>No labelled NG images outside the test split.</source>
         <translation>测试集以外没有已标注的不良图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="239"/>
+        <location filename="../pages/train_page.py" line="240"/>
         <source>Examples per defect type: {0}</source>
         <translation>各缺陷类型的样本数：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="242"/>
+        <location filename="../pages/train_page.py" line="243"/>
         <source>Give NG images outside the test split a defect type to teach the defect-type classifier.</source>
         <translation>为测试集以外的不良图像指定缺陷类型，即可训练缺陷类型分类器。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="249"/>
+        <location filename="../pages/train_page.py" line="250"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="254"/>
+        <location filename="../pages/train_page.py" line="255"/>
         <source>The project has no good images to train on.</source>
         <translation>项目中没有可用于训练的良品图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="256"/>
+        <location filename="../pages/train_page.py" line="257"/>
         <source>Mark images as good in the Label page, or import a dataset with train/good images.</source>
         <translation>请在“标注”页将图像标为良品，或导入含 train/good 图像的数据集。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="298"/>
+        <location filename="../pages/train_page.py" line="299"/>
         <source>Starting the training process...</source>
         <translation>正在启动训练进程...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="308"/>
+        <location filename="../pages/train_page.py" line="309"/>
         <source>Cancelling...</source>
         <translation>正在取消...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="321"/>
+        <location filename="../pages/train_page.py" line="322"/>
         <source>Training was cancelled; no model was written.</source>
         <translation>训练已取消，未写入模型。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="324"/>
-        <location filename="../pages/train_page.py" line="328"/>
+        <location filename="../pages/train_page.py" line="325"/>
+        <location filename="../pages/train_page.py" line="329"/>
         <source>Training failed.</source>
         <translation>训练失败。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="330"/>
+        <location filename="../pages/train_page.py" line="331"/>
         <source>Check the settings (a smaller input size or memory budget needs less memory) and train again.</source>
         <translation>请检查设置（较小的输入尺寸或内存预算占用更少内存）后重新训练。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="339"/>
+        <location filename="../pages/train_page.py" line="340"/>
         <source>{0}: {1} of {2}</source>
         <translation>{0}：{1}/{2}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="341"/>
+        <location filename="../pages/train_page.py" line="342"/>
         <source>(about {0} s left in this stage)</source>
         <translation>（本阶段约剩 {0} 秒）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="347"/>
+        <location filename="../pages/train_page.py" line="348"/>
         <source>Training finished.</source>
         <translation>训练完成。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="349"/>
+        <location filename="../pages/train_page.py" line="350"/>
         <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
         <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="357"/>
+        <location filename="../pages/train_page.py" line="358"/>
         <source>Defect types (examples): {0}</source>
         <translation>缺陷类型（样本数）：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="361"/>
+        <location filename="../pages/train_page.py" line="362"/>
         <source>Training finished: {0}</source>
         <translation>训练完成：{0}</translation>
     </message>
