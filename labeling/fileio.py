@@ -33,6 +33,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
+            _apply_default_mode(stream.fileno(), target)
             stream.write(data)
             stream.flush()
             if fsync:
@@ -63,6 +64,19 @@ def sync_file_system() -> None:
     """
     if hasattr(os, "sync"):
         os.sync()
+
+
+def _apply_default_mode(descriptor: int, target: Path) -> None:
+    """Give the new file the mode a plain ``open()`` would (or the old file's), not mkstemp's 0600."""
+    if not hasattr(os, "fchmod"):
+        return
+    try:
+        mode = target.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    os.fchmod(descriptor, mode)
 
 
 def _remove_quietly(name: str) -> None:

@@ -79,3 +79,17 @@ def test_zipped_bundle_runs(sample_model: Path, tmp_path: Path) -> None:
     archive = zip_bundle(sample_model, tmp_path / "bundle.zip")
     inspector = Inspector.open(archive, engine="onnxruntime", device="cpu")
     assert inspector.manifest.bundle_id == load_manifest(sample_model)[1].bundle_id
+
+
+def test_atomic_writes_use_normal_file_mode(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from labeling.fileio import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "report.html", "<p>ok</p>")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
