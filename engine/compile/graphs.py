@@ -146,7 +146,10 @@ def build_openvino_graphs(
     from engine.compile.quantize import quantize_openvino_nncf
 
     if options.precision == "int8":
-        model = quantize_openvino_nncf(reference_path, calibration, keep_float)
+        from engine.compile.fuse import leading_scopes
+
+        prefixes = leading_scopes(options.float_blocks)
+        model = quantize_openvino_nncf(reference_path, calibration, keep_float, prefixes)
     else:
         model = ov.Core().read_model(str(reference_path))
     ov.save_model(model, str(staging / OPENVINO_NAME), compress_to_fp16=options.precision == "fp16")

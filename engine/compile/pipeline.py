@@ -23,7 +23,7 @@ import onnx
 
 from engine.bundle import Manifest, load_manifest, write_manifest
 from engine.compile.export import build_manifest, export_onnx, load_trained_model
-from engine.compile.fuse import fuse_head, nodes_after_aggregation
+from engine.compile.fuse import fuse_head, nodes_after_aggregation, nodes_in_leading_blocks
 from engine.compile.graphs import GraphSet, build_openvino_graphs, save_onnx
 from engine.compile.quantize import quantize_onnx_qdq
 from engine.compile.validate import (
@@ -57,7 +57,7 @@ REFERENCE_INPUT = "reference/input.npy"
 
 
 class CompileError(ValueError):
-    """The compile request is invalid (unknown target, missing calibration images); the message says how to fix it."""
+    """The compile request is invalid (unknown target, missing calibration images); the message explains the fix."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class CompileOptions:
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES
     validation_images: int | None = None
     int8_candidates: int = INT8_CANDIDATES_DEFAULT
+    float_blocks: int = 3
+    bank_ratio: float = 1.0
     threads: int | None = None
 
 
@@ -130,18 +132,40 @@ def compile_bundle(
         staging = Path(work) / "bundle"
         staging.mkdir()
         reference_path = export_onnx(trained, Path(work) / "reference.onnx")
-        graphs = _build_graphs(trained, reference_path, staging, target, calibration_batch, options)
+        compact = compact_bank(trained, options.bank_ratio)
+        source_path = reference_path if compact is trained else export_onnx(compact, Path(work) / "compact.onnx")
+        graphs = _build_graphs(compact, source_path, staging, target, calibration_batch, options)
         reports, reference_scores = _validate(graphs, reference_path, validation_set, trained, options)
         _copy_task_files(source_root, source_manifest, staging)
         reference = _write_reference(staging, validation_set, reference_scores, trained)
-        manifest = _manifest(trained, source_manifest, target, options, graphs, reports, reference, validation_set)
+        manifest = _manifest(compact, source_manifest, target, options, graphs, reports, reference, validation_set)
         written = write_manifest(staging, manifest)
         _replace_directory(staging, Path(out))
     logger.info("Compiled %s for %s/%s into %s", model_dir, target, options.precision, out)
     return CompileResult(bundle=Path(out), manifest=written, reports=tuple(reports))
 
 
+def compact_bank(trained, ratio: float):
+    """Return ``trained`` with its bank reduced to ``ratio`` of its rows by greedy k-center selection.
+
+    The threshold is not re-fitted: a smaller bank raises scores, and the guard then
+    rejects a ratio that changes verdicts or AUROC beyond the tolerance.
+    """
+    if ratio >= 1.0:
+        return trained
+    import torch
+
+    from anomaly.coreset import greedy_coreset
+
+    count = max(1, int(round(trained.bank.shape[0] * ratio)))
+    chosen = greedy_coreset(torch.from_numpy(trained.bank), count, seed=trained.config.seed).numpy()
+    logger.info("Compacted the bank from %d to %d rows", trained.bank.shape[0], count)
+    return replace(trained, bank=trained.bank[chosen], bank_owners=trained.bank_owners[chosen])
+
+
 def _check_options(options: CompileOptions) -> None:
+    if not 0.0 < options.bank_ratio <= 1.0:
+        raise CompileError(f"bank ratio {options.bank_ratio} is outside (0, 1]; use 1 to keep the whole bank")
     if options.target not in TARGETS:
         raise CompileError(f"unknown target {options.target!r}; choose one of {', '.join(TARGETS)}")
     if options.precision not in PRECISIONS:
@@ -213,7 +237,8 @@ def _build_graphs(
     keep_float = nodes_after_aggregation(exported)
     base = exported
     if options.precision == "int8":
-        base = quantize_onnx_qdq(exported, calibration, keep_float)
+        early = nodes_in_leading_blocks(exported, options.float_blocks)
+        base = quantize_onnx_qdq(exported, calibration, keep_float + early)
     head_path = HEAD_STANDARD if options.head == "standard" else HEAD_FUNCTION_BODY
     if head_path == HEAD_FUNCTION_BODY:
         candidates = options.int8_candidates if options.precision == "int8" else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,10 +61,16 @@ def quantize_onnx_qdq(model: onnx.ModelProto, calibration: np.ndarray, exclude: 
     return quantized
 
 
-def quantize_openvino_nncf(model_path: str | os.PathLike[str], calibration: np.ndarray, exclude: Sequence[str]):
+def quantize_openvino_nncf(
+    model_path: str | os.PathLike[str],
+    calibration: np.ndarray,
+    exclude: Sequence[str],
+    exclude_prefixes: Sequence[str] = (),
+):
     """Return an OpenVINO model of the fp32 ONNX graph at ``model_path`` quantized to INT8 by NNCF.
 
-    ``exclude`` lists ONNX node names to keep in float. OpenVINO renames or merges
+    ``exclude`` lists ONNX node names to keep in float, ``exclude_prefixes`` name
+    prefixes (whole blocks) to keep in float. OpenVINO renames or merges
     some operations on import, so every operation downstream of an ``AvgPool`` is
     excluded as well, found in the OpenVINO graph itself. With OpenVINO 2026.4 an
     INT8 3x3 average pooling corrupts the one-pixel border of the feature map, and a
@@ -81,7 +88,12 @@ def quantize_openvino_nncf(model_path: str | os.PathLike[str], calibration: np.n
         dataset,
         subset_size=len(calibration),
         fast_bias_correction=True,
-        ignored_scope=nncf.IgnoredScope(names=names, types=["AvgPool"], validate=False),
+        ignored_scope=nncf.IgnoredScope(
+            names=names,
+            patterns=[f"^{re.escape(prefix)}.*" for prefix in exclude_prefixes],
+            types=["AvgPool"],
+            validate=False,
+        ),
     )
     logger.info("NNCF quantization done (%d calibration images, %d operations kept in float)", len(calibration), len(names))
     return quantized

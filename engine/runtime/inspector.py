@@ -151,7 +151,7 @@ class Inspector:
     def head_path(self) -> str:
         """How the head runs here: standard ops, fused function bodies or the native OpenVINO kernels."""
         own = getattr(self._engine, "head_path", None)
-        if own is not None and own != HEAD_STANDARD:
+        if own is not None:
             return own
         paths = self.manifest.head.get("paths", {})
         return paths.get(self._engine.name, self.manifest.head.get("implementation", HEAD_STANDARD))

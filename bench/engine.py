@@ -1,0 +1,222 @@
+"""Benchmark the engines on one model and one image set: torch eager, each engine x precision x head path.
+
+For every configuration it reports the backbone and head milliseconds per image,
+end-to-end images per second (batch 1) and the speed-up over torch eager measured
+in the same run. The head is timed on its own graph (features in, map and score
+out) with the same bank; the backbone time is end-to-end minus head. Every number
+is the median over ``--repeats`` passes over the images. The fp32 and int8 bundles
+are compiled first, with ``--head native`` when the OpenVINO extension is built.
+
+Run from the repository root (about 10 minutes on 2 CPU cores)::
+
+    python -m engine.ops.build
+    python bench/engine.py --model MODEL_DIR --calibration ../shared/data/kolektorsdd/train/good \\
+        --images ../shared/data/kolektorsdd/test --threads 2 --out docs/benchmarks-engine.md
+
+This is a script, not a test: CI never runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.compile.export import load_trained_model  # noqa: E402
+from engine.compile.pipeline import CompileOptions, compile_bundle  # noqa: E402
+from engine.compile.validate import GuardRejected, stack_inputs  # noqa: E402
+from engine.ops.functions import build_head_model, inline_functions  # noqa: E402
+from engine.ops.loader import find_extension  # noqa: E402
+from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine  # noqa: E402
+from labeling.imageio import find_images, read_image  # noqa: E402
+
+logger = logging.getLogger("bench.engine")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured configuration."""
+
+    name: str
+    head_path: str
+    end_to_end_ms: float
+    head_ms: float
+
+    @property
+    def backbone_ms(self) -> float:
+        """End-to-end minus head, in milliseconds per image."""
+        return max(self.end_to_end_ms - self.head_ms, 0.0)
+
+    @property
+    def images_per_second(self) -> float:
+        """End-to-end throughput at batch 1."""
+        return 1000.0 / self.end_to_end_ms
+
+
+def median_ms(run: Callable[[np.ndarray], object], inputs: np.ndarray, repeats: int) -> float:
+    """Return the median per-input milliseconds over ``repeats`` passes (one warm-up pass first)."""
+    for item in inputs[:2]:
+        run(item[None])
+    passes = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for item in inputs:
+            run(item[None])
+        passes.append((time.perf_counter() - started) * 1000.0 / len(inputs))
+    return statistics.median(passes)
+
+
+def torch_rows(model_dir: Path, inputs: np.ndarray, features: np.ndarray, repeats: int, threads: int) -> Row:
+    """Time torch eager: the whole model and its head alone."""
+    import torch
+
+    torch.set_num_threads(threads)
+    model = load_torch_model(model_dir)
+
+    @torch.no_grad()
+    def whole(batch: np.ndarray) -> object:
+        return model(torch.from_numpy(batch))
+
+    @torch.no_grad()
+    def head(batch: np.ndarray) -> object:
+        return model.postprocess(model.head(torch.from_numpy(batch)))
+
+    return Row("torch eager fp32", "torch", median_ms(whole, inputs, repeats), median_ms(head, features, repeats))
+
+
+def load_torch_model(model_dir: Path):
+    """Return the eval-mode torch model of a model directory."""
+    return load_trained_model(model_dir).torch_model()
+
+
+def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: int, candidates: int) -> dict[str, float]:
+    """Time the head graph alone on each path: function body (ORT), standard ops (OpenVINO), native (OpenVINO)."""
+    model = load_torch_model(model_dir)
+    bank = model.head.bank.numpy()
+    kernel = model.postprocess.kernel_rows.reshape(-1).numpy()
+    size = tuple(model.postprocess.image_size)
+    graph = build_head_model(bank, kernel, features.shape[1], features.shape[2:], size, int8_candidates=candidates)
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        fused = Path(folder) / "head.onnx"
+        fused.write_bytes(graph.SerializeToString())
+        inlined = Path(folder) / "head_inlined.onnx"
+        inlined.write_bytes(inline_functions(graph).SerializeToString())
+        ort_engine = OnnxRuntimeEngine(fused, ["CPUExecutionProvider"], threads)
+        results["fused-function-body"] = median_ms(lambda x: ort_engine.session.run(None, {"features": x}), features, repeats)
+        ov_standard = OpenVinoEngine(inlined, threads)
+        results["standard-onnx-ops"] = median_ms(ov_standard.run, features, repeats)
+        library = find_extension()
+        if library is not None:
+            native = OpenVinoEngine(fused, threads, extension=library)
+            results["fused-native-openvino"] = median_ms(native.run, features, repeats)
+    return results
+
+
+def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repeats, threads) -> list[Row]:
+    """Time each engine and head path of a compiled bundle."""
+    candidates = 8 if precision == "int8" else 0
+    heads = head_timings(model_dir, features, repeats, threads, candidates)
+    rows = []
+    ort_engine = OnnxRuntimeEngine(bundle / "model.onnx", ["CPUExecutionProvider"], threads)
+    rows.append(Row(f"ONNX Runtime CPU {precision}", "fused-function-body", median_ms(ort_engine.run, inputs, repeats), heads["fused-function-body"]))
+    ov_standard = OpenVinoEngine(bundle / "openvino" / "model.xml", threads, precision)
+    rows.append(Row(f"OpenVINO CPU {precision}", "standard-onnx-ops", median_ms(ov_standard.run, inputs, repeats), heads["standard-onnx-ops"]))
+    native_graph = bundle / "openvino" / "model_native.xml"
+    if native_graph.is_file() and "fused-native-openvino" in heads:
+        native = OpenVinoEngine(native_graph, threads, precision, extension=next((bundle / "ops").iterdir()))
+        rows.append(Row(f"OpenVINO CPU {precision}", "fused-native-openvino", median_ms(native.run, inputs, repeats), heads["fused-native-openvino"]))
+    return rows
+
+
+def write_table(rows: list[Row], baseline: Row, args: argparse.Namespace, notes: list[str]) -> str:
+    """Return the Markdown report."""
+    lines = [
+        "# Engine benchmark",
+        "",
+        f"Command: `python bench/engine.py --model {args.model} --images {args.images} --threads {args.threads} "
+        f"--repeats {args.repeats}`",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {args.threads} threads "
+        f"used; Python {platform.python_version()}; {platform.platform()}.",
+        f"Images: {args.count} model inputs at {args.size[1]}x{args.size[0]}; bank {args.bank[0]} x {args.bank[1]}; "
+        f"median of {args.repeats} passes at batch 1.",
+        "",
+        "| configuration | head path | backbone ms | head ms | end-to-end ms | images/s | vs torch eager |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in [baseline, *rows]:
+        lines.append(
+            f"| {row.name} | {row.head_path} | {row.backbone_ms:.1f} | {row.head_ms:.1f} | {row.end_to_end_ms:.1f} | "
+            f"{row.images_per_second:.1f} | {baseline.end_to_end_ms / row.end_to_end_ms:.2f}x |"
+        )
+    lines += ["", *notes, ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compile, measure and write the table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="model directory from inspect train")
+    parser.add_argument("--calibration", type=Path, required=True, help="good training images for INT8")
+    parser.add_argument("--images", type=Path, required=True, help="images to time (and to validate the compiles)")
+    parser.add_argument("--validation", type=Path, default=None, help="MVTec-layout set for the guard (default: none)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per engine (default: 2)")
+    parser.add_argument("--repeats", type=int, default=5, help="passes over the images (default: 5)")
+    parser.add_argument("--limit", type=int, default=24, help="images timed (default: 24)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the compiled bundles (default: temporary)")
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks-engine.md"), help="Markdown table to write")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("DEFECTSEEK_THREADS", str(args.threads))
+
+    trained = load_trained_model(args.model)
+    files, _ = find_images([args.images])
+    images = [read_image(path) for path in files[: args.limit]]
+    inputs, _ = stack_inputs(images, trained.input_size, trained.bit_depth, trained.resize)
+    model = trained.torch_model()
+    import torch
+
+    with torch.no_grad():
+        features = model.extractor(torch.from_numpy(inputs)).numpy()
+    args.count, args.size, args.bank = len(inputs), trained.input_size, trained.bank.shape
+
+    baseline = torch_rows(args.model, inputs, features, args.repeats, args.threads)
+    work = args.work or Path(tempfile.mkdtemp(prefix="defectseek-bench-"))
+    head = "native" if find_extension() else "function"
+    rows, notes = [], []
+    for precision in ("fp32", "int8"):
+        bundle = work / f"bundle_{precision}"
+        options = CompileOptions(precision=precision, head=head, threads=args.threads)
+        try:
+            result = compile_bundle(args.model, bundle, options, calibration=args.calibration, validation=args.validation)
+        except GuardRejected as error:
+            notes.append(f"- {precision}: the guard rejected the compile ({error}); not timed.")
+            continue
+        for report in result.reports:
+            notes.append(
+                f"- {precision} {report.engine}: verdict agreement {report.verdict_agreement:.1%}, score correlation "
+                f"{report.score_correlation:.4f}, AUROC drop {report.auroc_drop_points if report.auroc_drop_points is not None else 'n/a'} points"
+            )
+        rows += engine_rows(bundle, precision, inputs, features, args.model, args.repeats, args.threads)
+    report = write_table(rows, baseline, args, notes)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

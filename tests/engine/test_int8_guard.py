@@ -1,0 +1,78 @@
+"""INT8 compiles stay within the accuracy guard; a broken quantization is rejected and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from engine.compile import pipeline
+from engine.compile.pipeline import CompileError, CompileOptions, compile_bundle
+from engine.compile.validate import GuardRejected
+from engine.runtime import Inspector
+from tests.conftest import shared_set
+from tests.engine.conftest import SETS, TEST_IMAGES
+
+INT8_SETS = [
+    pytest.param(name, marks=() if name == "magnetic_tile" else pytest.mark.slow) for name in SETS
+]
+
+
+def _compile_int8(models, name: str, out: Path, **overrides) -> pipeline.CompileResult:
+    data = shared_set(name)
+    options = CompileOptions(precision="int8", validation_images=overrides.pop("validation_images", 2 * TEST_IMAGES))
+    return compile_bundle(
+        models.model(name), out, options, calibration=data / "train" / "good", validation=data, **overrides
+    )
+
+
+@pytest.mark.parametrize("name", INT8_SETS)
+def test_int8_within_guard(models, tmp_path: Path, name: str) -> None:
+    result = _compile_int8(models, name, tmp_path / "int8")
+    manifest = result.manifest
+    assert manifest.precision == "int8"
+    tolerance = manifest.validation["tolerance"]
+    engines = {report.engine for report in result.reports}
+    assert {"onnxruntime:CPUExecutionProvider", "openvino"} <= engines
+    for report in result.reports:
+        assert report.verdict_agreement >= tolerance["min_verdict_agreement"], report
+        if report.auroc_drop_points is not None:
+            assert report.auroc_drop_points <= tolerance["auroc_drop_points"], report
+    inspector = Inspector.open(result.bundle, engine="onnxruntime", device="cpu")
+    assert inspector.self_test_result.passed
+
+
+def _break_weights(quantize):
+    """Wrap the QDQ quantizer so that every weight scale is tripled (a deliberately broken quantization)."""
+
+    def broken(model: onnx.ModelProto, calibration: np.ndarray, exclude) -> onnx.ModelProto:
+        quantized = quantize(model, calibration, exclude)
+        scale_names = {
+            node.input[1]
+            for node in quantized.graph.node
+            if node.op_type == "DequantizeLinear" and node.input[0].endswith("_quantized")
+        }
+        for tensor in quantized.graph.initializer:
+            if tensor.name in scale_names:
+                tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor) * 3.0, tensor.name))
+        return quantized
+
+    return broken
+
+
+def test_guard_rejects_broken_quantization(models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "quantize_onnx_qdq", _break_weights(pipeline.quantize_onnx_qdq))
+    out = tmp_path / "broken"
+    with pytest.raises(GuardRejected) as caught:
+        _compile_int8(models, "magnetic_tile", out)
+    assert "onnxruntime:CPUExecutionProvider" in str(caught.value)
+    assert "was not written" in str(caught.value)
+    assert not out.exists()
+
+
+def test_int8_needs_calibration(models, tmp_path: Path) -> None:
+    with pytest.raises(CompileError, match="--calibration"):
+        compile_bundle(models.model("magnetic_tile"), tmp_path / "x", CompileOptions(precision="int8"))
