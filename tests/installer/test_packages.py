@@ -22,7 +22,9 @@ from tests.conftest import REPO_ROOT
 
 DIST = REPO_ROOT / "dist"
 CLEAN_PATH = "/usr/bin:/bin"
-RUNTIME_LIMIT_MB = 450
+# About 440 MB unpacked today (OpenCV with FFmpeg and OpenBLAS, OpenVINO, ONNX Runtime);
+# torch or Qt leaking in would add 100 MB to 600 MB and cross this guard.
+RUNTIME_SIZE_GUARD_MB = 500
 SELF_TEST_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.slow
@@ -79,12 +81,12 @@ def test_runtime_tarball_has_no_torch(tmp_path: Path) -> None:
     assert torch_files == []
 
 
-def test_runtime_size_below_limit(tmp_path: Path) -> None:
+def test_runtime_size_below_guard(tmp_path: Path) -> None:
     folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
 
     size_mb = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink()) / 2**20
 
-    assert size_mb < RUNTIME_LIMIT_MB
+    assert size_mb < RUNTIME_SIZE_GUARD_MB
 
 
 def test_runtime_deb_self_test(tmp_path: Path) -> None:
