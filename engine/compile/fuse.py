@@ -86,8 +86,11 @@ def fuse_head(
     output_size: tuple[int, int],
     *,
     int8_candidates: int = INT8_CANDIDATES_DEFAULT,
+    top_count: int = 1,
 ) -> onnx.ModelProto:
     """Return a copy of ``model`` whose head runs as the two fused operators.
+
+    ``top_count`` is how many of the highest map pixels the image score averages.
 
     Raises:
         FuseError: the graph lacks the ``features``, ``anomaly_map`` or ``score``
@@ -105,7 +108,9 @@ def fuse_head(
         raise FuseError("graph has no /head/ or /postprocess/ nodes; export it with engine.compile.export_onnx")
 
     kept = [node for node in graph.node if node.name not in head]
-    new_nodes, _ = fused_head_nodes(FEATURES_OUTPUT, MAP_OUTPUT, SCORE_OUTPUT, output_size, int8_candidates=int8_candidates)
+    new_nodes, _ = fused_head_nodes(
+        FEATURES_OUTPUT, MAP_OUTPUT, SCORE_OUTPUT, output_size, int8_candidates=int8_candidates, top_count=top_count
+    )
     del graph.node[:]
     graph.node.extend(_topological(kept + new_nodes, graph))
     graph.initializer.extend(head_initializers(bank, kernel))

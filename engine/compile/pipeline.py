@@ -233,6 +233,7 @@ def _build_graphs(
     bank = model.head.bank.detach().numpy()
     kernel = model.postprocess.kernel_rows.detach().reshape(-1).numpy()
     output_size = tuple(int(side) for side in model.postprocess.image_size)
+    top_count = int(getattr(model.postprocess, "top_count", 1))
     exported = onnx.load_model(str(reference_path))
     keep_float = nodes_after_aggregation(exported)
     base = exported
@@ -242,12 +243,12 @@ def _build_graphs(
     head_path = HEAD_STANDARD if options.head == "standard" else HEAD_FUNCTION_BODY
     if head_path == HEAD_FUNCTION_BODY:
         candidates = options.int8_candidates if options.precision == "int8" else 0
-        base = fuse_head(base, bank, kernel, output_size, int8_candidates=candidates)
+        base = fuse_head(base, bank, kernel, output_size, int8_candidates=candidates, top_count=top_count)
     onnx_name = save_onnx(base, staging)
     graphs = GraphSet(onnx=onnx_name, onnx_head=head_path)
     if target == "cpu":
         graphs = build_openvino_graphs(
-            graphs, reference_path, staging, bank, kernel, output_size, calibration, keep_float, options
+            graphs, reference_path, staging, bank, kernel, output_size, calibration, keep_float, options, top_count
         )
     return graphs
 

@@ -67,9 +67,12 @@ def map_postprocess_function() -> onnx.FunctionProto:
 
     The attribute ``output_size`` is the model input [height, width]; the kernels are
     1 x 1 x K x 1 and 1 x 1 x 1 x K with an odd K, padded by (K - 1) / 2 at each edge.
+    The score is the mean of the ``top_count`` highest map pixels (``[1]``: the maximum).
     """
     size_constant = helper.make_node("Constant", [], ["output_size"])
     size_constant.attribute.append(_attribute_ref("value_ints", "output_size", onnx.AttributeProto.INTS))
+    top_constant = helper.make_node("Constant", [], ["top_count"])
+    top_constant.attribute.append(_attribute_ref("value_ints", "top_count", onnx.AttributeProto.INTS))
     nodes = [
         helper.make_node("Shape", ["patch_map"], ["map_shape"]),
         _constant("start", np.array([0], dtype=np.int64)),
@@ -100,7 +103,10 @@ def map_postprocess_function() -> onnx.FunctionProto:
         helper.make_node("Conv", ["row_padded", "kernel_rows"], ["row_smoothed"]),
         helper.make_node("Pad", ["row_smoothed", "col_pads"], ["col_padded"], mode="edge"),
         helper.make_node("Conv", ["col_padded", "kernel_cols"], ["anomaly_map"]),
-        helper.make_node("ReduceMax", ["anomaly_map"], ["score"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Flatten", ["anomaly_map"], ["pixels"], axis=1),
+        top_constant,
+        helper.make_node("TopK", ["pixels", "top_count"], ["top_values", "top_indices"], axis=1, largest=1, sorted=1),
+        helper.make_node("ReduceMean", ["top_values"], ["score"], axes=[1], keepdims=0),
     ]
     return helper.make_function(
         DOMAIN,
@@ -109,7 +115,7 @@ def map_postprocess_function() -> onnx.FunctionProto:
         ["anomaly_map", "score"],
         nodes,
         opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
-        attributes=["output_size"],
+        attributes=["output_size", "top_count"],
     )
 
 
@@ -120,6 +126,7 @@ def fused_head_nodes(
     output_size: tuple[int, int],
     *,
     int8_candidates: int = INT8_CANDIDATES_DEFAULT,
+    top_count: int = 1,
     prefix: str = "defectseek_head",
 ) -> tuple[list[onnx.NodeProto], list[str]]:
     """Return the two fused head nodes and the names of the initializers they read.
@@ -145,6 +152,7 @@ def fused_head_nodes(
             name=f"{prefix}/{MAP_POSTPROCESS}",
             domain=DOMAIN,
             output_size=[int(output_size[0]), int(output_size[1])],
+            top_count=[int(top_count)],
         ),
     ]
     return nodes, names

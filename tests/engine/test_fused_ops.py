@@ -36,11 +36,12 @@ def _features(rng: np.random.Generator, bank: np.ndarray, batch: int, grid: tupl
 
 
 def _torch_head(bank: np.ndarray, features: np.ndarray, output_size, sigma: float):
+    """Return (map, score, top_count) of the torch head; top_count is what the image score averages."""
     head = NearestNeighbourHead(torch.from_numpy(bank))
     post = MapPostprocess(output_size, sigma)
     with torch.no_grad():
         anomaly_map, score = post(head(torch.from_numpy(features)))
-    return anomaly_map.numpy(), score.numpy()
+    return anomaly_map.numpy(), score.numpy(), int(getattr(post, "top_count", 1))
 
 
 def _ort_run(model: onnx.ModelProto, features: np.ndarray) -> list[np.ndarray]:
@@ -55,9 +56,9 @@ def test_function_body_matches_torch(seed: int, rows: int, channels: int, grid, 
     bank = rng.standard_normal((rows, channels)).astype(np.float32)
     features = _features(rng, bank, 2, grid)
     kernel = gaussian_kernel_1d(2.0).numpy()
-    model = build_head_model(bank, kernel, channels, grid, output_size)
+    expected_map, expected_score, top_count = _torch_head(bank, features, output_size, 2.0)
+    model = build_head_model(bank, kernel, channels, grid, output_size, top_count=top_count)
     onnx.checker.check_model(model, full_check=True)
-    expected_map, expected_score = _torch_head(bank, features, output_size, 2.0)
     anomaly_map, score = _ort_run(model, features)
     assert anomaly_map.shape == expected_map.shape
     np.testing.assert_allclose(anomaly_map, expected_map, rtol=1e-4, atol=1e-4)
@@ -70,7 +71,7 @@ def test_inlined_body_runs_on_openvino() -> None:
     rng = np.random.default_rng(21)
     bank = rng.standard_normal((45, 23)).astype(np.float32)
     features = _features(rng, bank, 1, (6, 5))
-    model = build_head_model(bank, gaussian_kernel_1d(4.0).numpy(), 23, (6, 5), (48, 40))
+    model = build_head_model(bank, gaussian_kernel_1d(4.0).numpy(), 23, (6, 5), (48, 40), top_count=5)
     core = ov.Core()
     compiled = core.compile_model(
         core.read_model(inline_functions(model).SerializeToString(), b""), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
@@ -94,17 +95,23 @@ def _native(model: onnx.ModelProto, library: Path, features: np.ndarray) -> list
     return [np.asarray(result[0]), np.asarray(result[1])]
 
 
-@pytest.mark.parametrize("candidates", [0, 8])
+@pytest.mark.parametrize("candidates, top_count", [(0, 1), (8, 1), (0, 9), (8, 9)])
 @pytest.mark.parametrize("seed", [31, 32])
 @pytest.mark.parametrize("rows, channels, grid, output_size", SHAPES)
 def test_native_kernel_matches_function_body(
-    ov_extension: Path, candidates: int, seed: int, rows: int, channels: int, grid, output_size
+    ov_extension: Path, candidates: int, top_count: int, seed: int, rows: int, channels: int, grid, output_size
 ) -> None:
     rng = np.random.default_rng(seed)
     bank = rng.standard_normal((rows, channels)).astype(np.float32)
     features = _features(rng, bank, 3, grid)
     model = build_head_model(
-        bank, gaussian_kernel_1d(4.0).numpy(), channels, grid, output_size, int8_candidates=candidates
+        bank,
+        gaussian_kernel_1d(4.0).numpy(),
+        channels,
+        grid,
+        output_size,
+        int8_candidates=candidates,
+        top_count=top_count,
     )
     expected_map, expected_score = _ort_run(model, features)
     anomaly_map, score = _native(model, ov_extension, features)

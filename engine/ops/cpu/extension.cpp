@@ -88,8 +88,8 @@ public:
 
     MapPostprocess() = default;
 
-    MapPostprocess(const ov::OutputVector& inputs, std::vector<int64_t> output_size)
-        : Op(inputs), m_output_size(std::move(output_size)) {
+    MapPostprocess(const ov::OutputVector& inputs, std::vector<int64_t> output_size, std::vector<int64_t> top_count)
+        : Op(inputs), m_output_size(std::move(output_size)), m_top_count(std::move(top_count)) {
         constructor_validate_and_infer_types();
     }
 
@@ -103,11 +103,12 @@ public:
     }
 
     std::shared_ptr<ov::Node> clone_with_new_inputs(const ov::OutputVector& inputs) const override {
-        return std::make_shared<MapPostprocess>(inputs, m_output_size);
+        return std::make_shared<MapPostprocess>(inputs, m_output_size, m_top_count);
     }
 
     bool visit_attributes(ov::AttributeVisitor& visitor) override {
         visitor.on_attribute("output_size", m_output_size);
+        visitor.on_attribute("top_count", m_top_count);
         return true;
     }
 
@@ -126,14 +127,15 @@ public:
             const float* kernel;
             float* maps;
             float* scores;
-            int64_t height, width, taps, out_height, out_width;
+            int64_t height, width, taps, out_height, out_width, top_count;
         } context{inputs[0].data<const float>(), kernel.data<const float>(), outputs[0].data<float>(),
-                  outputs[1].data<float>(), height, width, taps, out_height, out_width};
+                  outputs[1].data<float>(), height, width, taps, out_height, out_width,
+                  m_top_count.empty() ? 1 : m_top_count[0]};
         parallel_ranges(batch, 1, [](void* raw, int64_t begin, int64_t end) {
             auto* c = static_cast<Context*>(raw);
             for (int64_t image = begin; image < end; ++image)
                 c->scores[image] = map_postprocess(c->input + image * c->height * c->width, c->height, c->width,
-                                                   c->kernel, c->taps, c->out_height, c->out_width,
+                                                   c->kernel, c->taps, c->out_height, c->out_width, c->top_count,
                                                    c->maps + image * c->out_height * c->out_width);
         }, &context);
         return true;
@@ -141,6 +143,7 @@ public:
 
 private:
     std::vector<int64_t> m_output_size;
+    std::vector<int64_t> m_top_count{1};
 };
 
 }  // namespace defectseek
@@ -151,5 +154,6 @@ OPENVINO_CREATE_EXTENSIONS(std::vector<ov::Extension::Ptr>({
     std::make_shared<ov::frontend::onnx::OpExtension<defectseek::NearestDistance>>(
         "NearestDistance", "ai.defectseek", std::map<std::string, std::string>{{"int8_candidates", "int8_candidates"}}),
     std::make_shared<ov::frontend::onnx::OpExtension<defectseek::MapPostprocess>>(
-        "MapPostprocess", "ai.defectseek", std::map<std::string, std::string>{{"output_size", "output_size"}}),
+        "MapPostprocess", "ai.defectseek",
+        std::map<std::string, std::string>{{"output_size", "output_size"}, {"top_count", "top_count"}}),
 }));

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include <immintrin.h>
@@ -222,13 +223,18 @@ void int8_patch_range(const float* features, int64_t patches, const PreparedBank
                 int8_dots_vnni(bytes.data(), packed_channels, packed, dots);
             else
                 int8_dots_generic(bytes.data(), packed_channels, packed, dots);
+            const int64_t first = block * kInt8RowBlock;
             for (int64_t p = 0; p < count; ++p) {
+                float approximate[16];
+                float lowest = kInfinity;
                 for (int i = 0; i < 16; ++i) {
-                    const int64_t row = block * kInt8RowBlock + i;
-                    const int32_t centred = dots[p * 16 + i] - 128 * bank.row_sums[row];
-                    const float dot = info[p].scale * bank.row_scales[row] * float(centred);
-                    lists[p].offer(info[p].norm + bank.norms[row] - 2.0f * dot, int32_t(row));
+                    const int32_t centred = dots[p * 16 + i] - 128 * bank.row_sums[first + i];
+                    const float dot = info[p].scale * bank.row_scales[first + i] * float(centred);
+                    approximate[i] = info[p].norm + bank.norms[first + i] - 2.0f * dot;
+                    lowest = std::min(lowest, approximate[i]);
                 }
+                if (lowest >= lists[p].worst()) continue;
+                for (int i = 0; i < 16; ++i) lists[p].offer(approximate[i], int32_t(first + i));
             }
         }
         for (int64_t p = 0; p < count; ++p) {
@@ -305,7 +311,7 @@ void nearest_distance_int8(const float* features, int64_t patches, const Prepare
 }
 
 float map_postprocess(const float* patch_map, int64_t height, int64_t width, const float* kernel, int64_t taps,
-                      int64_t out_height, int64_t out_width, float* out_map) {
+                      int64_t out_height, int64_t out_width, int64_t top_count, float* out_map) {
     const int64_t radius = (taps - 1) / 2;
     // Bilinear source positions with half-pixel centres, clamped to the edge like ONNX Resize.
     auto source = [](int64_t out, int64_t in_size, int64_t out_size, int64_t* low, int64_t* high, float* weight) {
@@ -356,7 +362,14 @@ float map_postprocess(const float* patch_map, int64_t height, int64_t width, con
             peak = std::max(peak, sum);
         }
     }
-    return peak;
+    const int64_t pixels = out_height * out_width;
+    const int64_t count = std::clamp<int64_t>(top_count, 1, pixels);
+    if (count == 1) return peak;
+    std::vector<float> values(out_map, out_map + pixels);
+    std::nth_element(values.begin(), values.begin() + (count - 1), values.end(), std::greater<float>());
+    double total = 0.0;
+    for (int64_t index = 0; index < count; ++index) total += values[index];
+    return static_cast<float>(total / double(count));
 }
 
 void parallel_ranges(int64_t count, int64_t grain, void (*body)(void*, int64_t, int64_t), void* context) {

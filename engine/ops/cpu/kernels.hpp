@@ -36,9 +36,10 @@ void nearest_distance_int8(const float* features, int64_t patches, const Prepare
                            float* distances);
 
 // Bilinear upsampling (half-pixel centres, edge clamped) of an h x w map to H x W,
-// separable smoothing with an odd kernel and edge padding; returns the maximum.
+// separable smoothing with an odd kernel and edge padding; returns the mean of the
+// top_count highest pixels (the maximum for 1).
 float map_postprocess(const float* patch_map, int64_t height, int64_t width, const float* kernel, int64_t taps,
-                      int64_t out_height, int64_t out_width, float* out_map);
+                      int64_t out_height, int64_t out_width, int64_t top_count, float* out_map);
 
 // Runs body(begin, end) over [0, count) on the calling runtime's thread pool.
 void parallel_ranges(int64_t count, int64_t grain, void (*body)(void*, int64_t, int64_t), void* context);
