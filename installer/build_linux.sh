@@ -51,6 +51,15 @@ require_tool() {
     command -v "$1" >/dev/null || { echo "error: $1 is missing; install it with: apt-get install $2" >&2; exit 1; }
 }
 
+# zstd packs a studio .deb several times faster than xz on two cores. A dpkg-deb that
+# writes zstd means a Debian 12 or Ubuntu 21.10+ build machine, and the packages need
+# that machine's glibc, so the systems that can run them ship a dpkg that reads zstd.
+# Set DEB_COMPRESSION=xz for a target whose dpkg is older.
+if dpkg-deb --help 2>/dev/null | grep -q zstd; then
+    DEB_COMPRESSION="${DEB_COMPRESSION:-zstd}"
+else
+    DEB_COMPRESSION="${DEB_COMPRESSION:-xz}"
+fi
 VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
 ARCH="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
 MACHINE="$(uname -m)"
@@ -125,7 +134,7 @@ make_deb() {  # make_deb NAME CONTROL_TEMPLATE COMMANDS...
     glibc="$(glibc_floor "$root/opt/$name")"
     sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE_KB@/$size_kb/" -e "s/@GLIBC@/${glibc:-2.28}/" \
         "$template" > "$root/DEBIAN/control"
-    dpkg-deb --root-owner-group -Zxz --build "$root" "$DIST/${name}_${VERSION}_${ARCH}.deb" >/dev/null
+    dpkg-deb --root-owner-group "-Z$DEB_COMPRESSION" --build "$root" "$DIST/${name}_${VERSION}_${ARCH}.deb" >/dev/null
     rm -rf "$REPO_ROOT/build/stage-deb"
     log "wrote $DIST/${name}_${VERSION}_${ARCH}.deb"
 }

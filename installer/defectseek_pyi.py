@@ -145,9 +145,11 @@ PROJECT_PACKAGES = ("app", "engine", "labeling", "anomaly", "fewshot")
 PROJECT_DATA_SUFFIXES = (".qm", ".json", ".png", ".svg", ".ico", ".qss", ".txt")
 
 # Parts of the torch wheel that only its own test suite and C++ developers use:
-# C++ unit-test programs and protoc (about 130 MB in torch 2.13).
+# C++ unit-test programs and protoc (about 130 MB in torch 2.13). ``import torch``
+# needs torch/bin/torch_shm_manager, so that one program stays.
 STUDIO_DROPPED_PREFIXES = ("torch/test/", "torch/bin/", "torch/include/", "torch/share/cmake/")
 STUDIO_DROPPED_NAMES = ("libtorchbind_test.so", "libjitbackend_test.so", "libbackend_with_compiler.so")
+STUDIO_KEPT_NAMES = ("torch_shm_manager", "torch_shm_manager.exe")
 
 
 def project_datas(packages: tuple[str, ...], excluded_folders: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -169,12 +171,19 @@ def project_datas(packages: tuple[str, ...], excluded_folders: tuple[str, ...] =
     return datas
 
 
-def drop_unneeded(toc: list, prefixes: tuple[str, ...], names: tuple[str, ...] = ()) -> list:
-    """Return ``toc`` without entries whose destination starts with one of ``prefixes`` or has a name in ``names``."""
+def drop_unneeded(
+    toc: list, prefixes: tuple[str, ...], names: tuple[str, ...] = (), kept_names: tuple[str, ...] = ()
+) -> list:
+    """Return ``toc`` without entries whose destination starts with one of ``prefixes`` or has a name in ``names``.
+
+    Entries whose file name is in ``kept_names`` stay even under a dropped prefix.
+    """
     remaining = []
     for entry in toc:
         destination = entry[0].replace("\\", "/")
-        if destination.startswith(prefixes) or Path(destination).name in names:
+        name = Path(destination).name
+        dropped = destination.startswith(prefixes) or name in names
+        if dropped and name not in kept_names:
             continue
         remaining.append(entry)
     return remaining

@@ -171,3 +171,17 @@ def test_fontconfig_file_adds_bundled_folder(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert str(folder) in result.stdout
+
+
+def test_studio_keeps_torch_shm_manager() -> None:
+    toc = [
+        ("torch/bin/torch_shm_manager", "/x/torch_shm_manager", "BINARY"),
+        ("torch/bin/protoc", "/x/protoc", "BINARY"),
+        ("torch/test/atest", "/x/atest", "BINARY"),
+        ("torch/lib/libtorchbind_test.so", "/x/libtorchbind_test.so", "BINARY"),
+        ("torch/lib/libc10.so", "/x/libc10.so", "BINARY"),
+    ]
+
+    remaining = pyi.drop_unneeded(toc, pyi.STUDIO_DROPPED_PREFIXES, pyi.STUDIO_DROPPED_NAMES, pyi.STUDIO_KEPT_NAMES)
+
+    assert [entry[0] for entry in remaining] == ["torch/bin/torch_shm_manager", "torch/lib/libc10.so"]
