@@ -23,11 +23,11 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def labelled_defects():
-    """Return synthetic examples: three spots and three scratches, each with its mask."""
+    """Return synthetic examples: five spots and five scratches, each with its mask."""
     from fewshot.examples import DefectExample
 
     return [
         DefectExample(image, kind, mask, image.source)
         for kind in ("spot", "scratch")
-        for image, mask in defect_images(kind, 3, seed=1)
+        for image, mask in defect_images(kind, 5, seed=1)
     ]

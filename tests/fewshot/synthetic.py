@@ -37,7 +37,7 @@ def scratch(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def grid(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw a bright square grid patch in place (a type never taught) and return its mask."""
+    """Draw a square grid patch in place (a type never taught) and return its mask."""
     mask = np.zeros(pixels.shape, bool)
     row, col = int(rng.integers(20, SIZE_PX - 50)), int(rng.integers(20, SIZE_PX - 50))
     patch = pixels[row : row + 30, col : col + 30]

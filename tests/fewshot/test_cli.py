@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 
 import pytest
 
@@ -60,17 +62,19 @@ def test_run_reports_type_per_image_and_region(dataset, tmp_path):
     status = main(["run", str(model), str(evaluation / "test" / "spot"), "--report", str(report), "--engine", "onnxruntime"])
     rows = json.loads(report.read_text())
     assert status == 0
-    assert [row["defect_type"] for row in rows] == ["spot", "spot"]
-    assert all(row["regions"][0]["defect_type"] == "spot" for row in rows)
+    assert [row["regions"][0]["nearest_type"] for row in rows] == ["spot", "spot"]
+    assert [row["defect_type"] for row in rows] == [row["regions"][0]["defect_type"] for row in rows]
+    assert set(row["defect_type"] for row in rows) <= {"spot", "unknown"}
 
 
 def test_run_csv_has_regions_column(dataset, tmp_path):
     _, evaluation, model = dataset
     report = tmp_path / "report.csv"
     main(["run", str(model), str(evaluation / "test" / "scratch"), "--report", str(report), "--engine", "openvino"])
-    text = report.read_text()
-    assert "regions" in text.splitlines()[0]
-    assert "scratch" in text.splitlines()[1]
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert len(rows) == 2
+    for row in rows:
+        assert re.fullmatch(r"(scratch|unknown) \d\.\d{3} at \d+,\d+ \d+x\d+(; .*)?", row["regions"])
 
 
 def test_eval_reports_confusion_matrix(dataset, tmp_path, capsys):
@@ -80,9 +84,11 @@ def test_eval_reports_confusion_matrix(dataset, tmp_path, capsys):
     types = json.loads(report.read_text())["defect_types"]
     assert status == 0
     assert types["rows"] == ["scratch", "spot"]
-    assert types["confusion_matrix"][0][0] == 2
-    assert types["confusion_matrix"][1][1] == 2
-    assert [score["recall"] for score in types["per_type"]] == [1.0, 1.0]
+    assert types["columns"][-2:] == ["unknown", "none"]
+    assert [sum(row) for row in types["confusion_matrix"]] == [2, 2]
+    assert types["confusion_matrix"][0][1] == 0
+    assert types["confusion_matrix"][1][0] == 0
+    assert [score["support"] for score in types["per_type"]] == [2, 2]
     assert "confusion" in capsys.readouterr().out
 
 
