@@ -73,6 +73,7 @@ class CompileOptions:
     int8_candidates: int = INT8_CANDIDATES_DEFAULT
     float_blocks: int = 3
     bank_ratio: float = 1.0
+    calibration_method: str = "minmax"
     threads: int | None = None
 
 
@@ -239,7 +240,7 @@ def _build_graphs(
     base = exported
     if options.precision == "int8":
         early = nodes_in_leading_blocks(exported, options.float_blocks)
-        base = quantize_onnx_qdq(exported, calibration, keep_float + early)
+        base = quantize_onnx_qdq(exported, calibration, keep_float + early, options.calibration_method)
     head_path = HEAD_STANDARD if options.head == "standard" else HEAD_FUNCTION_BODY
     if head_path == HEAD_FUNCTION_BODY:
         candidates = options.int8_candidates if options.precision == "int8" else 0

@@ -22,18 +22,38 @@ logger = logging.getLogger(__name__)
 INPUT_NAME = "image"
 
 
-def quantize_onnx_qdq(model: onnx.ModelProto, calibration: np.ndarray, exclude: Sequence[str]) -> onnx.ModelProto:
+CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
+
+
+def quantize_onnx_qdq(
+    model: onnx.ModelProto, calibration: np.ndarray, exclude: Sequence[str], method: str = "minmax"
+) -> onnx.ModelProto:
     """Return ``model`` with its convolutions quantized to INT8 in QDQ form by ONNX Runtime.
 
     Args:
         model: the exported fp32 graph with standard ops.
         calibration: N x 3 x H x W float32 batch of preprocessed training images.
         exclude: node names to keep in float.
+        method: how activation ranges are calibrated: ``minmax``, ``percentile``
+            (99.999th percentile) or ``entropy``.
 
-    Weights are per-channel signed INT8, activations unsigned INT8 with ranges from
-    min/max calibration.
+    Weights are per-channel signed INT8, activations unsigned INT8.
     """
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "percentile": CalibrationMethod.Percentile,
+        "entropy": CalibrationMethod.Entropy,
+    }
+    if method not in methods:
+        raise ValueError(f"unknown calibration method {method!r}; choose one of {', '.join(CALIBRATION_METHODS)}")
 
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -55,6 +75,8 @@ def quantize_onnx_qdq(model: onnx.ModelProto, calibration: np.ndarray, exclude: 
             weight_type=QuantType.QInt8,
             per_channel=True,
             nodes_to_exclude=list(exclude),
+            calibrate_method=methods[method],
+            extra_options={"CalibPercentile": 99.999},
         )
         quantized = onnx.load_model(str(target))
     logger.info("ONNX Runtime QDQ quantization done (%d calibration images, %d nodes kept in float)", len(calibration), len(exclude))

@@ -1,10 +1,10 @@
 """fp32 bundles score like torch eager on every CPU engine here, on slices of the three shared sets.
 
-Each set: a model trained on 10 good images at 128x128, compiled for the cpu target,
-then 8 test images (good and defective) judged by torch eager, ONNX Runtime CPU
-(fused function-body head), OpenVINO CPU (native head when the extension builds) and
-OpenVINO with the standard-op head. Normalized scores must agree within 1e-3 and
-verdicts must be identical.
+For each set, a model is trained on 10 good images at 128x128 and compiled for the
+cpu target. Torch eager then judges 8 test images (good and defective), and so do
+ONNX Runtime CPU (fused function-body head), OpenVINO CPU (native head when the
+extension builds) and OpenVINO with the standard-op head. Normalized scores must agree
+within 1e-3 and verdicts must be identical.
 """
 
 from __future__ import annotations
