@@ -50,12 +50,14 @@ def greedy_coreset(
         return torch.arange(total)
     generator = torch.Generator().manual_seed(seed)
     projected = _project(features, generator)
+    norms = (projected * projected).sum(dim=1)
     selected = torch.empty(count, dtype=torch.int64)
     current = int(torch.randint(total, (1,), generator=generator))
     nearest = torch.full((total,), float("inf"))
     for step in range(count):
         selected[step] = current
-        distance = ((projected - projected[current]) ** 2).sum(dim=1)
+        # Squared distance as |x|^2 - 2 x.c + |c|^2: one matrix-vector product, no M x C temporary.
+        distance = norms - 2.0 * (projected @ projected[current]) + norms[current]
         torch.minimum(nearest, distance, out=nearest)
         current = int(torch.argmax(nearest))
         if step % PROGRESS_EVERY == 0:

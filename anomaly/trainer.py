@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from anomaly.augmentation import DEFAULT_TRANSFORMS, augmented_copies
 from anomaly.backbone import FeatureExtractor
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
-from anomaly.patchcore import DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
+from anomaly.patchcore import DEFAULT_SCORE_TOP_FRACTION, DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
 from anomaly.threshold import DEFAULT_MARGIN, Threshold, threshold_from_good
 from labeling.model_input import MAX_AUTO_ASPECT, auto_size, combine_outputs, model_inputs, plan_tiles, round_size
 from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image
@@ -26,6 +27,8 @@ DEFAULT_BACKBONE = "efficientnet-lite0"
 DEFAULT_CORESET_RATIO = 0.1
 DEFAULT_MEMORY_BUDGET_MB = 4096
 DEFAULT_MAX_CANDIDATES = 100_000
+DEFAULT_MIN_BANK_SIZE = 2048
+DEFAULT_AUGMENT_BELOW = 16
 DEFAULT_TILE_PX = 256
 MIN_PATCHES_PER_INPUT = 16
 BYTES_PER_FLOAT = 4
@@ -44,9 +47,13 @@ class TrainConfig:
     resize: str = "auto"
     coreset_ratio: float = DEFAULT_CORESET_RATIO
     sigma_px: float = DEFAULT_SIGMA_PX
+    score_top_fraction: float = DEFAULT_SCORE_TOP_FRACTION
     threshold_margin: float = DEFAULT_MARGIN
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB
     max_candidates: int = DEFAULT_MAX_CANDIDATES
+    min_bank_size: int = DEFAULT_MIN_BANK_SIZE
+    augment_below: int = DEFAULT_AUGMENT_BELOW
+    augment_transforms: tuple[str, ...] = DEFAULT_TRANSFORMS
     batch_size: int = 8
     seed: int = 0
 
@@ -71,7 +78,9 @@ class TrainedModel:
     def torch_model(self) -> PatchCoreModel:
         """Build the eval-mode torch model (extractor, bank, post-processing) for prediction or export."""
         extractor = FeatureExtractor(self.config.backbone, self.input_size)
-        model = PatchCoreModel(extractor, torch.from_numpy(self.bank), self.input_size, self.config.sigma_px)
+        model = PatchCoreModel(
+            extractor, torch.from_numpy(self.bank), self.input_size, self.config.sigma_px, self.config.score_top_fraction
+        )
         return model.eval()
 
 
@@ -110,18 +119,20 @@ def train_patchcore(
     size = _choose_size(config, images, resize)
     bit_depth = max(image.bit_depth for image in images)
     extractor = FeatureExtractor(config.backbone, size)
-    input_counts = [_input_count(image, size, resize) for image in images]
+    pool, pool_owners = _bank_sources(images, config)
+    input_counts = [_input_count(image, size, resize) for image in pool]
     per_input = _patches_per_input(extractor, size, sum(input_counts), config)
 
-    features = _extract(extractor, images, size, bit_depth, resize, config, progress, cancel)
-    candidates, owners = _sample_patches(features, per_input, config.seed)
-    keep = max(1, int(round(candidates.shape[0] * config.coreset_ratio)))
+    features = _extract(extractor, pool, size, bit_depth, resize, config, progress, cancel)
+    candidates, owners = _sample_patches(features, pool_owners, per_input, config.seed)
+    keep = bank_size(candidates.shape[0], config)
     chosen = greedy_coreset(candidates, keep, seed=config.seed, progress=progress, cancel=cancel)
     bank = candidates[chosen].contiguous()
     bank_owners = owners[chosen]
 
-    scorer = _HeldOutScorer(bank, bank_owners, MapPostprocess(size, config.sigma_px), size)
-    good_scores = _held_out_scores(scorer, features, extractor, images, size, bit_depth, resize)
+    postprocess = MapPostprocess(size, config.sigma_px, config.score_top_fraction)
+    scorer = _HeldOutScorer(bank, bank_owners, postprocess, size)
+    good_scores = _held_out_scores(scorer, features[: len(images)], extractor, images, size, bit_depth, resize)
     threshold = threshold_from_good(good_scores, config.threshold_margin)
     elapsed = time.perf_counter() - started
     logger.info(
@@ -228,15 +239,43 @@ def _extract(
     return features
 
 
-def _sample_patches(features: list[torch.Tensor], per_input: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def bank_size(candidates: int, config: TrainConfig) -> int:
+    """Return how many coreset entries to keep: ``coreset_ratio`` of the candidates, at least ``min_bank_size``.
+
+    The floor keeps few-shot banks, whose candidates are few, from shrinking to a
+    handful of entries; it never exceeds the number of candidates.
+    """
+    by_ratio = int(round(candidates * config.coreset_ratio))
+    return max(1, by_ratio, min(candidates, config.min_bank_size))
+
+
+def _bank_sources(images: Sequence[LoadedImage], config: TrainConfig) -> tuple[list[LoadedImage], list[int]]:
+    """Return the images whose patches feed the bank and, for each, the index of its original image.
+
+    The training images come first, followed by augmented copies when there are fewer
+    than ``augment_below`` of them. A copy has the owner of its original, so leaving
+    one image out for held-out scoring also leaves out its copies.
+    """
+    pool = list(images)
+    owners = list(range(len(images)))
+    if len(images) < config.augment_below and config.augment_transforms:
+        pool.extend(augmented_copies(images, config.augment_transforms))
+        owners.extend(index for index in range(len(images)) for _ in config.augment_transforms)
+        logger.info("Few training images (%d): adding %d augmented copies to the bank", len(images), len(pool) - len(images))
+    return pool, owners
+
+
+def _sample_patches(
+    features: list[torch.Tensor], pool_owners: Sequence[int], per_input: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     kept, owners = [], []
-    for index, item in enumerate(features):
+    for owner, item in zip(pool_owners, features):
         for rows in item:
             if per_input < rows.shape[0]:
                 rows = rows[torch.randperm(rows.shape[0], generator=generator)[:per_input]]
             kept.append(rows)
-            owners.append(torch.full((rows.shape[0],), index, dtype=torch.int64))
+            owners.append(torch.full((rows.shape[0],), owner, dtype=torch.int64))
     return torch.cat(kept), torch.cat(owners)
 
 

@@ -1,0 +1,105 @@
+"""Training with few images: augmented bank, bank floor, held-out threshold and ONNX parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from anomaly import TrainConfig, train_patchcore
+from anomaly.augmentation import DEFAULT_TRANSFORMS, augmented_copies, transform_pixels
+from anomaly.trainer import bank_size
+from labeling.imageio import LoadedImage, image_from_array
+
+SIZE = (64, 64)
+
+
+def _texture(rng: np.random.Generator, index: int) -> LoadedImage:
+    rows = np.sin(np.arange(64) / 3.0 + index)[:, None] * 30
+    pixels = np.clip(120 + rows + rng.normal(0, 6, size=(64, 64)), 0, 255).astype(np.uint8)
+    return image_from_array(pixels, source=f"good{index}")
+
+
+def _with_spot(image: LoadedImage) -> LoadedImage:
+    pixels = image.pixels.copy()
+    pixels[26:36, 26:36] = 255
+    return image_from_array(pixels, source="defect")
+
+
+def test_transform_pixels_flips() -> None:
+    pixels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert np.array_equal(transform_pixels(pixels, "flip_horizontal"), pixels[:, ::-1])
+    assert np.array_equal(transform_pixels(pixels, "flip_vertical"), pixels[::-1])
+    assert np.array_equal(transform_pixels(pixels, "rotate_180"), pixels[::-1, ::-1])
+
+
+def test_lighting_keeps_bit_depth() -> None:
+    pixels = np.full((4, 4), 4000, dtype=np.uint16)
+    brighter = transform_pixels(pixels, "brighter", bit_depth=12)
+    assert brighter.max() == 4095
+    assert brighter.dtype == np.uint16
+
+
+def test_transform_pixels_rejects_unknown() -> None:
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        transform_pixels(np.zeros((4, 4), dtype=np.uint8), "shear")
+
+
+def test_augmented_copies_order(rng: np.random.Generator) -> None:
+    images = [_texture(rng, 0), _texture(rng, 1)]
+    copies = augmented_copies(images)
+    assert len(copies) == 2 * len(DEFAULT_TRANSFORMS)
+    assert copies[0].source == f"good0#{DEFAULT_TRANSFORMS[0]}"
+    assert copies[len(DEFAULT_TRANSFORMS)].source == f"good1#{DEFAULT_TRANSFORMS[0]}"
+
+
+def test_bank_size_floor_and_ratio() -> None:
+    config = TrainConfig(coreset_ratio=0.05, min_bank_size=100)
+    assert bank_size(50, config) == 50
+    assert bank_size(1000, config) == 100
+    assert bank_size(10_000, config) == 500
+
+
+def test_few_shot_training_detects_spot(rng: np.random.Generator) -> None:
+    images = [_texture(rng, index) for index in range(3)]
+    trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=256))
+    model = trained.torch_model()
+    good = torch.from_numpy(np.stack([np.repeat(_texture(rng, 7).pixels[None], 3, 0)]).astype(np.float32))
+    spot = torch.from_numpy(np.stack([np.repeat(_with_spot(_texture(rng, 8)).pixels[None], 3, 0)]).astype(np.float32))
+    with torch.no_grad():
+        good_score = float(model(good)[1][0])
+        spot_score = float(model(spot)[1][0])
+    assert trained.bank.shape[0] == 256
+    assert trained.good_scores.shape == (3,)
+    assert spot_score > good_score
+
+
+def test_augmentation_adds_bank_candidates(rng: np.random.Generator) -> None:
+    images = [_texture(rng, index) for index in range(2)]
+    plain = train_patchcore(images, TrainConfig(size=SIZE, augment_below=0, coreset_ratio=1.0, min_bank_size=1))
+    augmented = train_patchcore(images, TrainConfig(size=SIZE, coreset_ratio=1.0, min_bank_size=1))
+    grid = (SIZE[0] // 8) * (SIZE[1] // 8)
+    assert plain.bank.shape[0] == 2 * grid
+    assert augmented.bank.shape[0] == 2 * grid * (1 + len(DEFAULT_TRANSFORMS))
+    assert set(np.unique(augmented.bank_owners)) == {0, 1}
+
+
+def test_export_parity_onnxruntime_openvino(rng: np.random.Generator, tmp_path: Path) -> None:
+    onnxruntime = pytest.importorskip("onnxruntime")
+    openvino = pytest.importorskip("openvino")
+    from engine.compile.export import export_onnx
+
+    images = [_texture(rng, index) for index in range(2)]
+    trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=128, score_top_fraction=0.02))
+    path = export_onnx(trained, tmp_path / "model.onnx")
+    batch = np.stack([np.repeat(_with_spot(_texture(rng, 5)).pixels[None], 3, 0)]).astype(np.float32)
+    with torch.no_grad():
+        reference = trained.torch_model()(torch.from_numpy(batch))[1].numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ort_score = session.run(["score"], {"image": batch})[0]
+    compiled = openvino.Core().compile_model(str(path), "CPU")
+    ov_score = compiled(batch)[compiled.output("score")]
+    np.testing.assert_allclose(ort_score, reference, rtol=1e-3)
+    np.testing.assert_allclose(ov_score, reference, rtol=1e-3)
