@@ -17,15 +17,17 @@ class FakeJudge:
         bundle_id: reported in every judgement.
         delay_s: sleep per batch, to simulate a slow model.
         is_ng: rule on the image's source name (``cam#<frame id>``); default: all OK.
+        record_batches: keep the source names of every batch in ``batches`` (off for long runs).
     """
 
     def __init__(self, bundle_id: str = "fake-1", delay_s: float = 0.0,
-                 is_ng: Callable[[str], bool] | None = None) -> None:
+                 is_ng: Callable[[str], bool] | None = None, record_batches: bool = True) -> None:
         self.bundle_id = bundle_id
         self.description = f"{bundle_id} on fake"
         self.delay_s = delay_s
         self.is_ng = is_ng or (lambda source: False)
         self.batches: list[list[str]] = []
+        self.record_batches = record_batches
         self.ready = True
         self.fail = False
         self._lock = threading.Lock()
@@ -37,8 +39,9 @@ class FakeJudge:
             raise RuntimeError("fake model failure")
         if self.delay_s:
             time.sleep(self.delay_s)
-        with self._lock:
-            self.batches.append([image.source for image in images])
+        if self.record_batches:
+            with self._lock:
+                self.batches.append([image.source for image in images])
         results = []
         for image in images:
             ng = self.is_ng(image.source)

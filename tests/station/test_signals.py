@@ -186,6 +186,8 @@ class MesHandler(BaseHTTPRequestHandler):
     """Accepts posted results, failing the first ``fail_first`` requests with HTTP 500."""
 
     received: list[dict[str, object]] = []
+    received_count = 0
+    keep_bodies = True
     fail_first = 0
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
@@ -194,7 +196,9 @@ class MesHandler(BaseHTTPRequestHandler):
             type(self).fail_first -= 1
             self.send_response(500)
         else:
-            type(self).received.append(body)
+            type(self).received_count += 1
+            if type(self).keep_bodies:
+                type(self).received.append(body)
             self.send_response(204)
         self.end_headers()
 
