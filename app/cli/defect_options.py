@@ -32,8 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def train_types(args: argparse.Namespace, trained, model_dir: str) -> int:
-    """Teach the defect types named by ``--defects`` or ``--project`` to the model just written.
+def train_types(args: argparse.Namespace, trained, model_dir: str, *, replace_existing: bool = False) -> int:
+    """Teach the defect types named by ``--defects`` or ``--project`` to the model in ``model_dir``.
+
+    ``trained`` is the model just trained, or None to load it from ``model_dir``. New
+    examples are added to the model's current classifier unless ``replace_existing``.
 
     Returns:
         An exit status: OK when there was nothing to do or it worked, USAGE on invalid
@@ -50,7 +53,12 @@ def train_types(args: argparse.Namespace, trained, model_dir: str) -> int:
     try:
         found = load_defect_folders(args.defects) if args.defects else load_project_examples(args.project)
         result = add_defect_types(
-            model_dir, found.examples, type_names=found.type_names, trained=trained, augmentations=args.augmentations
+            model_dir,
+            found.examples,
+            type_names=found.type_names,
+            trained=trained,
+            augmentations=args.augmentations,
+            replace_existing=replace_existing,
         )
     except (FileNotFoundError, LabelingError, FewShotError, BundleError) as error:
         print(f"error: defect types: {error}", file=sys.stderr)

@@ -54,6 +54,9 @@ def _add_optional_commands(subparsers: argparse._SubParsersAction) -> None:
     except ImportError:
         return
     compile_command.add_parser(subparsers)
+    from app.cli import types_command
+
+    types_command.add_parser(subparsers)
 
 
 class _CliFormatter(logging.Formatter):

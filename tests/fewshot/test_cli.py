@@ -97,3 +97,25 @@ def test_missing_defects_folder_is_usage_error(dataset, tmp_path, capsys):
     status = main(["train", str(root / "good"), "--out", str(tmp_path / "m"), "--size", "96", "--defects", str(tmp_path / "none")])
     assert status == 2
     assert "defect types" in capsys.readouterr().err
+
+
+def test_types_adds_type_to_model(dataset, tmp_path, capsys):
+    import shutil
+
+    from engine.bundle import load_manifest
+
+    root, _, model = dataset
+    copy = tmp_path / "model"
+    shutil.copytree(model, copy)
+    write_images(tmp_path / "new" / "grid", defect_images("grid", 2, seed=4))
+    status = main(["types", str(copy), "--defects", str(tmp_path / "new")])
+    _, manifest = load_manifest(copy)
+    assert status == 0
+    assert manifest.task["defect_types"] == ["scratch", "spot", "grid"]
+    assert "grid 2" in capsys.readouterr().out
+
+
+def test_types_requires_examples(dataset, capsys):
+    _, _, model = dataset
+    assert main(["types", str(model)]) == 2
+    assert "--defects" in capsys.readouterr().err
