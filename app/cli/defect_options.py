@@ -1,4 +1,4 @@
-"""Defect-type options of ``inspect train``: read labelled examples and put the classifier into the model."""
+"""Defect-type options of ``inspect train`` and ``inspect types``: read labelled examples, put the classifier into the model."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register ``--defects``, ``--project`` and ``--augmentations`` on the train parser."""
+    """Register ``--defects``, ``--project`` and ``--augmentations`` on a parser."""
     group = parser.add_argument_group("defect types (optional)")
     sources = group.add_mutually_exclusive_group()
     sources.add_argument(

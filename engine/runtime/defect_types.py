@@ -2,8 +2,8 @@
 
 A region is a connected set of model-resolution pixels whose anomaly score is above
 the threshold. The classifier graph returns each region's distance to every known
-type's prototype; the nearest type wins unless it is farther than the bundle's
-``unknown_distance``, in which case the region is reported as ``unknown``. The decision
+type's prototype. The nearest type wins, unless it is farther than the bundle's
+``unknown_distance``: then the region is reported as ``unknown``. The decision
 rule matches ``fewshot.classifier.predict`` on the training side, which the few-shot
 tests check. Imports no torch.
 """
@@ -32,8 +32,8 @@ REGION_LEVEL_FRACTION = 0.5
 class DefectRegion:
     """One NG region of an image: bounding box and area in image pixels, peak score and type.
 
-    ``defect_type`` is a known type name or ``unknown``; ``nearest_type`` is the closest
-    known type even when the region is unknown; ``distance`` is to that type's prototype.
+    ``defect_type`` is a known type name or ``unknown``. ``nearest_type`` is the closest
+    known type, also when the region is unknown, and ``distance`` is the distance to its prototype.
     """
 
     x: int
