@@ -83,7 +83,9 @@ class GraphSet:
 
     def runners(self) -> Iterator[tuple[str, ScoreRunner]]:
         """Yield (engine label, score function) for every graph this machine can run."""
-        root = self.root or Path(".")
+        if self.root is None:
+            raise ValueError("GraphSet.root is not set; the graphs cannot be run for validation")
+        root = self.root
         yield "onnxruntime:CPUExecutionProvider", lambda batch, threads: score_with(
             "onnxruntime", root / self.onnx, batch, threads
         )

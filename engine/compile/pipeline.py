@@ -73,7 +73,7 @@ class CompileOptions:
     int8_candidates: int = INT8_CANDIDATES_DEFAULT
     float_blocks: int = 3
     bank_ratio: float = 1.0
-    calibration_method: str = "minmax"
+    calibration_method: str = "percentile"
     threads: int | None = None
 
 
@@ -246,7 +246,7 @@ def _build_graphs(
         candidates = options.int8_candidates if options.precision == "int8" else 0
         base = fuse_head(base, bank, kernel, output_size, int8_candidates=candidates, top_count=top_count)
     onnx_name = save_onnx(base, staging)
-    graphs = GraphSet(onnx=onnx_name, onnx_head=head_path)
+    graphs = GraphSet(onnx=onnx_name, onnx_head=head_path, root=staging, precision=options.precision)
     if target == "cpu":
         graphs = build_openvino_graphs(
             graphs, reference_path, staging, bank, kernel, output_size, calibration, keep_float, options, top_count

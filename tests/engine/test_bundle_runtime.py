@@ -103,3 +103,23 @@ def test_compile_cli_int8_without_calibration(models, tmp_path: Path, capsys: py
     assert status == 2
     assert "--calibration" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_nvidia_target_compiles_without_gpu(models, tmp_path: Path) -> None:
+    from engine.compile.pipeline import CompileOptions, compile_bundle
+
+    result = compile_bundle(
+        models.model("elpv"),
+        tmp_path / "nvidia",
+        CompileOptions(target="nvidia", validation_images=6),
+        validation=shared_set("elpv"),
+    )
+    manifest = result.manifest
+    assert manifest.target == "nvidia"
+    assert manifest.head["engines"] == [
+        "onnxruntime:TensorrtExecutionProvider",
+        "onnxruntime:CUDAExecutionProvider",
+    ]
+    assert "openvino" not in manifest.graphs
+    assert [report.engine for report in result.reports] == ["onnxruntime:CPUExecutionProvider"]
+    assert result.reports[0].verdict_agreement == 1.0
