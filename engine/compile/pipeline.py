@@ -36,7 +36,7 @@ from engine.compile.validate import (
     load_validation_set,
     stack_inputs,
 )
-from engine.ops.domain import HEAD_FUNCTION_BODY, HEAD_NATIVE_OPENVINO, HEAD_STANDARD, INT8_CANDIDATES_DEFAULT
+from engine.ops.domain import HEAD_FUNCTION_BODY, HEAD_STANDARD, INT8_CANDIDATES_DEFAULT
 from engine.runtime.engines import ORT_PROVIDERS, available_ort_providers
 from engine.runtime.inspector import NG, OK, normalize_score
 from labeling.imageio import ImageReadError, find_images, read_image

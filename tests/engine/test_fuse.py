@@ -41,5 +41,5 @@ def test_fused_graph_matches_export(models, tmp_path) -> None:
     batch = np.random.default_rng(5).uniform(0, 255, (2, 3, *trained.input_size)).astype(np.float32)
     expected = ort.InferenceSession(exported.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"image": batch})
     actual = ort.InferenceSession(fused.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"image": batch})
-    for reference, result in zip(expected, actual):
+    for reference, result in zip(expected, actual, strict=True):
         np.testing.assert_allclose(result, reference, rtol=1e-4, atol=1e-4)

@@ -23,7 +23,7 @@ MAX_NORMALIZED_DELTA = 1e-3
 
 
 def _assert_parity(expected, actual, label: str) -> None:
-    for index, (reference, result) in enumerate(zip(expected, actual)):
+    for index, (reference, result) in enumerate(zip(expected, actual, strict=True)):
         delta = abs(result.normalized_score - reference.normalized_score)
         assert delta <= MAX_NORMALIZED_DELTA, f"{label} image {index}: normalized score differs by {delta:.2e}"
         assert result.verdict == reference.verdict, f"{label} image {index}: verdict differs"
