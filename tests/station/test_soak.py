@@ -62,6 +62,7 @@ def rss_mb() -> float | None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SOAK_S + 300)
 def test_station_soak(tmp_path, port):
     MesHandler.received = []
     MesHandler.received_count = 0
