@@ -151,6 +151,8 @@ def write_table(rows: list[Row], baseline: Row, args: argparse.Namespace, notes:
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {args.threads} threads "
         f"used; Python {platform.python_version()}; {platform.platform()}.",
+        f"Load average (1 min) at start and end: {args.load_start:.1f} and {os.getloadavg()[0]:.1f}; numbers taken "
+        "while other processes load the CPUs are not comparable with a quiet machine.",
         f"Images: {args.count} model inputs at {args.size[1]}x{args.size[0]}; bank {args.bank[0]} x {args.bank[1]}; "
         f"median of {args.repeats} passes at batch 1.",
         "",
@@ -180,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks-engine.md"), help="Markdown table to write")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    args.load_start = os.getloadavg()[0]
     os.environ.setdefault("DEFECTSEEK_THREADS", str(args.threads))
 
     trained = load_trained_model(args.model)

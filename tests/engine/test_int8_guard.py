@@ -48,8 +48,8 @@ def test_int8_within_guard(models, tmp_path: Path, name: str) -> None:
 def _break_weights(quantize):
     """Wrap the QDQ quantizer so that every weight scale is tripled (a deliberately broken quantization)."""
 
-    def broken(model: onnx.ModelProto, calibration: np.ndarray, exclude) -> onnx.ModelProto:
-        quantized = quantize(model, calibration, exclude)
+    def broken(model: onnx.ModelProto, calibration: np.ndarray, exclude, *options) -> onnx.ModelProto:
+        quantized = quantize(model, calibration, exclude, *options)
         scale_names = {
             node.input[1]
             for node in quantized.graph.node
