@@ -17,7 +17,7 @@ from labeling.imageio import LoadedImage
 
 FLIP_TRANSFORMS = ("flip_horizontal", "flip_vertical", "rotate_180")
 LIGHTING_TRANSFORMS = ("darker", "brighter")
-DEFAULT_TRANSFORMS = FLIP_TRANSFORMS + LIGHTING_TRANSFORMS
+ALL_TRANSFORMS = FLIP_TRANSFORMS + LIGHTING_TRANSFORMS
 LIGHTING_GAIN = 0.15
 
 
@@ -27,7 +27,7 @@ def transform_pixels(pixels: np.ndarray, transform: str, bit_depth: int = 8) -> 
     Lighting changes clip at ``2**bit_depth - 1``, so a 12-bit image stays 12-bit.
 
     Raises:
-        ValueError: ``transform`` is not one of :data:`DEFAULT_TRANSFORMS`.
+        ValueError: ``transform`` is not one of :data:`ALL_TRANSFORMS`.
     """
     if transform == "flip_horizontal":
         result = pixels[:, ::-1]
@@ -40,11 +40,11 @@ def transform_pixels(pixels: np.ndarray, transform: str, bit_depth: int = 8) -> 
         highest = min(2**bit_depth - 1, np.iinfo(pixels.dtype).max)
         result = np.clip(pixels.astype(np.float32) * gain, 0, highest).astype(pixels.dtype)
     else:
-        raise ValueError(f"unknown augmentation {transform!r}; choose from {', '.join(DEFAULT_TRANSFORMS)}")
+        raise ValueError(f"unknown augmentation {transform!r}; choose from {', '.join(ALL_TRANSFORMS)}")
     return np.ascontiguousarray(result)
 
 
-def augmented_copies(images: Sequence[LoadedImage], transforms: Sequence[str] = DEFAULT_TRANSFORMS) -> list[LoadedImage]:
+def augmented_copies(images: Sequence[LoadedImage], transforms: Sequence[str] = FLIP_TRANSFORMS) -> list[LoadedImage]:
     """Return one transformed copy of every image for every transform, image by image."""
     copies = []
     for image in images:

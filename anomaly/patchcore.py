@@ -3,7 +3,7 @@
 Roth et al., "Towards Total Recall in Industrial Anomaly Detection" (CVPR 2022). Each
 test patch is scored by its Euclidean distance to the nearest bank entry; the patch
 map is upsampled to the model input and smoothed with a Gaussian. The image score is
-the mean of the highest ``score_top_fraction`` of map pixels (the plain maximum when
+the mean of the highest ``score_top_fraction`` of map pixels (5% by default) (the plain maximum when
 that count is one pixel): on the shared factory sets it ranks defects above good
 images better than the maximum, which single bright texture spots on good parts
 reach too. Every step is per image, so a score never depends on the batch.
@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from anomaly.backbone import FeatureExtractor
 
 DEFAULT_SIGMA_PX = 4.0
-DEFAULT_SCORE_TOP_FRACTION = 0.01
+DEFAULT_SCORE_TOP_FRACTION = 0.05
 
 
 def gaussian_kernel_1d(sigma: float) -> torch.Tensor:

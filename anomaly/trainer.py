@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from anomaly.augmentation import DEFAULT_TRANSFORMS, augmented_copies
+from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies
 from anomaly.backbone import FeatureExtractor
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
 from anomaly.patchcore import DEFAULT_SCORE_TOP_FRACTION, DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
@@ -23,8 +23,8 @@ from labeling.imageio import ImageReadError, LoadedImage, find_images, read_imag
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BACKBONE = "efficientnet-lite0"
-DEFAULT_CORESET_RATIO = 0.1
+DEFAULT_BACKBONE = "efficientnet-lite1"
+DEFAULT_CORESET_RATIO = 0.03
 DEFAULT_MEMORY_BUDGET_MB = 4096
 DEFAULT_MAX_CANDIDATES = 100_000
 DEFAULT_MIN_BANK_SIZE = 2048
@@ -53,7 +53,7 @@ class TrainConfig:
     max_candidates: int = DEFAULT_MAX_CANDIDATES
     min_bank_size: int = DEFAULT_MIN_BANK_SIZE
     augment_below: int = DEFAULT_AUGMENT_BELOW
-    augment_transforms: tuple[str, ...] = DEFAULT_TRANSFORMS
+    augment_transforms: tuple[str, ...] = FLIP_TRANSFORMS
     batch_size: int = 8
     seed: int = 0
 

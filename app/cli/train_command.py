@@ -27,12 +27,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="'stretch' resizes whole images; 'tile' keeps the aspect ratio and cuts overlapping tiles "
         "(line-scan strips); 'auto' tiles when the images are longer than 4:1 (default: auto)",
     )
-    parser.add_argument("--coreset-ratio", type=float, default=0.1, help="fraction of patches kept in the bank (default: 0.1)")
+    parser.add_argument("--coreset-ratio", type=float, default=0.03, help="fraction of patches kept in the bank (default: 0.03)")
     parser.add_argument(
         "--backbone",
-        default="efficientnet-lite0",
+        default="efficientnet-lite1",
         choices=["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"],
-        help="pretrained feature extractor (default: efficientnet-lite0)",
+        help="pretrained feature extractor (default: efficientnet-lite1)",
     )
     parser.add_argument(
         "--threshold-margin", type=float, default=0.25, help="threshold margin above the good scores, in units of their spread"
