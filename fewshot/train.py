@@ -1,8 +1,8 @@
 """Teach defect types from labelled examples: regions, descriptors, classifier.
 
 The caller supplies the function that runs the anomaly model (``extract``), so this
-package needs no engine code: it maps an N x 3 x H x W batch to the patch embeddings
-N x C x H/8 x W/8 and the anomaly maps N x H x W at the model input size.
+package needs no engine code. That function maps an N x 3 x H x W batch to the patch
+embeddings N x C x H/8 x W/8 and the anomaly maps N x H x W at the model input size.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ Extractor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class ModelGeometry:
-    """What the few-shot side needs to know about the anomaly model it builds on."""
+    """Input geometry and threshold of the anomaly model that the few-shot classifier builds on."""
 
     input_size: tuple[int, int]
     bit_depth: int
@@ -66,8 +66,8 @@ def describe_examples(
     """Return one (1 + augmentations) x D descriptor array per example.
 
     With ``view="map"`` the region is the anomaly map's region around the defect
-    (around the peak inside the mask when there is one), which is what the line
-    runtime sees. With ``view="mask"`` it is the labelled mask itself where one exists.
+    (around the peak inside the mask when there is one), which matches the regions
+    the line runtime finds. With ``view="mask"`` it is the labelled mask itself where one exists.
     Augmented copies are made only for examples with a mask.
     """
     rows: list[np.ndarray] = []
