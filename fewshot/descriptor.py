@@ -3,9 +3,10 @@
 A region descriptor has two parts. The appearance part is the mean patch embedding
 inside the region minus the mean over the whole image, so lighting and surface
 texture shared by the whole part cancel out. The shape part is eight numbers from
-the region's image moments and outline: log area, elongation, the two principal
-extents, whether it touches the image border, how elliptic it is, and two
-perimeter ratios (thin cracks have a long outline for their area).
+the region's image moments and outline. They are log area, elongation, the two
+principal extents, contact with the image border, how elliptic the region is, and two
+perimeter ratios. The perimeter ratios matter because a thin crack has a long outline
+for its area.
 
 The head normalizes both parts with statistics of the support set and returns the
 Euclidean distance to every type's prototype (Snell et al., "Prototypical Networks

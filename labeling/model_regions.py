@@ -2,7 +2,7 @@
 
 The few-shot trainer and the line runtime both describe a defect region from one
 graph input's patch embeddings. A stretched image has one input; a tiled image uses
-the tile that holds most of the region's weight.
+the tile that contains most of the region's weight.
 """
 
 from __future__ import annotations
