@@ -124,14 +124,16 @@ def train_patchcore(
     per_input = _patches_per_input(extractor, size, sum(input_counts), config)
 
     features = _extract(extractor, pool, size, bit_depth, resize, config, progress, cancel)
-    candidates, owners = _sample_patches(features, pool_owners, per_input, config.seed)
+    candidates, owners, sources = _sample_patches(features, pool_owners, per_input, config.seed)
+    from_copy = sources >= len(images)
     keep = bank_size(candidates.shape[0], config)
     chosen = greedy_coreset(candidates, keep, seed=config.seed, progress=progress, cancel=cancel)
     bank = candidates[chosen].contiguous()
     bank_owners = owners[chosen]
+    bank_from_copy = from_copy[chosen]
 
     postprocess = MapPostprocess(size, config.sigma_px, config.score_top_fraction)
-    scorer = _HeldOutScorer(bank, bank_owners, postprocess, size)
+    scorer = _HeldOutScorer(bank, bank_owners, bank_from_copy, postprocess, size)
     good_scores = _held_out_scores(scorer, features[: len(images)], extractor, images, size, bit_depth, resize)
     threshold = threshold_from_good(good_scores, config.threshold_margin)
     elapsed = time.perf_counter() - started
@@ -267,36 +269,46 @@ def _bank_sources(images: Sequence[LoadedImage], config: TrainConfig) -> tuple[l
 
 def _sample_patches(
     features: list[torch.Tensor], pool_owners: Sequence[int], per_input: int, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (patch rows, owner image index per row, pool index per row)."""
     generator = torch.Generator().manual_seed(seed)
-    kept, owners = [], []
-    for owner, item in zip(pool_owners, features):
+    kept, owners, sources = [], [], []
+    for source, (owner, item) in enumerate(zip(pool_owners, features)):
         for rows in item:
             if per_input < rows.shape[0]:
                 rows = rows[torch.randperm(rows.shape[0], generator=generator)[:per_input]]
             kept.append(rows)
             owners.append(torch.full((rows.shape[0],), owner, dtype=torch.int64))
-    return torch.cat(kept), torch.cat(owners)
+            sources.append(torch.full((rows.shape[0],), source, dtype=torch.int64))
+    return torch.cat(kept), torch.cat(owners), torch.cat(sources)
 
 
 class _HeldOutScorer:
-    """Score patch features against the bank, optionally leaving out one image's entries."""
+    """Score patch features against the bank, optionally leaving out a masked set of bank entries."""
 
-    def __init__(self, bank: torch.Tensor, owners: torch.Tensor, postprocess: MapPostprocess, size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        bank: torch.Tensor,
+        owners: torch.Tensor,
+        from_copy: torch.Tensor,
+        postprocess: MapPostprocess,
+        size: tuple[int, int],
+    ) -> None:
         self.bank = bank
         self.owners = owners
+        self.from_copy = from_copy
         self.bank_norms = (bank**2).sum(dim=1)
         self.postprocess = postprocess
         self.grid = (size[0] // 8, size[1] // 8)
 
     @torch.no_grad()
-    def maps(self, patches: torch.Tensor, exclude_owner: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def maps(self, patches: torch.Tensor, excluded: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray]:
         """Return (maps n x H x W, scores n) for n inputs' patch features (n x patches x C)."""
         maps, scores = [], []
         for rows in patches:
             squared = (rows**2).sum(dim=1, keepdim=True) - 2.0 * rows @ self.bank.t() + self.bank_norms
-            if exclude_owner is not None:
-                squared[:, self.owners == exclude_owner] = float("inf")
+            if excluded is not None:
+                squared[:, excluded] = float("inf")
             nearest = squared.amin(dim=1).clamp_min(0.0).sqrt().reshape(1, 1, *self.grid)
             full, score = self.postprocess(nearest)
             maps.append(full[0, 0].numpy())
@@ -317,21 +329,24 @@ def _held_out_scores(
     """Score each training image against the bank without its own patches (leave one out).
 
     With a single image there is nothing to leave out, so shifted and re-lit copies of
-    it are scored against the full bank instead; the threshold is then a rough guess.
+    it are scored instead, and the threshold is then a rough guess. When the bank contains
+    augmented copies, the original's own entries are left out, so those copies are
+    scored against mirrored views only, as a new good part would be.
     """
     scores = []
     if len(images) == 1:
         logger.warning("Only one good image: the threshold is estimated from shifted copies of it and is approximate")
+        excluded = ~scorer.from_copy if bool(scorer.from_copy.any()) else None
         for copy in _perturbed_copies(images[0]):
             inputs, plan = model_inputs(copy, size, bit_depth, resize)
             patches = extractor(torch.from_numpy(inputs))
             patches = patches.permute(0, 2, 3, 1).reshape(patches.shape[0], -1, patches.shape[1])
-            maps, tile_scores = scorer.maps(patches, None)
+            maps, tile_scores = scorer.maps(patches, excluded)
             scores.append(combine_outputs(maps, tile_scores, plan, copy.height, copy.width)[1])
         return np.asarray(scores, dtype=np.float64)
     for index, (image, patches) in enumerate(zip(images, features)):
         plan = plan_tiles(image.height, image.width, size) if resize == "tile" else None
-        maps, tile_scores = scorer.maps(patches, index)
+        maps, tile_scores = scorer.maps(patches, scorer.owners == index)
         scores.append(combine_outputs(maps, tile_scores, plan, image.height, image.width)[1])
     return np.asarray(scores, dtype=np.float64)
 

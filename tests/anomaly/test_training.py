@@ -103,3 +103,12 @@ def test_export_parity_onnxruntime_openvino(rng: np.random.Generator, tmp_path: 
     ov_score = compiled(batch)[compiled.output("score")]
     np.testing.assert_allclose(ort_score, reference, rtol=1e-3)
     np.testing.assert_allclose(ov_score, reference, rtol=1e-3)
+
+
+def test_one_shot_threshold_leaves_out_original(rng: np.random.Generator) -> None:
+    image = [_texture(rng, 0)]
+    plain = train_patchcore(image, TrainConfig(size=SIZE, augment_below=0, min_bank_size=64))
+    augmented = train_patchcore(image, TrainConfig(size=SIZE, min_bank_size=256))
+    assert plain.good_scores.shape == (4,)
+    assert augmented.good_scores.shape == (4,)
+    assert augmented.good_scores.min() > plain.good_scores.max()
