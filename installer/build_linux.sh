@@ -55,7 +55,9 @@ require_tool() {
 # writes zstd means a Debian 12 or Ubuntu 21.10+ build machine, and the packages need
 # that machine's glibc, so the systems that can run them ship a dpkg that reads zstd.
 # Set DEB_COMPRESSION=xz for a target whose dpkg is older.
-if dpkg-deb --help 2>/dev/null | grep -q zstd; then
+# The help text is captured first because "grep -q" in a pipeline can end dpkg-deb with
+# SIGPIPE, which pipefail turns into a false "no zstd".
+if [[ "$(dpkg-deb --help 2>/dev/null)" == *zstd* ]]; then
     DEB_COMPRESSION="${DEB_COMPRESSION:-zstd}"
 else
     DEB_COMPRESSION="${DEB_COMPRESSION:-xz}"
