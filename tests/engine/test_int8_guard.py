@@ -23,7 +23,8 @@ INT8_SETS = [
 
 def _compile_int8(models, name: str, out: Path, **overrides) -> pipeline.CompileResult:
     data = shared_set(name)
-    options = CompileOptions(precision="int8", validation_images=overrides.pop("validation_images", 2 * TEST_IMAGES))
+    limit = overrides.pop("validation_images", 2 * TEST_IMAGES)
+    options = CompileOptions(precision="int8", validation_images=limit)
     return compile_bundle(
         models.model(name), out, options, calibration=data / "train" / "good", validation=data, **overrides
     )
@@ -31,7 +32,10 @@ def _compile_int8(models, name: str, out: Path, **overrides) -> pipeline.Compile
 
 @pytest.mark.parametrize("name", INT8_SETS)
 def test_int8_within_guard(models, tmp_path: Path, name: str) -> None:
-    result = _compile_int8(models, name, tmp_path / "int8")
+    # With 16 images one swapped good/defect pair moves AUROC by more than the 0.5-point
+    # tolerance, so the slow cases validate on every test image of the set.
+    limit = 2 * TEST_IMAGES if name == "magnetic_tile" else None
+    result = _compile_int8(models, name, tmp_path / "int8", validation_images=limit)
     manifest = result.manifest
     assert manifest.precision == "int8"
     tolerance = manifest.validation["tolerance"]
