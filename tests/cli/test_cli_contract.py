@@ -24,7 +24,7 @@ def test_run_writes_json_report_and_heatmaps(sample_model: Path, tmp_path: Path)
     status = main(["run", str(sample_model), str(SAMPLE / "test"), "--report", str(report), "--heatmaps", str(heatmaps)])
     assert status == 0
     rows = json.loads(report.read_text(encoding="utf-8"))
-    assert len(rows) == 4
+    assert len(rows) == 5
     for row in rows:
         assert REPORT_KEYS <= set(row)
         assert row["verdict"] in ("OK", "NG")
@@ -105,4 +105,4 @@ def test_demo_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     printed = capsys.readouterr().out
     assert "report:" in printed
     assert (tmp_path / "demo" / "report.json").is_file()
-    assert len(list((tmp_path / "demo" / "heatmaps").rglob("*.png"))) == 4
+    assert len(list((tmp_path / "demo" / "heatmaps").rglob("*.png"))) == 5

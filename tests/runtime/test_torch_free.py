@@ -41,5 +41,5 @@ def test_inspect_run_works_with_training_packages_blocked(sample_model: Path, tm
     command = [sys.executable, "-m", "app.cli.main", "run", str(sample_model), str(SAMPLE / "test"), "--report", str(report)]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert len(json.loads(report.read_text(encoding="utf-8"))) == 4
+    assert len(json.loads(report.read_text(encoding="utf-8"))) == 5
     assert "engine:" in result.stderr
