@@ -43,10 +43,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def training_unavailable_message(error: ImportError) -> str:
+    """Explain that this installation has no training support (a line runtime), and what to install."""
+    return (
+        f"training is not available in this installation ({error.name or error}); a line runtime only inspects. "
+        "Install the studio package, or run: pip install torch==2.13.0 && pip install 'defectseek[train]'"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``inspect train`` and return the exit status."""
-    from anomaly import TrainConfig, TrainingError, load_training_images, train_patchcore
-    from engine.compile import write_model_bundle
+    try:
+        from anomaly import TrainConfig, TrainingError, load_training_images, train_patchcore
+        from engine.compile import write_model_bundle
+    except ImportError as error:
+        print(f"error: {training_unavailable_message(error)}", file=sys.stderr)
+        return exit_codes.USAGE
     from labeling.model_input import parse_size
 
     if not 0.0 < args.coreset_ratio <= 1.0:

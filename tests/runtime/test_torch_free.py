@@ -43,3 +43,15 @@ def test_inspect_run_works_with_training_packages_blocked(sample_model: Path, tm
     assert result.returncode == 0, result.stderr
     assert len(json.loads(report.read_text(encoding="utf-8"))) == 5
     assert "engine:" in result.stderr
+
+
+def test_train_without_training_packages_explains(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_TRAINING_PACKAGES, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO_ROOT)])}
+    for argv in (["train", str(SAMPLE / "train" / "good"), "--out", str(tmp_path / "m")], ["demo", "--out", str(tmp_path / "d")]):
+        result = subprocess.run([sys.executable, "-m", "app.cli.main", *argv], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 2, result.stderr
+        assert "training is not available" in result.stderr
+        assert "Traceback" not in result.stderr
