@@ -35,6 +35,7 @@ def test_fused_graph_matches_export(models, tmp_path) -> None:
         model.head.bank.numpy(),
         model.postprocess.kernel_rows.reshape(-1).numpy(),
         tuple(model.postprocess.image_size),
+        top_count=int(getattr(model.postprocess, "top_count", 1)),
     )
     onnx.checker.check_model(fused)
     assert not head_node_names(fused)
