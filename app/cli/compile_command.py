@@ -10,7 +10,7 @@ from app.cli import exit_codes
 
 logger = logging.getLogger(__name__)
 
-GUARD_REJECTED = 4
+GUARD_REJECTED = exit_codes.GUARD_REJECTED
 """Exit status when the accuracy guard rejects the compiled graphs (no bundle is written)."""
 
 
