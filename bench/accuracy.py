@@ -1,14 +1,20 @@
 """Measure detection quality of ``inspect train`` defaults on MVTec-layout sets: full and k-shot.
 
 For every set it trains on all good training images, then on k randomly drawn
-ones (several draws per k), scores the test images with the torch model and
-reports image AUROC, pixel AUROC (sets with masks), the false-reject rate at the
-threshold chosen from good images only, the false-reject rate at the threshold
-that catches every defect, training seconds and milliseconds per test image.
+ones (several draws per k), and scores the test images with the torch predictor.
+It reports image AUROC and pixel AUROC (sets with masks). It also reports the
+false-reject rate at the threshold chosen from good images only and at the
+threshold that catches every defect, training seconds and ms per test image.
 
-Run from the repository root (about 10 minutes on 2 CPU cores)::
+Run from the repository root (one set took 20 to 40 minutes on a 2-core machine
+shared with other jobs)::
 
     python bench/accuracy.py --out docs/benchmarks-accuracy.md --json bench/accuracy.json
+
+Sets can run in separate processes and be merged into one table::
+
+    python bench/accuracy.py --sets elpv --json elpv.json
+    python bench/accuracy.py --merge magnetic_tile.json kolektorsdd.json elpv.json --out docs/benchmarks-accuracy.md
 
 ``--option key=value`` overrides a :class:`anomaly.TrainConfig` field for an
 experiment, for example ``--option backbone=efficientnet-lite1``. This is a
@@ -135,10 +141,10 @@ def evaluate_run(dataset: str, regime: str, draw: int, train: list[LoadedImage],
 
 def draw_shots(train: list[LoadedImage], shots: int, draw: int, picker: str) -> list[LoadedImage]:
     """Return ``shots`` training images: a seeded random draw, or the diversity picker's choice."""
-    pool = random.Random(1000 * shots + draw).sample(train, len(train)) if picker == "random" else train
+    shuffled = random.Random(1000 * shots + draw).sample(train, len(train))
     if picker == "random":
-        return pool[:shots]
-    candidates = random.Random(1000 * shots + draw).sample(train, min(len(train), 4 * shots + 8))
+        return shuffled[:shots]
+    candidates = shuffled[: min(len(train), 4 * shots + 8)]
     return [candidates[index] for index in pick_diverse(candidates, shots)]
 
 
@@ -204,7 +210,7 @@ def _regime_order(regime: str) -> int:
     return 0 if regime == "full" else 1000 - int(regime.split("-")[0])
 
 
-def markdown_table(rows: list[dict], config: TrainConfig, command: str) -> str:
+def markdown_table(rows: list[dict], config: TrainConfig, command: str, draws: int) -> str:
     """Render the summary rows as a Markdown page."""
     def show(value: float | None, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -213,10 +219,10 @@ def markdown_table(rows: list[dict], config: TrainConfig, command: str) -> str:
         "# Detection quality benchmark",
         "",
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d')} (CPU, torch eager, "
-        f"{torch.get_num_threads()} threads). k-shot rows average {DEFAULT_DRAWS} seeded random draws.",
+        f"{torch.get_num_threads()} threads). k-shot rows average {draws} seeded draws.",
         "FRR: false-reject rate on test/good; at the threshold chosen from the training good images only",
         "(with the share of defects it misses), and at the highest threshold that still catches every defect.",
-        "Training seconds and ms per image are medians of repeated full runs for the full regime.",
+        "With --timing-repeats above 1, full-regime seconds and ms per image are medians of the repeats.",
         "",
         f"Configuration: `{json.dumps(dataclasses.asdict(config))}`",
         "",
@@ -251,8 +257,8 @@ def parse_options(pairs: list[str]) -> TrainConfig:
     return TrainConfig(**overrides)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and write the table."""
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding the sets")
     parser.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), help="set names under --data")
@@ -265,20 +271,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--option", action="append", default=[], help="TrainConfig override key=value")
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
     parser.add_argument("--json", type=Path, help="write every run and the summary here")
-    args = parser.parse_args(argv)
+    parser.add_argument("--merge", nargs="+", type=Path, help="build the table from these --json files instead of running")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or merge earlier runs) and write the table."""
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for name in ("anomaly", "labeling", "anomaly.threshold"):
         logging.getLogger(name).setLevel(logging.ERROR)
     config = parse_options(args.option)
     results = []
+    if args.merge:
+        for path in args.merge:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            results.extend(RunResult(**{**run, "input_size": tuple(run["input_size"])}) for run in payload["runs"])
+        args.sets = []
     for name in args.sets:
         root = args.data / name
         if not root.is_dir():
-            raise SystemExit(f"set {name} not found at {root}; pass --data with the folder that holds it")
+            raise SystemExit(f"set {name} not found at {root}; pass --data with the folder that contains it")
         results.extend(run_set(name, root, args, config))
     rows = summarize(results)
     command = "python bench/accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    table = markdown_table(rows, config, command.strip())
+    table = markdown_table(rows, config, command.strip(), args.draws)
     print(table)
     if args.out:
         args.out.write_text(table, encoding="utf-8")
