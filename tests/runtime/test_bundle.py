@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from anomaly import TrainConfig
 from app.cli.main import main
 from engine.bundle import BundleError, load_manifest, zip_bundle
 from engine.runtime import Inspector
@@ -27,7 +28,7 @@ def test_manifest_lists_every_file(sample_model: Path) -> None:
     assert set(manifest.files) == files - {"manifest.json"}
     assert manifest.precision == "fp32"
     assert manifest.postprocessing.threshold_method == "good-max-plus-margin"
-    assert manifest.training["backbone"] == "efficientnet-lite0"
+    assert manifest.training["backbone"] == TrainConfig().backbone
 
 
 def test_tampered_graph_is_rejected(bundle_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -152,11 +152,12 @@ class JobProcess:
         if self._final is not None:
             return []
         events = self._drain(timeout_s=0.0)
-        if self._final is None and not self._process.is_alive():
+        reported = any(event.kind in FINAL_KINDS for event in events)
+        if not reported and not self._process.is_alive():
             events += self._drain(timeout_s=EXIT_DRAIN_TIMEOUT_S)
-            if self._final is None:
+            if not any(event.kind in FINAL_KINDS for event in events):
                 events.append(self._lost_worker_event())
-        elif self._final is None and self._cancel_overdue(cancel_grace_s):
+        elif not reported and self._cancel_overdue(cancel_grace_s):
             self.terminate()
             events.append(JobEvent(CANCELLED, message="the worker did not stop in time and was ended"))
         for event in events:
