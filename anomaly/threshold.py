@@ -1,10 +1,12 @@
 """Decision thresholds chosen from scores of good images only, or with defect samples when they exist.
 
-Rule for good images only: ``threshold = max(good) + margin * (max(good) - median(good))``.
+Rule for good images only: ``threshold = max(good) + margin * widening * (max(good) - median(good))``.
 The good scores are held-out scores (each image scored against a bank that excludes
 its own patches), so the threshold sits above every good image seen in training, by a
-margin proportional to their spread. It never falls to the lowest score, which is how
-F1-based auto-thresholds flag every part when no defects are available.
+margin proportional to their spread. A few scores understate how far good parts
+spread, so ``widening = sqrt(20 / n)`` for n < 20 held-out scores (1 from 20 on). The
+threshold never falls to the lowest score, which is how F1-based auto-thresholds flag
+every part when no defects are available.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MARGIN = 0.25
 MIN_SPREAD_FRACTION = 0.05
+FULL_REFERENCE_COUNT = 20
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def threshold_from_good(good_scores: np.ndarray, margin: float = DEFAULT_MARGIN)
     highest = float(scores.max())
     median = float(np.median(scores))
     spread = max(highest - median, MIN_SPREAD_FRACTION * abs(highest))
-    value = highest + margin * spread
+    widening = max(1.0, (FULL_REFERENCE_COUNT / scores.size) ** 0.5)
+    value = highest + margin * widening * spread
     note = "No defect samples were available: the threshold comes from good images only."
     logger.warning(note)
     return Threshold(
