@@ -39,6 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--memory-budget-mb", type=int, default=4096, help="memory for patch features (default: 4096 MB)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for subsampling (default: 0)")
+    parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="do not add flipped and rotated copies of the good images to the bank (by default they are added "
+        "when there are few images); use it when orientation matters, such as parts with printed text",
+    )
     defect_options.add_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         resize=args.resize,
         coreset_ratio=args.coreset_ratio,
         threshold_margin=args.threshold_margin,
+        augment_below=0 if args.no_augment else TrainConfig.augment_below,
         memory_budget_mb=args.memory_budget_mb,
         seed=args.seed,
     )
