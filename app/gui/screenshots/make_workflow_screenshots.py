@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python docs/screenshots/make_workflow_screenshots.py [--data FOLDER] [--out docs/screenshots]
+    python app/gui/screenshots/make_workflow_screenshots.py [--data FOLDER] [--out docs/screenshots]
 
 ``--data`` is an MVTec-layout folder; the default is ``../shared/data/magnetic_tile``
 beside the repository, or ``assets/sample`` when that is missing. The script trains a
@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO_ROOT))
 
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED_DATA if SHARED_DATA.is_dir() else SAMPLE_DATA,
                         help="MVTec-layout dataset folder (default: ../shared/data/magnetic_tile, else assets/sample)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output folder")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots", help="output folder")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION_NAME)

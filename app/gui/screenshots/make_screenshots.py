@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python docs/screenshots/make_screenshots.py [--out docs/screenshots]
+    python app/gui/screenshots/make_screenshots.py [--out docs/screenshots]
 
 The project is built in a temporary folder from the sample images in
 ``assets/sample/test``. One image gets a rectangle, its ground-truth mask and an
@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO_ROOT))
 
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
@@ -85,7 +85,7 @@ def grab(project_root: Path, language: str, out_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Write label-en.png and label-zh_CN.png into the output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output folder")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots", help="output folder")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION_NAME)
