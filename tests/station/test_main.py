@@ -78,6 +78,17 @@ def test_station_process_serves_and_stops(tmp_path):
             return client.read_holding_registers(0, count=6, device_id=1).registers[0]
 
         assert wait_until(lambda: status_word() & 0b100000, timeout_s=10)
+
+        def camera_live() -> bool:
+            try:
+                feeds = station_status("127.0.0.1", deploy_port, "process-token", timeout_s=2)["feeds"]
+            except DeployClientError:
+                return False
+            return feeds["cam0"]["state"] == "live"
+
+        # NOTE: the ready bit can rise before the camera is live; a trigger in that window is
+        # decided NG_CAMERA (code 4), so the test waits for the live camera first.
+        assert wait_until(camera_live, timeout_s=20)
         client.write_registers(8, [1, 55], device_id=1)
         assert wait_until(lambda: client.read_holding_registers(0, count=6, device_id=1).registers[3] == 1,
                           timeout_s=10)
