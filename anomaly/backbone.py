@@ -30,7 +30,7 @@ INPUT_SCALE = 128.0
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """Where a backbone's weights live and which blocks give features at which stride."""
+    """Location of a backbone's weights and the blocks that give its features."""
 
     name: str
     weight_module: str

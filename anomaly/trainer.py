@@ -35,7 +35,7 @@ BYTES_PER_FLOAT = 4
 
 
 class TrainingError(Exception):
-    """Training cannot go on; the message says why and what to change."""
+    """Training cannot go on; the message states the reason and what to change."""
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,12 @@ MANIFEST_NAME = "manifest.json"
 
 
 class BundleError(Exception):
-    """A bundle is missing, malformed or has been modified; the message says which file and why."""
+    """A bundle is missing, malformed or has been modified; the message names the file and the reason."""
 
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """How an image becomes the graph's input (the graph itself normalizes 0..255 RGB)."""
+    """Preprocessing rules that turn an image into the graph's input (the graph itself normalizes 0..255 RGB)."""
 
     input_height: int
     input_width: int
@@ -50,7 +50,7 @@ class Preprocessing:
 
 @dataclass(frozen=True)
 class Postprocessing:
-    """How graph outputs become a verdict: threshold, its provenance and score normalization."""
+    """Post-processing rules that turn graph outputs into a verdict: threshold, its provenance and score normalization."""
 
     threshold: float
     normal_level: float

@@ -360,8 +360,8 @@ def _open_pil(data: bytes, source: str | os.PathLike[str]) -> Image.Image:
 def _info_of(image: Image.Image, source: str) -> ImageInfo:
     width, height = image.size
     try:
-        # Pillow decodes a whole PNG to look for an EXIF chunk after the pixel data; such files are
-        # rare, so only EXIF found while reading the header counts for PNG.
+        # Pillow decodes a whole PNG to look for an EXIF chunk after the pixel data. Such files are
+        # rare, so for PNG only EXIF found while reading the header counts.
         lazy_png = image.format == "PNG" and "exif" not in image.info
         orientation = 1 if lazy_png else image.getexif().get(0x0112, 1)
     except DECODER_ERRORS as error:

@@ -45,7 +45,7 @@ ORT_PROVIDERS = {
 
 
 class EngineUnavailableError(RuntimeError):
-    """The requested engine or device cannot be used here; the message says why."""
+    """The requested engine or device cannot be used here; the message names the reason."""
 
 
 class Engine(Protocol):
@@ -252,14 +252,14 @@ def _open_openvino(graphs: _Graphs, threads: int, precision: str) -> tuple[Engin
 
 def _gpu_providers(device: str, precision: str = "fp32") -> list[str | tuple[str, dict[str, str]]]:
     available = available_ort_providers()
-    wanted = [provider for provider in ORT_PROVIDERS[device] if provider in available]
-    if not wanted:
+    usable = [provider for provider in ORT_PROVIDERS[device] if provider in available]
+    if not usable:
         raise EngineUnavailableError(
             f"--device {device} needs one of the ONNX Runtime providers {', '.join(ORT_PROVIDERS[device])}, "
             f"but this installation has only {', '.join(available) or 'none'}; install the GPU build of "
             "onnxruntime for that card and its driver, or use --device cpu"
         )
-    chosen: list[str | tuple[str, dict[str, str]]] = list(wanted)
+    chosen: list[str | tuple[str, dict[str, str]]] = list(usable)
     if precision == "fp16" and chosen[0] == "TensorrtExecutionProvider":
         chosen[0] = ("TensorrtExecutionProvider", {"trt_fp16_enable": "True"})
     return chosen + ["CPUExecutionProvider"]

@@ -1,4 +1,4 @@
-"""EXIF orientation is applied on load, so every consumer sees the same upright image."""
+"""EXIF orientation is applied on load, so every consumer gets the same upright image."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def test_marker_lands_where_a_viewer_shows_it(tmp_path: Path, orientation: int, 
     rows, cols = np.nonzero(red)
     centre = (rows.mean() / height, cols.mean() / width)
     expected = {"top-right": (0, 1), "bottom-left": (1, 0), "bottom-right": (1, 1)}[corner]
-    assert abs(centre[0] - expected[0]) < 0.25 and abs(centre[1] - expected[1]) < 0.25
+    assert abs(centre[0] - expected[0]) < 0.25
+    assert abs(centre[1] - expected[1]) < 0.25
 
 
 def test_cli_reports_upright_size(tmp_path: Path, sample_model: Path) -> None:

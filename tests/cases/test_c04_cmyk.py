@@ -22,8 +22,12 @@ def _assert_red_blue(pixels: np.ndarray) -> None:
     assert pixels.shape == (128, 128, 3)
     left = pixels[:, :56].reshape(-1, 3).mean(axis=0)
     right = pixels[:, 72:].reshape(-1, 3).mean(axis=0)
-    assert left[0] > 200 and left[1] < 60 and left[2] < 60
-    assert right[2] > 200 and right[0] < 60 and right[1] < 60
+    assert left[0] > 200
+    assert left[1] < 60
+    assert left[2] < 60
+    assert right[2] > 200
+    assert right[0] < 60
+    assert right[1] < 60
 
 
 def test_cmyk_jpeg_becomes_rgb(tmp_path: Path) -> None:

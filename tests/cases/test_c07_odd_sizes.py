@@ -21,7 +21,9 @@ def test_odd_sizes_train_and_map_back(tmp_path: Path, rng: np.random.Generator, 
     model = tmp_path / "model"
     assert main(["train", str(good), "--out", str(model), "--size", "250x333"]) == 0
     err = capsys.readouterr().err
-    assert "250x333" in err and "multiple of 32" in err and "256x320" in err
+    assert "250x333" in err
+    assert "multiple of 32" in err
+    assert "256x320" in err
     manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
     assert (manifest["preprocessing"]["input_height"], manifest["preprocessing"]["input_width"]) == (256, 320)
     tests = tmp_path / "test"
@@ -45,7 +47,8 @@ def test_tiny_images_are_rejected_by_name(tmp_path: Path, sample_model: Path, he
     report = tmp_path / "r.json"
     assert main(["run", str(sample_model), str(path), "--report", str(report)]) == 3
     row = json.loads(report.read_text(encoding="utf-8"))[0]
-    assert row["verdict"] == "ERROR" and "too small" in row["error"]
+    assert row["verdict"] == "ERROR"
+    assert "too small" in row["error"]
 
 
 def test_out_of_range_size_is_rejected(tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ def test_budget_too_small_stops_with_advice(tmp_path: Path, rng: np.random.Gener
         save_png(good / f"g{index}.png", textured(rng, 128, 128))
     assert main(["train", str(good), "--out", str(tmp_path / "m"), "--size", "128", "--memory-budget-mb", "0"]) == 2
     err = capsys.readouterr().err
-    assert "memory budget" in err and "--size" in err
+    assert "memory budget" in err
+    assert "--size" in err
     assert "Traceback" not in err
     assert not (tmp_path / "m").exists()
 
@@ -58,7 +59,8 @@ def test_coreset_reports_progress_and_cancels(rng: np.random.Generator) -> None:
     seen: list[tuple[str, int, int]] = []
     selected = greedy_coreset(features, 700, progress=lambda *event: seen.append(event))
     assert len(set(selected.tolist())) == 700
-    assert seen[0][0] == "coreset" and seen[-1] == ("coreset", 700, 700)
+    assert seen[0][0] == "coreset"
+    assert seen[-1] == ("coreset", 700, 700)
     cancel = threading.Event()
 
     def cancel_midway(stage: str, done: int, total: int) -> None:
@@ -87,7 +89,8 @@ def test_out_of_memory_is_reported_not_raised(tmp_path: Path, rng: np.random.Gen
     monkeypatch.setattr("anomaly.trainer.greedy_coreset", exhausted)
     assert main(["train", str(good), "--out", str(tmp_path / "m"), "--size", "128"]) == 2
     err = capsys.readouterr().err
-    assert "out of memory" in err and "--memory-budget-mb" in err
+    assert "out of memory" in err
+    assert "--memory-budget-mb" in err
 
 
 def test_empty_training_set_is_an_error() -> None:

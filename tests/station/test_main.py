@@ -86,7 +86,7 @@ def test_station_process_serves_and_stops(tmp_path):
                 return False
             return feeds["cam0"]["state"] == "live"
 
-        # NOTE: the ready bit can rise before the camera is live; a trigger in that window is
+        # NOTE: the ready bit can rise before the camera is live. A trigger in that window is
         # decided NG_CAMERA (code 4), so the test waits for the live camera first.
         assert wait_until(camera_live, timeout_s=20)
         client.write_registers(8, [1, 55], device_id=1)
