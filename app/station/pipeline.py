@@ -126,6 +126,7 @@ class InspectionPipeline:
         self._sequence = itertools.count()
         self._decide_lock = threading.Lock()
         self._lanes_lock = threading.Lock()
+        self._ready_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._estimate_s = self.settings.inference_estimate_s
@@ -216,16 +217,28 @@ class InspectionPipeline:
         entry = self._lanes.get(source_id)
         if entry is None:
             return
-        self.signaller.set_fault(entry.lane, FaultCode.CAMERA_LOST, new == FeedState.LOST)
-        self.signaller.set_fault(entry.lane, FaultCode.CAMERA_FROZEN, new == FeedState.FROZEN)
-        self.signaller.set_ready(entry.lane, new == FeedState.LIVE and self.slot.current() is not None)
+        self._show_lane_state(entry)
 
     def refresh_ready(self) -> None:
         """Recompute READY and NO_MODEL on every lane (after a model swap)."""
         has_model = self.slot.current() is not None
         for entry in self._by_lane.values():
             self.signaller.set_fault(entry.lane, FaultCode.NO_MODEL, not has_model)
-            self.signaller.set_ready(entry.lane, has_model and entry.feed.state == FeedState.LIVE)
+            self._show_lane_state(entry)
+
+    def _show_lane_state(self, entry: _Lane) -> None:
+        """Write a lane's camera faults and READY from the feed's current state.
+
+        Feeds report state changes from their reader and supervisor threads, so two
+        callbacks can run out of order. Reading the current state under one lock makes
+        the last writer publish the latest state, and READY is never left high for a
+        camera that has gone FROZEN or LOST since.
+        """
+        with self._ready_lock:
+            state = entry.feed.state
+            self.signaller.set_fault(entry.lane, FaultCode.CAMERA_LOST, state == FeedState.LOST)
+            self.signaller.set_fault(entry.lane, FaultCode.CAMERA_FROZEN, state == FeedState.FROZEN)
+            self.signaller.set_ready(entry.lane, state == FeedState.LIVE and self.slot.current() is not None)
 
     # -- internals: jobs ----------------------------------------------------
 

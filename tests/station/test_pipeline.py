@@ -147,12 +147,14 @@ def test_trigger_without_frame_is_ng_camera(tmp_path):
 
 def test_triggered_part_gets_model_verdict(tmp_path):
     camera = FakeCamera(100, "continue", fps=0, software_trigger=True)
-    judge = FakeJudge(is_ng=lambda source: source.endswith("#1"))
+    # Device frame 0 answers the feed's probe trigger, so the parts get frames 1, 2 and 3.
+    judge = FakeJudge(is_ng=lambda source: source.endswith("#2"))
     pipeline, store, signaller = make_pipeline(tmp_path, judge, [camera], mode="plc",
                                                settings=PipelineSettings(result_deadline_s=2.0))
     pipeline.start()
     try:
         assert wait_until(lambda: signaller.outputs(0).ready, timeout_s=5)
+        assert camera.frames_served == 1
         for trigger_id in (1, 2, 3):
             signaller.trigger(0, trigger_id)
             assert wait_until(lambda trigger_id=trigger_id: len(signaller.published) == trigger_id, timeout_s=5)

@@ -60,7 +60,8 @@ class Plc:
 
 
 def test_modbus_trigger_result_ack(tmp_path, port):
-    judge = FakeJudge(is_ng=lambda source: source.endswith("#1"))
+    # Device frame 0 answers the feed's probe trigger, so the two parts get frames 1 and 2.
+    judge = FakeJudge(is_ng=lambda source: source.endswith("#2"))
     signaller = ModbusSignaller(lanes=2, port=port, heartbeat_s=0.1)
     pipeline, store = start_line(tmp_path, signaller, judge, cameras=2)
     plc = Plc(port)

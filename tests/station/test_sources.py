@@ -149,4 +149,5 @@ def test_pylon_emulator_software_trigger(tmp_path):
     finally:
         feed.stop()
     assert frames[0].pixels.shape == (60, 80)
-    assert frames[0].device_frame_id == 1
+    # The emulator's frame 1 answered the feed's probe trigger and was not passed on.
+    assert frames[0].device_frame_id == 2

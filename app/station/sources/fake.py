@@ -36,6 +36,8 @@ class FakeCamera:
         software_trigger: when True, each frame waits for ``trigger``; an idle ``read``
             returns None after ``IDLE_POLL_S``, as a real driver's poll timeout does.
         open_failures: how many ``open`` calls fail before one succeeds.
+        ignored_triggers: how many software triggers deliver no frame before one does, like
+            a camera whose sensor is still starting after power-up.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class FakeCamera:
         block_s: float = 30.0,
         software_trigger: bool = False,
         open_failures: int = 0,
+        ignored_triggers: int = 0,
     ) -> None:
         if after not in AFTER_RULES:
             raise ValueError(f"FakeCamera after={after!r} is not supported; use one of {', '.join(AFTER_RULES)}.")
@@ -62,6 +65,8 @@ class FakeCamera:
         self.block_s = block_s
         self.software_trigger = software_trigger
         self.open_failures = open_failures
+        self.ignored_triggers = ignored_triggers
+        self.triggers_received = 0
         self.frames_served = 0
         self.opens = 0
         self.closes = 0
@@ -140,7 +145,12 @@ class FakeDriver:
         return self.camera.next_raw(self._hang)
 
     def trigger(self) -> None:
-        """Release one frame in software-trigger mode."""
+        """Release one frame in software-trigger mode, unless the device still ignores triggers."""
+        with self.camera._lock:
+            self.camera.triggers_received += 1
+            if self.camera.ignored_triggers > 0:
+                self.camera.ignored_triggers -= 1
+                return
         self._triggers.release()
 
     def close(self) -> None:

@@ -8,6 +8,13 @@ Rules the feed enforces:
 * ``LOST``: no read returned for ``lost_after_s`` (the driver blocks or keeps failing),
   or ``max_consecutive_errors`` reads failed in a row. A driver of a triggered camera
   returns None from ``read`` when its own poll timed out, which counts as a read.
+* ``LIVE`` for a camera that delivers frames only when triggered: when its driver
+  has a software trigger, the feed fires one probe trigger per connection (again every
+  ``probe_retry_s`` while none answers) and turns LIVE on the probe frame, which is
+  not passed on. Without a software trigger (hardware trigger, watched folder) the
+  first idle read that returns turns the feed LIVE. So READY on the PLC never rises
+  for a connection that has not shown it can deliver a frame, where the driver lets
+  the station ask for one.
 * ``FROZEN``: reads keep returning but no fresh frame arrived for ``frozen_after_s``
   (free-running cameras only). A read that has not returned is judged by the LOST
   rule, so a hung driver is reported as lost, not frozen.
@@ -54,6 +61,8 @@ class FeedSettings:
     ``expect_continuous_frames`` is True for free-running cameras. Set it False for
     cameras that deliver frames only when triggered: their drivers return None from
     ``read`` while idle, and a gap between frames is then not a frozen feed.
+    ``probe_retry_s`` is the wait before a probe trigger that got no frame is fired
+    again (triggered cameras with a software trigger only).
     """
 
     frozen_after_s: float = 1.0
@@ -66,10 +75,11 @@ class FeedSettings:
     error_retry_s: float = 0.05
     supervise_interval_s: float = 0.05
     expect_continuous_frames: bool = True
+    probe_retry_s: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("frozen_after_s", "lost_after_s", "reconnect_frozen_after_s", "open_timeout_s",
-                     "backoff_initial_s", "backoff_max_s", "supervise_interval_s"):
+                     "backoff_initial_s", "backoff_max_s", "supervise_interval_s", "probe_retry_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"FeedSettings.{name} must be > 0, got {getattr(self, name)}")
         if self.max_consecutive_errors < 1:
@@ -99,6 +109,7 @@ class _Connection:
         self.last_read_ok_at: float | None = None
         self.consecutive_errors = 0
         self.broken = False
+        self.probe_fired_at: float | None = None
         self.abandoned = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -184,7 +195,7 @@ class CameraFeed:
         deadline = self._clock() + timeout_s
         ended = True
         for thread in (self._supervisor, connection.thread if connection else None):
-            if thread is None:
+            if thread is None or thread.ident is None:
                 continue
             thread.join(max(0.0, deadline - self._clock()))
             ended = ended and not thread.is_alive()
@@ -241,11 +252,32 @@ class CameraFeed:
                 return
             connection.consecutive_errors = 0
             connection.last_read_ok_at = self._clock()
-            if raw is not None:
+            if raw is not None and connection.probe_fired_at is not None:
+                connection.probe_fired_at = None
+                self._backoff_attempt = 0
+                self._set_state(FeedState.LIVE, "the camera delivered a frame on a software trigger")
+            elif raw is not None:
                 self._accept(raw)
             elif self._state != FeedState.LIVE and not settings.expect_continuous_frames:
-                self._backoff_attempt = 0
-                self._set_state(FeedState.LIVE, "camera responds and waits for triggers")
+                self._idle_before_live(connection)
+
+    def _idle_before_live(self, connection: _Connection) -> None:
+        """Bring an idle triggered camera to LIVE: by a probe frame when it has a software trigger."""
+        if not self.supports_software_trigger:
+            self._backoff_attempt = 0
+            self._set_state(FeedState.LIVE, "camera responds and waits for triggers")
+            return
+        now = self._clock()
+        if connection.probe_fired_at is not None and now - connection.probe_fired_at < self.settings.probe_retry_s:
+            return
+        if connection.probe_fired_at is not None:
+            logger.info("Camera %s: no frame %.1f s after the probe trigger; firing it again",
+                        self.source_id, now - connection.probe_fired_at)
+        connection.probe_fired_at = now
+        try:
+            connection.driver.trigger()
+        except Exception as error:  # noqa: BLE001 - any driver failure is a failed probe, retried
+            self._note_error(f"probe trigger failed: {error}")
 
     def _accept(self, raw: RawFrame) -> None:
         now = self._clock()
@@ -333,7 +365,12 @@ class CameraFeed:
                     return
             connection = self._open()
             if connection is not None:
+                # Publish the connection before its reader runs, so that a feed that turns
+                # LIVE can already take software triggers.
                 self._connection = connection
+                connection.thread = threading.Thread(target=self._read_loop, args=(connection,), daemon=True,
+                                                     name=f"read-{self.source_id}")
+                connection.thread.start()
                 return
             failed = True
 
@@ -358,9 +395,6 @@ class CameraFeed:
             return None
         self.supports_software_trigger = bool(getattr(driver, "supports_software_trigger", False))
         connection = _Connection(driver, opened_at=self._clock())
-        connection.thread = threading.Thread(target=self._read_loop, args=(connection,), daemon=True,
-                                             name=f"read-{self.source_id}")
-        connection.thread.start()
         logger.info("Camera %s: opened %s", self.source_id, getattr(driver, "name", type(driver).__name__))
         return connection
 
