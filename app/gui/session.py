@@ -21,10 +21,12 @@ class ProjectSession(QObject):
     Signals:
         project_changed: a project was opened, created or closed.
         labels_changed: labels or the image list changed (pages refresh lists and counts).
+        models_changed: a model was trained into the project's models folder (pages refresh their model lists).
     """
 
     project_changed = Signal()
     labels_changed = Signal()
+    models_changed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +81,10 @@ class ProjectSession(QObject):
         saved = self._require().save_label(image_id, label)
         self.labels_changed.emit()
         return saved
+
+    def announce_models_changed(self) -> None:
+        """Tell the pages that the project's models folder changed (a training run finished)."""
+        self.models_changed.emit()
 
     def _require(self) -> Project:
         if self.project is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QUndoStack, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -186,7 +186,8 @@ def test_convert_keeps_untouched_fields():
     saved = label_from_document(loaded)
     assert saved == label
     loaded.document.replace_shape(CanvasShape(1, "rectangle", ((5.0, 6.0), (30.0, 40.0)), "scratch"))
-    loaded.document.mask[0:2, 0:2] = 255
+    layer = loaded.document.masks[0]
+    loaded.document.set_mask_pixels(layer.mask_id, QRect(0, 0, 2, 2), np.full((2, 2), 255, np.uint8))
     edited = label_from_document(loaded)
     assert edited.regions[0].description == "from line 3"
     assert edited.regions[0].group_id == 4
@@ -197,7 +198,7 @@ def test_convert_keeps_untouched_fields():
 
 
 def test_five_megapixel_stroke_stores_patch(qtbot):
-    from app.gui.canvas.commands import MaskEditCommand
+    from app.gui.canvas.commands import AddMaskCommand
 
     view = CanvasView(QUndoStack())
     qtbot.addWidget(view)
@@ -212,8 +213,8 @@ def test_five_megapixel_stroke_stores_patch(qtbot):
     view.set_tool("brush")
     drag(view, [(1000, 1000), (1100, 1050), (1200, 1100)])
     command = view.undo_stack.command(0)
-    assert isinstance(command, MaskEditCommand)
-    assert command._before.size < 400 * 200
+    assert isinstance(command, AddMaskCommand)
+    assert command.stored_pixel_count < 400 * 200
     assert loaded.document.mask[1050, 1100] == 255
     view.undo_stack.undo()
     assert not loaded.document.mask.any()

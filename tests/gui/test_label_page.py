@@ -33,6 +33,12 @@ def choose(combo, key):
     combo.setCurrentIndex(combo.findData(key))
 
 
+def propose(page, qtbot):
+    """Press Propose Mask and wait until the worker thread's result is shown."""
+    page.assist.propose_button.click()
+    qtbot.waitUntil(lambda: not page.assist.busy, timeout=10_000)
+
+
 def test_filters_follow_labels(label_page):
     page = label_page
     assert page.open_image(IDS[0])
@@ -88,7 +94,7 @@ def test_thumbnails_load_in_background(label_page, qtbot):
     assert max(thumbnail.width(), thumbnail.height()) == 96
 
 
-def test_proposal_needs_accept(label_page):
+def test_proposal_needs_accept(label_page, qtbot):
     page = label_page
     calls = []
 
@@ -101,17 +107,17 @@ def test_proposal_needs_accept(label_page):
     page.set_anomaly_map_provider(provider)
     assert page.open_image(IDS[0])
     document = page.loaded.document
-    page.assist.propose_button.click()
+    propose(page, qtbot)
     assert calls == [page.context.session.project.image_path(IDS[0])]
-    assert page.canvas.label_scene._proposal_item is not None
+    assert page.canvas.label_scene.has_proposal()
     assert not document.mask.any()
     assert "1 regions" in page.assist.summary.text()
     page.assist.reject_button.click()
-    assert page.canvas.label_scene._proposal_item is None
+    assert not page.canvas.label_scene.has_proposal()
     assert not document.mask.any()
     assert not document.modified
 
-    page.assist.propose_button.click()
+    propose(page, qtbot)
     page.assist.accept_button.click()
     assert document.mask.any()
     assert document.verdict == Verdict.NG.value
@@ -122,21 +128,21 @@ def test_proposal_needs_accept(label_page):
     assert document.verdict == Verdict.UNLABELLED.value
 
 
-def test_proposal_dropped_on_image_change(label_page):
+def test_proposal_dropped_on_image_change(label_page, qtbot):
     page = label_page
     page.set_anomaly_map_provider(lambda path: np.ones((10, 10), dtype=np.float32))
     assert page.open_image(IDS[0])
-    page.assist.propose_button.click()
+    propose(page, qtbot)
     assert page.open_image(IDS[1])
-    assert page.canvas.label_scene._proposal_item is None
+    assert not page.canvas.label_scene.has_proposal()
     assert not page.loaded.document.mask.any()
 
 
-def test_provider_without_map_reports(label_page):
+def test_provider_without_map_reports(label_page, qtbot):
     page = label_page
     page.set_anomaly_map_provider(lambda path: None)
     assert page.open_image(IDS[0])
-    page.assist.propose_button.click()
+    propose(page, qtbot)
     assert "no anomaly map" in page.context.window.statusBar().currentMessage()
 
 

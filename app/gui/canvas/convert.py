@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from app.gui.canvas.document import MASK_ON, POLYGON, RECTANGLE, CanvasShape, LabelDocument
+from app.gui.canvas.document import MASK_ON, POLYGON, RECTANGLE, CanvasShape, LabelDocument, MaskLayer
 from labeling.model import ImageLabel, PixelMask, Polygon, Rectangle, Region, Split, Verdict
 
 
@@ -23,15 +23,13 @@ class LoadedLabel:
         document: the editable canvas document.
         base: the label as read from the project (its revision detects conflicts on save).
         regions_by_shape: original region of each canvas shape id.
-        mask_regions: original pixel-mask regions, merged into ``document.mask``.
-        mask_at_load: a copy of the merged mask, to tell whether the brush changed it.
+        regions_by_mask: original pixel-mask region of each canvas mask region id.
     """
 
     document: LabelDocument
     base: ImageLabel
     regions_by_shape: dict[int, Region] = field(default_factory=dict)
-    mask_regions: list[Region] = field(default_factory=list)
-    mask_at_load: np.ndarray | None = None
+    regions_by_mask: dict[int, Region] = field(default_factory=dict)
 
 
 def document_from_label(label: ImageLabel, width: int, height: int) -> LoadedLabel:
@@ -41,8 +39,10 @@ def document_from_label(label: ImageLabel, width: int, height: int) -> LoadedLab
     for region in label.regions:
         shape = region.shape
         if isinstance(shape, PixelMask):
-            document.mask[shape.to_array(height, width)] = MASK_ON
-            loaded.mask_regions.append(region)
+            pixels = np.where(shape.to_array(height, width), MASK_ON, 0).astype(np.uint8)
+            layer = MaskLayer(document.new_shape_id(), pixels, region.defect_type or "", region.region_id, region.origin)
+            document.add_mask(layer)
+            loaded.regions_by_mask[layer.mask_id] = region
             continue
         shape_id = document.new_shape_id()
         if isinstance(shape, Rectangle):
@@ -56,7 +56,6 @@ def document_from_label(label: ImageLabel, width: int, height: int) -> LoadedLab
     document.verdict = label.verdict.value
     document.defect_type = label.defect_type or ""
     document.split = label.split.value
-    loaded.mask_at_load = document.mask.copy()
     document.set_modified(False)
     return loaded
 
@@ -89,21 +88,25 @@ def _region_of(shape: CanvasShape, original: Region | None) -> Region:
 
 
 def _mask_regions(loaded: LoadedLabel) -> list[Region]:
-    """Return the original mask regions when the brush did not change the mask, else one merged region.
-
-    NOTE: the canvas edits one binary mask per image. After a brush edit, all mask
-    regions become one region with the first region's id, defect type and origin,
-    or with the image's defect type when the image had no mask before.
-    """
+    """Return one region per non-empty mask region; an unchanged region is returned exactly as it was loaded."""
     document = loaded.document
-    if loaded.mask_at_load is not None and np.array_equal(loaded.mask_at_load, document.mask):
-        return list(loaded.mask_regions)
-    if not document.mask.any():
-        return []
-    geometry = PixelMask.from_array(document.mask > 0)
-    if loaded.mask_regions:
-        return [replace(loaded.mask_regions[0], shape=geometry)]
-    return [Region(shape=geometry, defect_type=document.defect_type or None)]
+    regions = []
+    for layer in document.masks:
+        original = loaded.regions_by_mask.get(layer.mask_id)
+        painted = layer.pixels > 0
+        if not painted.any():
+            continue
+        if original is not None and np.array_equal(original.shape.to_array(document.height, document.width), painted):
+            regions.append(replace(original, defect_type=layer.label or None))
+            continue
+        geometry = PixelMask.from_array(painted)
+        if original is None:
+            regions.append(
+                Region(shape=geometry, defect_type=layer.label or None, region_id=layer.region_id, origin=layer.origin)
+            )
+        else:
+            regions.append(replace(original, shape=geometry, defect_type=layer.label or None))
+    return regions
 
 
 def mark_saved(loaded: LoadedLabel, saved: ImageLabel) -> None:
@@ -111,7 +114,9 @@ def mark_saved(loaded: LoadedLabel, saved: ImageLabel) -> None:
     shapes = loaded.document.shapes
     plain = [region for region in saved.regions if not isinstance(region.shape, PixelMask)]
     loaded.regions_by_shape = {shape.shape_id: region for shape, region in zip(shapes, plain, strict=True)}
-    loaded.mask_regions = [region for region in saved.regions if isinstance(region.shape, PixelMask)]
-    loaded.mask_at_load = loaded.document.mask.copy()
+    # Saved mask regions follow the document's non-empty mask regions in order (see _mask_regions).
+    painted = [layer for layer in loaded.document.masks if layer.pixels.any()]
+    masks = [region for region in saved.regions if isinstance(region.shape, PixelMask)]
+    loaded.regions_by_mask = {layer.mask_id: region for layer, region in zip(painted, masks, strict=True)}
     loaded.base = saved
     loaded.document.set_modified(False)

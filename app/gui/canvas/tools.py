@@ -17,8 +17,8 @@ from PySide6.QtCore import QCoreApplication, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
-from app.gui.canvas.commands import AddShapeCommand, MaskEditCommand, MoveShapesCommand
-from app.gui.canvas.document import MASK_ON, POLYGON, RECTANGLE, CanvasShape, clamp_point
+from app.gui.canvas.commands import AddMaskCommand, AddShapeCommand, MaskEditCommand, MoveShapesCommand
+from app.gui.canvas.document import MASK_ON, POLYGON, RECTANGLE, CanvasShape, MaskLayer, clamp_point
 from app.gui.canvas.items import ShapeItem
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class CanvasTool:
 
 
 class SelectTool(CanvasTool):
-    """Click selects a shape (Ctrl adds to the selection); dragging moves the selection."""
+    """Click selects a shape (Ctrl adds to the selection) or a mask region; dragging moves selected shapes."""
 
     cursor = Qt.CursorShape.ArrowCursor
 
@@ -83,8 +83,11 @@ class SelectTool(CanvasTool):
         if item is None:
             if not additive:
                 scene.clearSelection()
+            # A click outside every shape picks the topmost mask region under it (or none) for the brush.
+            scene.document.set_active_mask(scene.document.mask_at(math.floor(pos.x()), math.floor(pos.y())))
             self._drag_start = None
             return
+        scene.document.set_active_mask(0)
         if additive:
             item.setSelected(not item.isSelected())
         elif not item.isSelected():
@@ -242,61 +245,114 @@ class PolygonTool(CanvasTool):
 
 
 class BrushTool(CanvasTool):
-    """Paint (or erase) the mask with a round brush of ``canvas.brush_size`` pixels."""
+    """Paint (or erase) a mask region with a round brush of ``canvas.brush_size`` pixels.
+
+    The brush paints into the document's active mask region. When none is active, a
+    stroke starts a new region of ``canvas.current_label`` and makes it the active one.
+    The eraser clears pixels of the active region, or of every region when none is active.
+    """
 
     def __init__(self, canvas: CanvasView, *, erase: bool) -> None:
         super().__init__(canvas)
         self.erase = erase
-        self._before: np.ndarray | None = None
+        self._before: dict[int, np.ndarray] = {}
+        self._new_layer: MaskLayer | None = None
+        self._was_modified = False
         self._last: tuple[int, int] | None = None
         self._dirty = QRect()
         self._outline: QGraphicsEllipseItem | None = None
 
     def press(self, pos: QPointF, modifiers: Qt.KeyboardModifier) -> None:  # noqa: D102
         document = self.canvas.label_scene.document
-        self._before = document.mask.copy()
+        self._was_modified = document.modified
+        self._new_layer = None
+        if document.active_mask_id:
+            targets = [document.mask_layer(document.active_mask_id)]
+        elif self.erase:
+            targets = document.masks
+        else:
+            self._new_layer = document.new_mask_layer(self.canvas.current_label)
+            document.add_mask(self._new_layer)
+            document.set_active_mask(self._new_layer.mask_id)
+            targets = [self._new_layer]
+        self._before = {layer.mask_id: layer.pixels.copy() for layer in targets}
         self._dirty = QRect()
         self._last = None
         self._paint_to(pos)
 
     def move(self, pos: QPointF) -> None:  # noqa: D102
         self._show_outline(pos)
-        if self._before is not None:
+        if self._before:
             self._paint_to(pos)
 
     def release(self, pos: QPointF) -> None:  # noqa: D102
-        if self._before is None:
+        if not self._before:
             return
         self._paint_to(pos)
         document = self.canvas.label_scene.document
         rect = self._dirty.intersected(QRect(0, 0, document.width, document.height))
-        before = self._before
-        self._before = None
+        before, new_layer = self._before, self._new_layer
+        self._before = {}
+        self._new_layer = None
         self._last = None
+        if new_layer is not None:
+            self._finish_new_layer(new_layer)
+            return
         if rect.isEmpty():
             return
         rows = slice(rect.y(), rect.y() + rect.height())
         cols = slice(rect.x(), rect.x() + rect.width())
-        if np.array_equal(before[rows, cols], document.mask[rows, cols]):
-            return
         text = (
             QCoreApplication.translate("CanvasTools", "Erase mask")
             if self.erase
             else QCoreApplication.translate("CanvasTools", "Paint mask")
         )
-        command = MaskEditCommand(document, rect, before[rows, cols], document.mask[rows, cols], text, applied=True)
-        self.canvas.undo_stack.push(command)
+        commands = [
+            MaskEditCommand(
+                document, mask_id, rect, pixels[rows, cols], document.mask_layer(mask_id).pixels[rows, cols], text,
+                applied=True,
+            )
+            for mask_id, pixels in before.items()
+            if not np.array_equal(pixels[rows, cols], document.mask_layer(mask_id).pixels[rows, cols])
+        ]
+        self._push(commands, text)
 
     def cancel(self) -> None:  # noqa: D102
         document = self.canvas.label_scene.document
-        if self._before is not None and document is not None:
-            document.mask[:] = self._before
-            document.announce_mask_region(self._dirty)
-        self._before = None
+        if document is not None:
+            for mask_id, pixels in self._before.items():
+                if document.has_mask(mask_id):
+                    document.mask_layer(mask_id).pixels[:] = pixels
+                    document.announce_mask_pixels(mask_id, self._dirty)
+            if self._new_layer is not None and document.has_mask(self._new_layer.mask_id):
+                document.remove_mask(self._new_layer.mask_id)
+                document.set_modified(self._was_modified)
+        self._before = {}
+        self._new_layer = None
         self._last = None
         if self._outline is not None:
             self.canvas.label_scene.removeItem(self._outline)
             self._outline = None
+
+    def _finish_new_layer(self, layer: MaskLayer) -> None:
+        document = self.canvas.label_scene.document
+        if not layer.pixels.any():
+            document.remove_mask(layer.mask_id)
+            document.set_modified(self._was_modified)
+            return
+        text = QCoreApplication.translate("CanvasTools", "Paint new mask region")
+        self.canvas.undo_stack.push(AddMaskCommand(document, layer, text, applied=True))
+
+    def _push(self, commands: list[MaskEditCommand], text: str) -> None:
+        if len(commands) == 1:
+            self.canvas.undo_stack.push(commands[0])
+            return
+        if not commands:
+            return
+        self.canvas.undo_stack.beginMacro(text)
+        for command in commands:
+            self.canvas.undo_stack.push(command)
+        self.canvas.undo_stack.endMacro()
 
     def _paint_to(self, pos: QPointF) -> None:
         document = self.canvas.label_scene.document
@@ -305,8 +361,6 @@ class BrushTool(CanvasTool):
         start = self._last or point
         size = max(1, int(self.canvas.brush_size))
         value = 0 if self.erase else MASK_ON
-        cv2.line(document.mask, start, point, value, thickness=size, lineType=cv2.LINE_8)
-        cv2.circle(document.mask, point, max(size // 2, 0), value, thickness=-1)
         radius = size // 2 + 2
         left, top = min(start[0], point[0]) - radius, min(start[1], point[1]) - radius
         right, bottom = max(start[0], point[0]) + radius, max(start[1], point[1]) + radius
@@ -315,8 +369,12 @@ class BrushTool(CanvasTool):
         )
         self._dirty = self._dirty.united(segment) if not self._dirty.isEmpty() else segment
         self._last = point
-        if not segment.isEmpty():
-            document.announce_mask_region(segment)
+        for mask_id in self._before:
+            pixels = document.mask_layer(mask_id).pixels
+            cv2.line(pixels, start, point, value, thickness=size, lineType=cv2.LINE_8)
+            cv2.circle(pixels, point, max(size // 2, 0), value, thickness=-1)
+            if not segment.isEmpty():
+                document.announce_mask_pixels(mask_id, segment)
 
     def _show_outline(self, pos: QPointF) -> None:
         size = float(max(1, int(self.canvas.brush_size)))

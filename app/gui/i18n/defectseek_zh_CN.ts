@@ -165,51 +165,155 @@
     </message>
 </context>
 <context>
+    <name>AssistModelSource</name>
+    <message>
+        <location filename="../pages/label_assist.py" line="61"/>
+        <location filename="../pages/label_assist.py" line="81"/>
+        <source>No project is open.</source>
+        <translation>没有打开的项目。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="71"/>
+        <source>No trained model. Train one on the Train page, or choose a model folder.</source>
+        <translation>没有已训练的模型。请在“训练”页训练一个模型，或选择模型文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="81"/>
+        <source>Create or open a project first.</source>
+        <translation>请先创建或打开一个项目。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="85"/>
+        <source>Choose Model Folder</source>
+        <translation>选择模型文件夹</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="91"/>
+        <source>{0} is not a model folder: it has no manifest.json.</source>
+        <translation>{0} 不是模型文件夹：其中没有 manifest.json。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="94"/>
+        <source>Choose a folder written by training (on the Train page it is &lt;project&gt;/models/model-...), or train a model on the Train page.</source>
+        <translation>请选择训练写出的文件夹（在“训练”页训练的模型位于 &lt;项目&gt;/models/model-...），或在“训练”页训练一个模型。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="108"/>
+        <source>The model folder {0} cannot be used.</source>
+        <translation>无法使用模型文件夹 {0}。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="110"/>
+        <source>Train a new model on the Train page, or choose another model folder.</source>
+        <translation>请在“训练”页训练新模型，或选择其他模型文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="114"/>
+        <source>The model could not read the image {0}.</source>
+        <translation>模型无法读取图像 {0}。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="116"/>
+        <source>Check that the file is a readable image; if it was replaced, restore it or re-import it.</source>
+        <translation>请检查该文件是否为可读取的图像；如果文件被替换，请恢复原文件或重新导入。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="120"/>
+        <source>No inference engine can run the model {0}.</source>
+        <translation>没有可以运行模型 {0} 的推理引擎。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="122"/>
+        <source>Install onnxruntime or openvino in the studio&apos;s Python environment.</source>
+        <translation>请在工作室的 Python 环境中安装 onnxruntime 或 openvino。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_assist.py" line="125"/>
+        <source>Proposing a mask failed for {0}.</source>
+        <translation>为 {0} 建议掩膜失败。</translation>
+    </message>
+</context>
+<context>
     <name>AssistPanel</name>
     <message>
-        <location filename="../widgets/assist_panel.py" line="62"/>
+        <location filename="../widgets/assist_panel.py" line="83"/>
         <source>Model Assist</source>
         <translation>模型辅助标注</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="69"/>
+        <location filename="../widgets/assist_panel.py" line="103"/>
+        <source>Choose Model Folder...</source>
+        <translation>选择模型文件夹...</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="105"/>
         <source>Propose Mask</source>
         <translation>生成建议掩膜</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="78"/>
+        <location filename="../widgets/assist_panel.py" line="117"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="80"/>
+        <location filename="../widgets/assist_panel.py" line="121"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="82"/>
+        <location filename="../widgets/assist_panel.py" line="123"/>
         <source>Reject</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="89"/>
+        <location filename="../widgets/assist_panel.py" line="130"/>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="133"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="90"/>
+        <location filename="../widgets/assist_panel.py" line="135"/>
         <source>Minimum area:</source>
         <translation>最小面积：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="121"/>
+        <location filename="../widgets/assist_panel.py" line="167"/>
+        <source>(no trained model)</source>
+        <translation>（没有已训练的模型）</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="204"/>
+        <source>Running the model on {0}...</source>
+        <translation>正在对 {0} 运行模型...</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="226"/>
         <source>The model returned no anomaly map for this image.</source>
         <translation>模型没有为这张图像返回异常图。</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="148"/>
+        <location filename="../widgets/assist_panel.py" line="280"/>
+        <source>{0:.4g} (model threshold {1:.4g})</source>
+        <translation>{0:.4g}（模型阈值 {1:.4g}）</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="283"/>
         <source>{0} regions, {1} pixels</source>
         <translation>{0} 个区域，{1} 个像素</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="306"/>
+        <source>No trained model. Train one on the Train page, or choose a model folder.</source>
+        <translation>没有已训练的模型。请在“训练”页训练一个模型，或选择模型文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../widgets/assist_panel.py" line="309"/>
+        <source>Run the model on this image and show the proposed defect regions.</source>
+        <translation>对当前图像运行模型并显示建议的缺陷区域。</translation>
     </message>
 </context>
 <context>
@@ -236,11 +340,17 @@
     </message>
     <message>
         <location filename="../canvas/commands.py" line="73"/>
+        <location filename="../canvas/commands.py" line="207"/>
         <source>Set defect type</source>
         <translation>设置缺陷类型</translation>
     </message>
     <message>
-        <location filename="../canvas/commands.py" line="127"/>
+        <location filename="../canvas/commands.py" line="190"/>
+        <source>Delete mask regions</source>
+        <translation>删除掩膜区域</translation>
+    </message>
+    <message>
+        <location filename="../canvas/commands.py" line="224"/>
         <source>Set verdict</source>
         <translation>设置判定</translation>
     </message>
@@ -248,19 +358,24 @@
 <context>
     <name>CanvasTools</name>
     <message>
-        <location filename="../canvas/tools.py" line="213"/>
+        <location filename="../canvas/tools.py" line="216"/>
         <source>A polygon needs at least 3 points; it was discarded.</source>
         <translation>多边形至少需要 3 个点，已放弃。</translation>
     </message>
     <message>
-        <location filename="../canvas/tools.py" line="283"/>
+        <location filename="../canvas/tools.py" line="306"/>
         <source>Erase mask</source>
         <translation>擦除掩膜</translation>
     </message>
     <message>
-        <location filename="../canvas/tools.py" line="285"/>
+        <location filename="../canvas/tools.py" line="308"/>
         <source>Paint mask</source>
         <translation>绘制掩膜</translation>
+    </message>
+    <message>
+        <location filename="../canvas/tools.py" line="343"/>
+        <source>Paint new mask region</source>
+        <translation>绘制新的掩膜区域</translation>
     </message>
 </context>
 <context>
@@ -1090,103 +1205,107 @@
 <context>
     <name>LabelPage</name>
     <message>
-        <location filename="../pages/label_page.py" line="80"/>
+        <location filename="../pages/label_page.py" line="93"/>
         <source>Could not open image {0}.</source>
         <translation>无法打开图像 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="84"/>
+        <location filename="../pages/label_page.py" line="97"/>
         <source>The label of {0} is for a {1}x{2} image, but the image file is {3}x{4}.</source>
         <translation>{0} 的标注对应 {1}x{2} 的图像，但图像文件是 {3}x{4}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="88"/>
+        <location filename="../pages/label_page.py" line="101"/>
         <source>The image file was replaced; restore the original file or remove and re-import the image.</source>
         <translation>图像文件已被替换。请恢复原文件，或者删除该图像后重新导入。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="106"/>
+        <location filename="../pages/label_page.py" line="119"/>
         <source>The label of {0} was not saved because it changed on disk.</source>
         <translation>{0} 的标注未保存，因为磁盘上的文件已被修改。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="108"/>
+        <location filename="../pages/label_page.py" line="121"/>
         <source>Copy your changes, reopen the image to load the other version, and apply them again.</source>
         <translation>请记下您的修改，重新打开图像以加载另一版本，然后再次应用修改。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="112"/>
+        <location filename="../pages/label_page.py" line="125"/>
         <source>Could not save the label of {0}.</source>
         <translation>无法保存 {0} 的标注。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="116"/>
+        <location filename="../pages/label_page.py" line="129"/>
         <source>Saved {0}</source>
         <translation>已保存 {0}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="155"/>
+        <location filename="../pages/label_page.py" line="174"/>
         <source>Unsaved Changes</source>
         <translation>未保存的修改</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="156"/>
+        <location filename="../pages/label_page.py" line="175"/>
         <source>The label of {0} could not be saved. Close anyway and lose the changes?</source>
         <translation>{0} 的标注无法保存。仍然关闭并放弃这些修改吗？</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="298"/>
+        <location filename="../pages/label_page.py" line="321"/>
         <source>This is the last image of the list.</source>
         <translation>已经是列表中的最后一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="300"/>
+        <location filename="../pages/label_page.py" line="323"/>
         <source>This is the first image of the list.</source>
         <translation>已经是列表中的第一张图像。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="321"/>
+        <location filename="../pages/label_page.py" line="344"/>
         <source>The project has no defect type {0}.</source>
         <translation>项目中没有第 {0} 个缺陷类型。</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="334"/>
+        <location filename="../pages/label_page.py" line="357"/>
         <source>Set defect type</source>
         <translation>设置缺陷类型</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="358"/>
-        <location filename="../pages/label_page.py" line="359"/>
+        <location filename="../pages/label_page.py" line="378"/>
         <source>Accept proposal</source>
         <translation>接受建议</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="383"/>
+        <location filename="../pages/label_page.py" line="392"/>
+        <source>Added {0} mask regions from the proposal; select one to edit it with the brush.</source>
+        <translation>已从建议中添加 {0} 个掩膜区域；选中其中一个即可用画笔编辑。</translation>
+    </message>
+    <message>
+        <location filename="../pages/label_page.py" line="425"/>
         <source>{0} ({1}x{2}, {3}-bit)</source>
         <translation>{0}（{1}x{2}，{3} 位）</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="387"/>
+        <location filename="../pages/label_page.py" line="429"/>
         <source>zoom {0:.0f}%</source>
         <translation>缩放 {0:.0f}%</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="391"/>
+        <location filename="../pages/label_page.py" line="433"/>
         <source>x {0}, y {1}: {2}</source>
         <translation>x {0}，y {1}：{2}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="393"/>
+        <location filename="../pages/label_page.py" line="435"/>
         <source>unsaved changes</source>
         <translation>有未保存的修改</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="419"/>
+        <location filename="../pages/label_page.py" line="461"/>
         <source>Defect Type {0}: {1}</source>
         <translation>缺陷类型 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../pages/label_page.py" line="421"/>
+        <location filename="../pages/label_page.py" line="463"/>
         <source>Defect Type {0}</source>
         <translation>缺陷类型 {0}</translation>
     </message>
@@ -1286,6 +1405,44 @@
         <location filename="../main_window.py" line="145"/>
         <source>DefectSeek Studio: label images, train from good images, and inspect parts on the line.</source>
         <translation>DefectSeek Studio：标注图像，用良品图像训练模型，并在产线上检测零件。</translation>
+    </message>
+</context>
+<context>
+    <name>MaskRegionList</name>
+    <message>
+        <location filename="../widgets/mask_list.py" line="29"/>
+        <source>Mask Regions</source>
+        <translation>掩膜区域</translation>
+    </message>
+    <message>
+        <location filename="../widgets/mask_list.py" line="34"/>
+        <source>New Region</source>
+        <translation>新建区域</translation>
+    </message>
+    <message>
+        <location filename="../widgets/mask_list.py" line="36"/>
+        <source>The next brush stroke starts a new mask region of the chosen defect type.</source>
+        <translation>下一笔画笔将以所选缺陷类型开始一个新的掩膜区域。</translation>
+    </message>
+    <message>
+        <location filename="../widgets/mask_list.py" line="37"/>
+        <source>Delete Region</source>
+        <translation>删除区域</translation>
+    </message>
+    <message>
+        <location filename="../widgets/mask_list.py" line="108"/>
+        <source>(no type)</source>
+        <translation>（无类型）</translation>
+    </message>
+    <message>
+        <location filename="../widgets/mask_list.py" line="109"/>
+        <source>{0}: {1}, {2} px</source>
+        <translation>{0}：{1}，{2} 像素</translation>
+    </message>
+    <message>
+        <location filename="../widgets/mask_list.py" line="111"/>
+        <source>(model proposal)</source>
+        <translation>（模型建议）</translation>
     </message>
 </context>
 <context>
@@ -1734,48 +1891,48 @@
         <translation>正在取消...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="322"/>
+        <location filename="../pages/train_page.py" line="323"/>
         <source>Training was cancelled; no model was written.</source>
         <translation>训练已取消，未写入模型。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="325"/>
-        <location filename="../pages/train_page.py" line="329"/>
+        <location filename="../pages/train_page.py" line="326"/>
+        <location filename="../pages/train_page.py" line="330"/>
         <source>Training failed.</source>
         <translation>训练失败。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="331"/>
+        <location filename="../pages/train_page.py" line="332"/>
         <source>Check the settings (a smaller input size or memory budget needs less memory) and train again.</source>
         <translation>请检查设置（较小的输入尺寸或内存预算占用更少内存）后重新训练。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="340"/>
+        <location filename="../pages/train_page.py" line="341"/>
         <source>{0}: {1} of {2}</source>
         <translation>{0}：{1}/{2}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="342"/>
+        <location filename="../pages/train_page.py" line="343"/>
         <source>(about {0} s left in this stage)</source>
         <translation>（本阶段约剩 {0} 秒）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="348"/>
+        <location filename="../pages/train_page.py" line="349"/>
         <source>Training finished.</source>
         <translation>训练完成。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="350"/>
+        <location filename="../pages/train_page.py" line="351"/>
         <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
         <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="358"/>
+        <location filename="../pages/train_page.py" line="359"/>
         <source>Defect types (examples): {0}</source>
         <translation>缺陷类型（样本数）：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="362"/>
+        <location filename="../pages/train_page.py" line="363"/>
         <source>Training finished: {0}</source>
         <translation>训练完成：{0}</translation>
     </message>

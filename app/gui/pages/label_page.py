@@ -5,21 +5,31 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QScrollArea, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from app.gui.actions import DEFECT_TYPE_SHORTCUT_COUNT
-from app.gui.canvas.commands import MaskEditCommand, RemoveShapesCommand, SetShapeLabelCommand, SetVerdictCommand
+from app.gui.canvas.commands import (
+    AddMaskCommand,
+    RemoveMasksCommand,
+    RemoveShapesCommand,
+    SetMaskLabelCommand,
+    SetShapeLabelCommand,
+    SetVerdictCommand,
+)
 from app.gui.canvas.convert import LoadedLabel, document_from_label, label_from_document, mark_saved
 from app.gui.canvas.document import MASK_ON
 from app.gui.canvas.tools import TOOL_NAMES
 from app.gui.canvas.view import CanvasView
 from app.gui.pages.base import PageContext, StudioPage
 from app.gui.pages.image_prefetch import ImagePrefetcher
+from app.gui.pages.label_assist import AssistModelSource
 from app.gui.widgets.assist_panel import AnomalyMapProvider, AssistPanel
 from app.gui.widgets.image_browser import ImageBrowser
 from app.gui.widgets.label_panel import LabelPanel
+from app.gui.widgets.mask_list import MaskRegionList
+from labeling.assist import RegionProposal
 from labeling.errors import ConflictError, LabelingError
 from labeling.imageio import ImageReadError, LoadedImage
 from labeling.model import Verdict
@@ -47,8 +57,11 @@ class LabelPage(StudioPage):
         self.canvas = CanvasView(self.undo_stack)
         self.canvas.setObjectName("canvas")
         self.panel = LabelPanel()
+        self.mask_list = MaskRegionList()
         self.assist = AssistPanel()
+        self.panel.extra_layout.addWidget(self.mask_list)
         self.panel.extra_layout.addWidget(self.assist)
+        self.assist_models = AssistModelSource(context, self.assist)
         self.status_line = QLabel()
         self.status_line.setObjectName("canvas_status")
         self._tool_group = QActionGroup(self)
@@ -131,8 +144,13 @@ class LabelPage(StudioPage):
         return self._step(-1)
 
     def set_anomaly_map_provider(self, provider: AnomalyMapProvider | None) -> None:
-        """Enable model-assisted labeling with ``provider(image_path) -> anomaly map or None``."""
-        self.assist.set_provider(provider)
+        """Propose masks with ``provider(image_path)`` in place of the chosen model (None disables proposing).
+
+        The provider runs in a worker thread and returns an anomaly map, an
+        :class:`~app.gui.workflow.assist_model.AssistMap` or None. It stays in use
+        until it is set back to None, whatever model the panel lists.
+        """
+        self.assist_models.set_override(provider)
 
     # ----- StudioPage hooks -----
 
@@ -140,6 +158,7 @@ class LabelPage(StudioPage):
         self.save_if_modified()
 
     def page_shown(self) -> None:  # noqa: D102
+        self.assist_models.refresh()
         self.canvas.setFocus()
 
     def can_close(self) -> bool:
@@ -163,6 +182,7 @@ class LabelPage(StudioPage):
         self.context.settings.setValue(KEY_SPLITTER, self._splitter.saveState())
         self.browser.shutdown()
         self.prefetcher.shutdown()
+        self.assist.shutdown()
 
     # ----- building -----
 
@@ -243,6 +263,7 @@ class LabelPage(StudioPage):
         self.assist.proposal_changed.connect(self.canvas.label_scene.set_proposal)
         self.assist.accepted.connect(self._accept_proposal)
         self.assist.message.connect(lambda text: self.context.window.statusBar().showMessage(text, 5000))
+        self.mask_list.delete_requested.connect(self._delete_mask)
         self.canvas.status_message.connect(lambda text: self.context.window.statusBar().showMessage(text, 5000))
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.zoom_changed.connect(lambda _zoom: self._show_cursor(-1, -1))
@@ -270,6 +291,7 @@ class LabelPage(StudioPage):
         self.panel.show_state(document.verdict, document.defect_type, document.split)
         document.verdict_changed.connect(self._on_verdict_changed)
         document.modified_changed.connect(lambda _modified: self._show_cursor(-1, -1))
+        self.mask_list.set_document(document)
         self.assist.set_image(self.context.session.project.image_path(image_id), image.height, image.width)
         self.canvas.fit_to_window()
         self.browser.set_current(image_id)
@@ -280,6 +302,7 @@ class LabelPage(StudioPage):
         self.undo_stack.clear()
         self.canvas.label_scene.clear_image()
         self.panel.window_level.set_pixels(None)
+        self.mask_list.set_document(None)
         self.assist.set_image(None, 0, 0)
         self.image_id = ""
         self.image = None
@@ -325,7 +348,7 @@ class LabelPage(StudioPage):
         self._choose_type(names[number - 1])
 
     def _choose_type(self, name: str) -> None:
-        """Use ``name`` for new shapes, the selected shapes and, when it is set, the NG verdict."""
+        """Use ``name`` for new shapes and mask regions, the selected shapes, the active mask region and the verdict."""
         self.canvas.current_label = name
         if self.loaded is None:
             return
@@ -334,6 +357,8 @@ class LabelPage(StudioPage):
         self.undo_stack.beginMacro(self.tr("Set defect type"))
         if selected:
             self.undo_stack.push(SetShapeLabelCommand(document, selected, name))
+        if document.active_mask_id and document.mask_layer(document.active_mask_id).label != name:
+            self.undo_stack.push(SetMaskLabelCommand(document, document.active_mask_id, name))
         if name:
             self.undo_stack.push(SetVerdictCommand(document, Verdict.NG.value, name))
         elif document.verdict == Verdict.NG.value:
@@ -344,29 +369,46 @@ class LabelPage(StudioPage):
         if self.loaded is not None:
             self.loaded.document.set_split(split)
 
-    def _accept_proposal(self, proposal: np.ndarray) -> None:
-        if self.loaded is None:
+    def _accept_proposal(self, proposals: tuple[RegionProposal, ...]) -> None:
+        """Add each accepted region as a mask region of the chosen defect type, and mark the image NG, in one undo step."""
+        if self.loaded is None or not proposals:
             return
         document = self.loaded.document
-        rows, cols = np.nonzero(proposal)
-        rect = QRect(
-            int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1), int(rows.max() - rows.min() + 1)
-        )
-        area = (slice(rect.y(), rect.y() + rect.height()), slice(rect.x(), rect.x() + rect.width()))
-        before = document.mask[area].copy()
-        after = np.where(proposal[area], MASK_ON, before).astype(np.uint8)
-        self.undo_stack.beginMacro(self.tr("Accept proposal"))
-        self.undo_stack.push(MaskEditCommand(document, rect, before, after, self.tr("Accept proposal")))
+        defect_type = self.panel.defect_type()
+        text = self.tr("Accept proposal")
+        layers = []
+        for proposal in proposals:
+            layer = document.new_mask_layer(defect_type, origin="assist")
+            layer.pixels[proposal.mask.to_array(document.height, document.width)] = MASK_ON
+            layers.append(layer)
+        self.undo_stack.beginMacro(text)
+        for layer in layers:
+            self.undo_stack.push(AddMaskCommand(document, layer, text))
         if document.verdict != Verdict.NG.value:
-            self.undo_stack.push(SetVerdictCommand(document, Verdict.NG.value, self.panel.defect_type()))
+            self.undo_stack.push(SetVerdictCommand(document, Verdict.NG.value, defect_type))
         self.undo_stack.endMacro()
+        document.set_active_mask(layers[0].mask_id)
+        self.context.window.statusBar().showMessage(
+            self.tr("Added {0} mask regions from the proposal; select one to edit it with the brush.").format(
+                len(layers)
+            ),
+            5000,
+        )
 
     def _delete_selected(self) -> None:
+        """Delete the selected shapes, or the active mask region when no shape is selected."""
         if self.loaded is None:
             return
         selected = self.canvas.label_scene.selected_shape_ids()
         if selected:
             self.undo_stack.push(RemoveShapesCommand(self.loaded.document, selected))
+        elif self.loaded.document.active_mask_id:
+            self._delete_mask(self.loaded.document.active_mask_id)
+
+    def _delete_mask(self, mask_id: int) -> None:
+        if self.loaded is not None and self.loaded.document.has_mask(mask_id):
+            self.canvas.cancel_tool()
+            self.undo_stack.push(RemoveMasksCommand(self.loaded.document, [mask_id]))
 
     def _undo(self) -> None:
         self.canvas.cancel_tool()

@@ -318,6 +318,7 @@ class TrainPage(StudioPage):
         self.progress_bar.setValue(1 if event.kind == DONE else 0)
         if event.kind == DONE:
             self.show_result(event.result)
+            self.context.session.announce_models_changed()
         elif event.kind == CANCELLED:
             self.stage_label.setText(self.tr("Training was cancelled; no model was written."))
         elif event.kind == FAILED:
