@@ -78,7 +78,7 @@ def action_specs() -> list[ActionSpec]:
         ActionSpec(
             "delete",
             "edit",
-            lambda: QCoreApplication.translate("Actions", "&Delete Selected Shapes"),
+            lambda: QCoreApplication.translate("Actions", "&Delete Selected Shapes or Mask Region"),
             "Delete",
             "label",
         ),

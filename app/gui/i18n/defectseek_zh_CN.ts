@@ -45,8 +45,8 @@
     </message>
     <message>
         <location filename="../actions.py" line="81"/>
-        <source>&amp;Delete Selected Shapes</source>
-        <translation>删除选中的形状(&amp;D)</translation>
+        <source>&amp;Delete Selected Shapes or Mask Region</source>
+        <translation>删除选中的形状或掩膜区域(&amp;D)</translation>
     </message>
     <message>
         <location filename="../actions.py" line="85"/>
@@ -167,68 +167,68 @@
 <context>
     <name>AssistModelSource</name>
     <message>
-        <location filename="../pages/label_assist.py" line="61"/>
-        <location filename="../pages/label_assist.py" line="81"/>
+        <location filename="../pages/label_assist.py" line="62"/>
+        <location filename="../pages/label_assist.py" line="89"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="71"/>
+        <location filename="../pages/label_assist.py" line="74"/>
         <source>No trained model. Train one on the Train page, or choose a model folder.</source>
         <translation>没有已训练的模型。请在“训练”页训练一个模型，或选择模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="81"/>
+        <location filename="../pages/label_assist.py" line="89"/>
         <source>Create or open a project first.</source>
         <translation>请先创建或打开一个项目。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="85"/>
+        <location filename="../pages/label_assist.py" line="93"/>
         <source>Choose Model Folder</source>
         <translation>选择模型文件夹</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="91"/>
+        <location filename="../pages/label_assist.py" line="99"/>
         <source>{0} is not a model folder: it has no manifest.json.</source>
         <translation>{0} 不是模型文件夹：其中没有 manifest.json。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="94"/>
+        <location filename="../pages/label_assist.py" line="102"/>
         <source>Choose a folder written by training (on the Train page it is &lt;project&gt;/models/model-...), or train a model on the Train page.</source>
         <translation>请选择训练写出的文件夹（在“训练”页训练的模型位于 &lt;项目&gt;/models/model-...），或在“训练”页训练一个模型。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="108"/>
+        <location filename="../pages/label_assist.py" line="116"/>
         <source>The model folder {0} cannot be used.</source>
         <translation>无法使用模型文件夹 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="110"/>
+        <location filename="../pages/label_assist.py" line="118"/>
         <source>Train a new model on the Train page, or choose another model folder.</source>
         <translation>请在“训练”页训练新模型，或选择其他模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="114"/>
+        <location filename="../pages/label_assist.py" line="122"/>
         <source>The model could not read the image {0}.</source>
         <translation>模型无法读取图像 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="116"/>
+        <location filename="../pages/label_assist.py" line="124"/>
         <source>Check that the file is a readable image; if it was replaced, restore it or re-import it.</source>
         <translation>请检查该文件是否为可读取的图像；如果文件被替换，请恢复原文件或重新导入。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="120"/>
+        <location filename="../pages/label_assist.py" line="128"/>
         <source>No inference engine can run the model {0}.</source>
         <translation>没有可以运行模型 {0} 的推理引擎。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="122"/>
+        <location filename="../pages/label_assist.py" line="130"/>
         <source>Install onnxruntime or openvino in the studio&apos;s Python environment.</source>
         <translation>请在工作室的 Python 环境中安装 onnxruntime 或 openvino。</translation>
     </message>
     <message>
-        <location filename="../pages/label_assist.py" line="125"/>
+        <location filename="../pages/label_assist.py" line="133"/>
         <source>Proposing a mask failed for {0}.</source>
         <translation>为 {0} 建议掩膜失败。</translation>
     </message>
