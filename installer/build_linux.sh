@@ -2,7 +2,7 @@
 # Build the offline Linux packages of DefectSeek: a .deb and a .tar.gz for the studio
 # and for the line runtime, into dist/.
 #
-# Usage: installer/build_linux.sh [--only runtime|studio] [--skip-venv-setup]
+# Usage: installer/build_linux.sh [--only runtime|studio] [--skip-venv-setup] [--package-only]
 #
 # Each build uses its own virtual environment: build/venv-runtime (runtime extra, no
 # torch) and build/venv-studio (train and gui extras, torch==2.13.0 CPU). Override
@@ -11,9 +11,14 @@
 # runtime environment or when torch files appear in the runtime package.
 # TORCH_PIP_ARGS passes extra pip arguments for torch, for example
 # "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
+# --package-only skips the environments and PyInstaller and packs the one-folder builds
+# already in dist/ again. DEFECTSEEK_DIST and DEFECTSEEK_BUILD_DIR move dist/ and build/.
+# The runtime's folder is trimmed by installer/trim_runtime.py, which replaces OpenCV's
+# OpenBLAS with the reference BLAS and LAPACK; DEFECTSEEK_OPENCV_BLAS=bundled keeps OpenBLAS.
 #
-# Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, and the
-# CJK font for the studio (apt-get install fonts-wqy-microhei).
+# Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, strip,
+# the CJK font for the studio (apt-get install fonts-wqy-microhei), and for the runtime gcc
+# and the reference BLAS (apt-get install gcc libblas3 liblapack3 libgfortran5).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,26 +27,39 @@ cd "$REPO_ROOT"
 PYTHON="${PYTHON:-python3}"
 PYINSTALLER_SPEC="pyinstaller==6.22.3"
 TORCH_SPEC="torch==2.13.0"
-RUNTIME_VENV="${DEFECTSEEK_RUNTIME_VENV:-$REPO_ROOT/build/venv-runtime}"
+BUILD_DIR="${DEFECTSEEK_BUILD_DIR:-$REPO_ROOT/build}"
+RUNTIME_VENV="${DEFECTSEEK_RUNTIME_VENV:-$BUILD_DIR/venv-runtime}"
 # The line runtime: engines and the station (PLC signals, deploy service). Camera
 # vendor SDKs (the station-cameras extra) are not bundled by default.
 RUNTIME_EXTRAS="${DEFECTSEEK_RUNTIME_EXTRAS:-runtime,station}"
-STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$REPO_ROOT/build/venv-studio}"
-DIST="$REPO_ROOT/dist"
-WORK="$REPO_ROOT/build/pyinstaller"
+STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$BUILD_DIR/venv-studio}"
+DIST="${DEFECTSEEK_DIST:-$REPO_ROOT/dist}"
+WORK="$BUILD_DIR/pyinstaller"
+OPENCV_BLAS="${DEFECTSEEK_OPENCV_BLAS:-reference}"
 ONLY=""
 SETUP_VENVS=1
+PACKAGE_ONLY=0
+# The programs each .deb links into /usr/bin, as "link name:program in the folder".
+# The two lists share no name, so both packages install side by side: the studio's
+# full inspect command is defectseek-inspect, and inspect is the runtime's.
+RUNTIME_COMMANDS=(inspect:inspect defectseek-station:defectseek-station)
+STUDIO_COMMANDS=(defectseek-studio:defectseek-studio defectseek-inspect:inspect)
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) ONLY="$2"; shift 2 ;;
         --skip-venv-setup) SETUP_VENVS=0; shift ;;
-        -h|--help) sed -n "2,16p" "$0"; exit 0 ;;
+        --package-only) PACKAGE_ONLY=1; shift ;;
+        -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
         *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
     esac
 done
 if [[ -n "$ONLY" && "$ONLY" != runtime && "$ONLY" != studio ]]; then
     echo "error: --only must be runtime or studio, not $ONLY" >&2
+    exit 2
+fi
+if [[ "$OPENCV_BLAS" != reference && "$OPENCV_BLAS" != bundled ]]; then
+    echo "error: DEFECTSEEK_OPENCV_BLAS must be reference or bundled, not $OPENCV_BLAS" >&2
     exit 2
 fi
 
@@ -100,30 +118,38 @@ run_pyinstaller() {  # run_pyinstaller VENV SPEC PACKAGE_NAME
 }
 
 make_tarball() {  # make_tarball NAME
-    local name="$1" stage="$REPO_ROOT/build/stage-tar/$1-$VERSION"
-    rm -rf "$REPO_ROOT/build/stage-tar"
+    local name="$1" stage="$BUILD_DIR/stage-tar/$1-$VERSION"
+    rm -rf "$BUILD_DIR/stage-tar"
     mkdir -p "$stage"
     cp -a "$DIST/$name/." "$stage/"
     cp installer/linux/README-tarball.txt "$stage/README.txt"
-    tar -C "$REPO_ROOT/build/stage-tar" -czf "$DIST/$name-$VERSION-linux-$MACHINE.tar.gz" "$name-$VERSION"
-    rm -rf "$REPO_ROOT/build/stage-tar"
+    tar -C "$BUILD_DIR/stage-tar" -czf "$DIST/$name-$VERSION-linux-$MACHINE.tar.gz" "$name-$VERSION"
+    rm -rf "$BUILD_DIR/stage-tar"
     log "wrote $DIST/$name-$VERSION-linux-$MACHINE.tar.gz"
 }
 
-glibc_floor() {  # glibc_floor FOLDER: the newest GLIBC symbol version any bundled binary needs
+glibc_floor() {  # glibc_floor FOLDER: the newest GLIBC symbol version any bundled binary needs, or nothing
+    # objdump fails on files that are not ELF and grep finds nothing in a folder without
+    # binaries; neither may stop the build, so the caller falls back to a default.
     find "$1" -type f \( -name "*.so*" -o -perm -u+x \) -print0 \
-        | xargs -0 objdump -T 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sed "s/GLIBC_//" | sort -V -u | tail -1
+        | { xargs -0 objdump -T 2>/dev/null || true; } | { grep -o "GLIBC_[0-9.]*" || true; } \
+        | sed "s/GLIBC_//" | sort -V -u | tail -1
 }
 
-make_deb() {  # make_deb NAME CONTROL_TEMPLATE COMMANDS...
+make_deb() {  # make_deb NAME CONTROL_TEMPLATE LINK:PROGRAM...
     local name="$1" template="$2"
     shift 2
-    local root="$REPO_ROOT/build/stage-deb/$name"
-    rm -rf "$REPO_ROOT/build/stage-deb"
+    local root="$BUILD_DIR/stage-deb/$name"
+    rm -rf "$BUILD_DIR/stage-deb"
     mkdir -p "$root/DEBIAN" "$root/opt/$name" "$root/usr/bin"
     cp -a "$DIST/$name/." "$root/opt/$name/"
+    local command
     for command in "$@"; do
-        ln -s "/opt/$name/$command" "$root/usr/bin/$command"
+        if [[ -x "$DIST/$name/${command#*:}" ]]; then
+            ln -s "/opt/$name/${command#*:}" "$root/usr/bin/${command%%:*}"
+        else
+            log "$name has no ${command#*:}; /usr/bin/${command%%:*} is left out"
+        fi
     done
     if [[ -f "installer/linux/$name.desktop" ]]; then
         install -D -m 644 "installer/linux/$name.desktop" "$root/usr/share/applications/$name.desktop"
@@ -137,7 +163,7 @@ make_deb() {  # make_deb NAME CONTROL_TEMPLATE COMMANDS...
     sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE_KB@/$size_kb/" -e "s/@GLIBC@/${glibc:-2.28}/" \
         "$template" > "$root/DEBIAN/control"
     dpkg-deb --root-owner-group "-Z$DEB_COMPRESSION" --build "$root" "$DIST/${name}_${VERSION}_${ARCH}.deb" >/dev/null
-    rm -rf "$REPO_ROOT/build/stage-deb"
+    rm -rf "$BUILD_DIR/stage-deb"
     log "wrote $DIST/${name}_${VERSION}_${ARCH}.deb"
 }
 
@@ -149,34 +175,57 @@ report_sizes() {  # report_sizes NAME: unpacked size, archive sizes and the ten 
         echo "tar_gz_mb: $(du -sm "$DIST/$name-$VERSION-linux-$MACHINE.tar.gz" | cut -f1)"
         echo "deb_mb: $(du -sm "$DIST/${name}_${VERSION}_${ARCH}.deb" | cut -f1)"
         echo "largest parts (MB):"
-        du -sm "$DIST/$name/_internal/"* | sort -rn | head -10 | sed "s|$DIST/$name/_internal/|  |"
+        # sed reads to the end, where head would stop early and end sort with SIGPIPE,
+        # which pipefail turns into a failed build.
+        du -sm "$DIST/$name/_internal/"* | sort -rn | sed -n "1,10s|$DIST/$name/_internal/|  |p"
     } > "$report"
     cat "$report" >&2
 }
 
+trim_runtime() {  # trim_runtime FOLDER: see installer/trim_runtime.py
+    local options=()
+    [[ "$OPENCV_BLAS" == bundled ]] && options+=(--keep-opencv-blas)
+    log "trimming $1"
+    "$PYTHON" installer/trim_runtime.py "${options[@]}" "$1" >&2
+}
+
+require_built() {  # require_built NAME: --package-only needs an earlier PyInstaller build
+    if [[ ! -d "$DIST/$1/_internal" ]]; then
+        echo "error: $DIST/$1 is not a PyInstaller build; run without --package-only first" >&2
+        exit 1
+    fi
+}
+
 build_runtime() {
-    setup_venv "$RUNTIME_VENV" "$RUNTIME_EXTRAS"
-    check_no_torch "$RUNTIME_VENV/bin/python"
-    log "preparing the self-test bundle with the studio environment"
-    "$STUDIO_PYTHON" installer/prepare_selftest.py
-    run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec defectseek-runtime
-    if find "$DIST/defectseek-runtime" -iname "*torch*" | grep -q .; then
+    if [[ "$PACKAGE_ONLY" == 1 ]]; then
+        require_built defectseek-runtime
+    else
+        setup_venv "$RUNTIME_VENV" "$RUNTIME_EXTRAS"
+        check_no_torch "$RUNTIME_VENV/bin/python"
+        log "preparing the self-test bundle with the studio environment"
+        "$STUDIO_PYTHON" installer/prepare_selftest.py
+        run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec defectseek-runtime
+        trim_runtime "$DIST/defectseek-runtime"
+    fi
+    # find stops at the first match by itself: "find | grep -q" could end find with SIGPIPE
+    # and so, under pipefail, miss the very files it looks for.
+    if [[ -n "$(find "$DIST/defectseek-runtime" -iname "*torch*" -print -quit)" ]]; then
         echo "error: torch files ended up in $DIST/defectseek-runtime" >&2
         exit 1
     fi
-    local commands=(inspect)
-    [[ -x "$DIST/defectseek-runtime/defectseek-station" ]] && commands+=(defectseek-station)
     make_tarball defectseek-runtime
-    make_deb defectseek-runtime installer/linux/runtime.control "${commands[@]}"
+    make_deb defectseek-runtime installer/linux/runtime.control "${RUNTIME_COMMANDS[@]}"
     report_sizes defectseek-runtime
 }
 
 build_studio() {
-    run_pyinstaller "$STUDIO_VENV" installer/studio.spec defectseek-studio
-    local commands=(inspect)
-    [[ -x "$DIST/defectseek-studio/defectseek-studio" ]] && commands+=(defectseek-studio)
+    if [[ "$PACKAGE_ONLY" == 1 ]]; then
+        require_built defectseek-studio
+    else
+        run_pyinstaller "$STUDIO_VENV" installer/studio.spec defectseek-studio
+    fi
     make_tarball defectseek-studio
-    make_deb defectseek-studio installer/linux/studio.control "${commands[@]}"
+    make_deb defectseek-studio installer/linux/studio.control "${STUDIO_COMMANDS[@]}"
     report_sizes defectseek-studio
 }
 
@@ -184,9 +233,12 @@ require_tool dpkg-deb dpkg
 require_tool tar tar
 require_tool objdump binutils
 mkdir -p "$DIST"
-# The studio environment also trains the runtime's reference bundle, so it is set up in both cases.
-setup_venv "$STUDIO_VENV" "train,gui"
-STUDIO_PYTHON="$STUDIO_VENV/bin/python"
+if [[ "$PACKAGE_ONLY" == 0 ]]; then
+    require_tool strip binutils
+    # The studio environment also trains the runtime's reference bundle, so it is set up in both cases.
+    setup_venv "$STUDIO_VENV" "train,gui"
+    STUDIO_PYTHON="$STUDIO_VENV/bin/python"
+fi
 if [[ -z "$ONLY" || "$ONLY" == runtime ]]; then
     build_runtime
 fi

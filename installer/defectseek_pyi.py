@@ -38,6 +38,13 @@ OPENVINO_KEPT_LIBRARIES = (
     "tbbbind_2_5",
     "hwloc",
 )
+# The runtime compiles on the "CPU" device by name, so it never loads the AUTO, HETERO
+# and batching plugins, and Python does not use the C API.
+RUNTIME_OPENVINO_LIBRARIES = tuple(
+    name
+    for name in OPENVINO_KEPT_LIBRARIES
+    if name not in ("openvino_c", "openvino_auto_plugin", "openvino_auto_batch_plugin", "openvino_hetero_plugin")
+)
 
 # Python modules that neither package needs; some would drag in large libraries.
 COMMON_EXCLUDES = [
@@ -72,6 +79,11 @@ RUNTIME_EXCLUDES = COMMON_EXCLUDES + [
     "PySide6",
     "app.gui",
     "app.cli.compile_command",
+    # Pillow's AVIF codec (its libavif is 5 MB) and Tk bridge: the shared image loader
+    # reads no AVIF files, and the runtime has no Tk.
+    "PIL._avif",
+    "PIL.ImageTk",
+    "PIL._imagingtk",
 ]
 
 QT_PLATFORM_PLUGINS = {
@@ -104,11 +116,14 @@ def _library_stem(file_name: str) -> str:
     return name.split(".")[0]
 
 
-def openvino_binaries() -> list[tuple[str, str]]:
+def openvino_binaries(kept: tuple[str, ...] = OPENVINO_KEPT_LIBRARIES) -> list[tuple[str, str]]:
     """Return OpenVINO's kept native libraries as (source, destination folder) pairs.
 
     The libraries stay in ``openvino/libs`` because ``libopenvino`` looks for its
     device plugins and frontends in its own folder.
+
+    Args:
+        kept: library names without ``lib`` and suffixes, such as ``"openvino_intel_cpu_plugin"``.
     """
     libs = package_dir("openvino") / "libs"
     if not libs.is_dir():
@@ -116,7 +131,7 @@ def openvino_binaries() -> list[tuple[str, str]]:
     collected = []
     for path in sorted(libs.iterdir()):
         is_library = path.suffix in (".so", ".dll", ".dylib") or ".so." in path.name
-        if is_library and _library_stem(path.name) in OPENVINO_KEPT_LIBRARIES:
+        if is_library and _library_stem(path.name) in kept:
             collected.append((str(path), "openvino/libs"))
     return collected
 

@@ -39,6 +39,21 @@ def test_openvino_binaries_drop_unused() -> None:
     assert not any("tensorflow_frontend" in name for name in names)
 
 
+def test_runtime_openvino_keeps_cpu_only() -> None:
+    names = _names(pyi.openvino_binaries(pyi.RUNTIME_OPENVINO_LIBRARIES))
+
+    assert any("openvino_intel_cpu_plugin" in name for name in names)
+    assert any("openvino_onnx_frontend" in name for name in names)
+    assert any("openvino_ir_frontend" in name for name in names)
+    assert not any("auto_plugin" in name or "hetero_plugin" in name for name in names)
+    assert not any("openvino_c" in name for name in names)
+
+
+def test_runtime_excludes_pillow_avif() -> None:
+    assert "PIL._avif" in pyi.RUNTIME_EXCLUDES
+    assert "PIL.ImageTk" in pyi.RUNTIME_EXCLUDES
+
+
 def test_openvino_binaries_stay_together() -> None:
     destinations = {destination for _, destination in pyi.openvino_binaries()}
 
