@@ -178,6 +178,29 @@ def test_trained_model_enables_propose(make_window, sample_project, trained_mode
     assert page.assist.model_combo.currentData() == str(model_dir)
 
 
+def test_finished_training_selects_new_model(make_window, sample_project, trained_model):
+    from app.gui.workflow.jobs import DONE, JobEvent
+
+    older = add_model(sample_project, trained_model, "model-20260101-000000")
+    page = open_label_page(make_window, sample_project)
+    combo = page.assist.model_combo
+    assert page.assist_models.choose_folder(older)
+    newer = add_model(sample_project, trained_model, "model-20260202-000000")
+    result = {
+        "model_dir": str(newer),
+        "image_count": 8,
+        "input_size": [128, 128],
+        "threshold": 1.0,
+        "train_seconds": 1.0,
+    }
+    page.context.window.pages["train"]._on_event(JobEvent(DONE, result=result))
+    assert combo.currentData() == str(newer)
+    assert combo.count() == 2
+    assert not page.assist.propose_button.isEnabled()
+    assert page.open_image(CRACK_ID)
+    assert page.assist.propose_button.isEnabled()
+
+
 def test_broken_model_names_folder(make_window, qtbot, sample_project, trained_model):
     model_dir = add_model(sample_project, trained_model)
     with (model_dir / "model.onnx").open("ab") as graph:

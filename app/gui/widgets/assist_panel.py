@@ -86,6 +86,7 @@ class AssistPanel(QGroupBox):
         self._image_path: Path | None = None
         self._image_size = (0, 0)
         self._map: np.ndarray | None = None
+        self._map_range = (0.0, 0.0)
         self._model_threshold: float | None = None
         self._proposals: tuple[RegionProposal, ...] = ()
         self._proposal: np.ndarray | None = None
@@ -232,6 +233,7 @@ class AssistPanel(QGroupBox):
         raw = result.anomaly_map if isinstance(result, AssistMap) else result
         self._model_threshold = result.threshold if isinstance(result, AssistMap) else None
         self._map = map_to_image(np.asarray(raw, dtype=np.float32), height, width)
+        self._map_range = (float(np.nanmin(self._map)), float(np.nanmax(self._map)))
         position = self._slider_position(self._model_threshold)
         self.threshold_slider.blockSignals(True)
         self.threshold_slider.setValue(position)
@@ -241,7 +243,7 @@ class AssistPanel(QGroupBox):
     def _slider_position(self, threshold: float | None) -> int:
         if threshold is None or self._map is None:
             return self.threshold_slider.value()
-        low, high = float(np.nanmin(self._map)), float(np.nanmax(self._map))
+        low, high = self._map_range
         if high <= low:
             return THRESHOLD_STEPS // 2
         return int(round(np.clip((threshold - low) / (high - low), 0.0, 1.0) * THRESHOLD_STEPS))
@@ -250,7 +252,7 @@ class AssistPanel(QGroupBox):
         """Return the map value the slider is at (slider position scaled to the map's range)."""
         if self._map is None:
             return 0.0
-        low, high = float(np.nanmin(self._map)), float(np.nanmax(self._map))
+        low, high = self._map_range
         return low + (high - low) * self.threshold_slider.value() / THRESHOLD_STEPS
 
     def proposals(self) -> tuple[RegionProposal, ...]:
