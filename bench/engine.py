@@ -13,6 +13,13 @@ Run from the repository root (about 10 minutes on 2 CPU cores)::
     python bench/engine.py --model MODEL_DIR --calibration ../shared/data/kolektorsdd/train/good \\
         --images ../shared/data/kolektorsdd/test --threads 2 --out docs/benchmarks-engine.md
 
+``--head-only`` skips the compiles and times only the head graph (features in, map and
+score out) on each path and native search, for every ``--model`` given, with the score
+difference from the standard-op head; it needs no ``--calibration`` (about 1 minute)::
+
+    python bench/engine.py --head-only --model MODEL_2048 --model MODEL_10K \\
+        --images ../shared/data/magnetic_tile/test --threads 2 --out head.md
+
 This is a script, not a test: CI never runs it.
 """
 
@@ -37,9 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.compile.export import load_trained_model  # noqa: E402
 from engine.compile.pipeline import CompileOptions, compile_bundle  # noqa: E402
 from engine.compile.validate import GuardRejected, stack_inputs  # noqa: E402
+from engine.ops.domain import SEARCH_FP32, SEARCH_SCREENED  # noqa: E402
 from engine.ops.functions import build_head_model, inline_functions  # noqa: E402
-from engine.ops.loader import find_extension  # noqa: E402
+from engine.ops.loader import find_extension, search_kernel  # noqa: E402
 from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine  # noqa: E402
+from engine.runtime.inspector import normalize_score  # noqa: E402
 from labeling.imageio import find_images, read_image  # noqa: E402
 
 logger = logging.getLogger("bench.engine")
@@ -101,13 +110,19 @@ def load_torch_model(model_dir: Path):
     return load_trained_model(model_dir).torch_model()
 
 
-def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: int, candidates: int) -> dict[str, float]:
-    """Time the head graph alone on each path: function body (ORT), standard ops (OpenVINO), native (OpenVINO)."""
+def head_graph(model_dir: Path, features: np.ndarray, search: str = SEARCH_SCREENED):
+    """Return the stand-alone head graph of a model (features in, map and score out) with ``search``."""
     model = load_torch_model(model_dir)
     bank = model.head.bank.numpy()
     kernel = model.postprocess.kernel_rows.reshape(-1).numpy()
     size = tuple(model.postprocess.image_size)
-    graph = build_head_model(bank, kernel, features.shape[1], features.shape[2:], size, int8_candidates=candidates)
+    top_count = int(getattr(model.postprocess, "top_count", 1))
+    return build_head_model(bank, kernel, features.shape[1], features.shape[2:], size, search=search, top_count=top_count)
+
+
+def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: int) -> dict[str, float]:
+    """Time the head graph alone on each path: function body (ORT), standard ops (OpenVINO), native (OpenVINO)."""
+    graph = head_graph(model_dir, features)
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         fused = Path(folder) / "head.onnx"
@@ -127,8 +142,7 @@ def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: i
 
 def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repeats, threads) -> list[Row]:
     """Time each engine and head path of a compiled bundle."""
-    candidates = 8 if precision == "int8" else 0
-    heads = head_timings(model_dir, features, repeats, threads, candidates)
+    heads = head_timings(model_dir, features, repeats, threads)
     rows = []
     ort_engine = OnnxRuntimeEngine(bundle / "model.onnx", ["CPUExecutionProvider"], threads)
     rows.append(Row(f"ONNX Runtime CPU {precision}", "fused-function-body", median_ms(ort_engine.run, inputs, repeats), heads["fused-function-body"]))
@@ -139,6 +153,104 @@ def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repea
         native = OpenVinoEngine(native_graph, threads, precision, extension=next((bundle / "ops").iterdir()))
         rows.append(Row(f"OpenVINO CPU {precision}", "fused-native-openvino", median_ms(native.run, inputs, repeats), heads["fused-native-openvino"]))
     return rows
+
+
+@dataclass(frozen=True)
+class HeadRow:
+    """One head path timed on one bank, with its score difference from the standard-op head."""
+
+    bank: tuple[int, int]
+    path: str
+    kernel: str
+    head_ms: float
+    standard_ms: float
+    max_score_delta: float
+    max_normalized_delta: float
+    verdict_agreement: float
+
+
+def head_only_rows(model_dir: Path, features: np.ndarray, repeats: int, threads: int) -> list[HeadRow]:
+    """Time the standard-op head, the function body and each native search on one model's bank."""
+    trained = load_trained_model(model_dir)
+    threshold = trained.threshold
+    rows: list[HeadRow] = []
+    with tempfile.TemporaryDirectory() as folder:
+        graphs = {}
+        for search in (SEARCH_SCREENED, SEARCH_FP32):
+            graphs[search] = Path(folder) / f"head_{search}.onnx"
+            graphs[search].write_bytes(head_graph(model_dir, features, search).SerializeToString())
+        inlined = Path(folder) / "head_inlined.onnx"
+        inlined.write_bytes(inline_functions(head_graph(model_dir, features)).SerializeToString())
+        standard = OpenVinoEngine(inlined, threads)
+        reference = np.array([standard.run(item[None])["score"].reshape(-1)[0] for item in features], dtype=np.float64)
+        engines = {"standard-onnx-ops": (standard, "OpenVINO standard ops")}
+        ort_engine = OnnxRuntimeEngine(graphs[SEARCH_SCREENED], ["CPUExecutionProvider"], threads)
+        engines["fused-function-body"] = (ort_engine, "ONNX Runtime function body")
+        library = find_extension()
+        if library is not None:
+            for search in (SEARCH_FP32, SEARCH_SCREENED):
+                engine = OpenVinoEngine(graphs[search], threads, extension=library)
+                engines[f"fused-native-openvino ({search})"] = (engine, search_kernel(library, search) or search)
+        timings = {name: median_ms(engine.run, features, repeats) for name, (engine, _) in engines.items()}
+        for name, (engine, kernel) in engines.items():
+            scores = np.array([engine.run(item[None])["score"].reshape(-1)[0] for item in features], dtype=np.float64)
+            normalized = normalize_score(scores, threshold.value, threshold.normal_level)
+            expected = normalize_score(reference, threshold.value, threshold.normal_level)
+            verdicts = (scores > threshold.value) == (reference > threshold.value)
+            rows.append(
+                HeadRow(
+                    bank=tuple(trained.bank.shape),
+                    path=name,
+                    kernel=kernel,
+                    head_ms=timings[name],
+                    standard_ms=timings["standard-onnx-ops"],
+                    max_score_delta=float(np.abs(scores - reference).max()),
+                    max_normalized_delta=float(np.abs(normalized - expected).max()),
+                    verdict_agreement=float(verdicts.mean()),
+                )
+            )
+    return rows
+
+
+def write_head_table(rows: list[HeadRow], args: argparse.Namespace) -> str:
+    """Return the Markdown report of the head-only mode."""
+    models = " ".join(f"--model {model}" for model in args.model)
+    lines = [
+        "# Head benchmark",
+        "",
+        f"Command: `python bench/engine.py --head-only {models} --images {args.images} --threads {args.threads} "
+        f"--repeats {args.repeats} --limit {args.limit}`",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {args.threads} threads "
+        f"used; Python {platform.python_version()}; {platform.platform()}.",
+        f"Load average (1 min) at start and end: {args.load_start:.1f} and {os.getloadavg()[0]:.1f}; compare the "
+        "ratios, which were measured in the same run, rather than the milliseconds.",
+        f"Images: {args.count} feature maps per bank; median of {args.repeats} passes at batch 1. Deltas are the "
+        "largest differences from the standard-op head over these images.",
+        "",
+        "| bank | head path | kernel on this CPU | head ms | vs standard | max score delta | max normalized delta "
+        "| verdicts equal |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.bank[0]} x {row.bank[1]} | {row.path} | {row.kernel} | {row.head_ms:.2f} | "
+            f"{row.standard_ms / row.head_ms:.2f}x | {row.max_score_delta:.2e} | {row.max_normalized_delta:.2e} | "
+            f"{row.verdict_agreement:.1%} |"
+        )
+    return "\n".join([*lines, ""])
+
+
+def model_features(model_dir: Path, images: Path, limit: int) -> tuple[np.ndarray, np.ndarray, object]:
+    """Return (model inputs, backbone features, trained model) for the first ``limit`` images."""
+    trained = load_trained_model(model_dir)
+    files, _ = find_images([images])
+    inputs, _ = stack_inputs([read_image(path) for path in files[:limit]], trained.input_size, trained.bit_depth, trained.resize)
+    import torch
+
+    with torch.no_grad():
+        features = trained.torch_model().extractor(torch.from_numpy(inputs)).numpy()
+    return inputs, features, trained
 
 
 def write_table(rows: list[Row], baseline: Row, args: argparse.Namespace, notes: list[str]) -> str:
@@ -171,8 +283,11 @@ def write_table(rows: list[Row], baseline: Row, args: argparse.Namespace, notes:
 def main(argv: list[str] | None = None) -> int:
     """Compile, measure and write the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, required=True, help="model directory from inspect train")
-    parser.add_argument("--calibration", type=Path, required=True, help="good training images for INT8")
+    parser.add_argument(
+        "--model", type=Path, action="append", required=True, help="model directory from inspect train (repeat with --head-only)"
+    )
+    parser.add_argument("--calibration", type=Path, default=None, help="good training images for INT8 (not with --head-only)")
+    parser.add_argument("--head-only", action="store_true", help="time only the head graph on each path and native search")
     parser.add_argument("--images", type=Path, required=True, help="images to time (and to validate the compiles)")
     parser.add_argument("--validation", type=Path, default=None, help="MVTec-layout set for the guard (default: none)")
     parser.add_argument("--threads", type=int, default=2, help="threads per engine (default: 2)")
@@ -184,16 +299,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args.load_start = os.getloadavg()[0]
     os.environ.setdefault("DEFECTSEEK_THREADS", str(args.threads))
+    if args.head_only:
+        head_rows = []
+        for model_dir in args.model:
+            inputs, features, _ = model_features(model_dir, args.images, args.limit)
+            args.count = len(inputs)
+            head_rows += head_only_rows(model_dir, features, args.repeats, args.threads)
+        return _write(write_head_table(head_rows, args), args.out)
+    if len(args.model) != 1 or args.calibration is None:
+        parser.error("without --head-only, give exactly one --model and --calibration")
+    args.model = args.model[0]
 
-    trained = load_trained_model(args.model)
-    files, _ = find_images([args.images])
-    images = [read_image(path) for path in files[: args.limit]]
-    inputs, _ = stack_inputs(images, trained.input_size, trained.bit_depth, trained.resize)
-    model = trained.torch_model()
-    import torch
-
-    with torch.no_grad():
-        features = model.extractor(torch.from_numpy(inputs)).numpy()
+    inputs, features, trained = model_features(args.model, args.images, args.limit)
     args.count, args.size, args.bank = len(inputs), trained.input_size, trained.bank.shape
 
     baseline = torch_rows(args.model, inputs, features, args.repeats, args.threads)
@@ -214,9 +331,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{report.score_correlation:.4f}, AUROC drop {report.auroc_drop_points if report.auroc_drop_points is not None else 'n/a'} points"
             )
         rows += engine_rows(bundle, precision, inputs, features, args.model, args.repeats, args.threads)
-    report = write_table(rows, baseline, args, notes)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report, encoding="utf-8")
+    return _write(write_table(rows, baseline, args, notes), args.out)
+
+
+def _write(report: str, out: Path) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report, encoding="utf-8")
     print(report)
     return 0
 

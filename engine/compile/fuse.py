@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 import onnx
 
-from engine.ops.domain import DOMAIN, DOMAIN_VERSION, INT8_CANDIDATES_DEFAULT
+from engine.ops.domain import DOMAIN, DOMAIN_VERSION, SEARCH_SCREENED
 from engine.ops.functions import fused_head_nodes, head_functions, head_initializers
 
 logger = logging.getLogger(__name__)
@@ -85,11 +85,12 @@ def fuse_head(
     kernel: np.ndarray,
     output_size: tuple[int, int],
     *,
-    int8_candidates: int = INT8_CANDIDATES_DEFAULT,
+    search: str = SEARCH_SCREENED,
     top_count: int = 1,
 ) -> onnx.ModelProto:
     """Return a copy of ``model`` whose head runs as the two fused operators.
 
+    ``search`` is the native kernel's strategy (see ``engine.ops.domain.NATIVE_SEARCHES``);
     ``top_count`` is how many of the highest map pixels the image score averages.
 
     Raises:
@@ -109,7 +110,7 @@ def fuse_head(
 
     kept = [node for node in graph.node if node.name not in head]
     new_nodes, _ = fused_head_nodes(
-        FEATURES_OUTPUT, MAP_OUTPUT, SCORE_OUTPUT, output_size, int8_candidates=int8_candidates, top_count=top_count
+        FEATURES_OUTPUT, MAP_OUTPUT, SCORE_OUTPUT, output_size, search=search, top_count=top_count
     )
     del graph.node[:]
     graph.node.extend(_topological(kept + new_nodes, graph))

@@ -168,8 +168,7 @@ def build_openvino_graphs(
             raise CompileError(f"--head native: {note}")
         logger.info("Native head skipped: %s", note)
         return replace(graphs, native_note=note)
-    candidates = options.int8_candidates if options.precision == "int8" else 0
-    native = stitch_native_head(model, library, bank, kernel, output_size, candidates, top_count)
+    native = stitch_native_head(model, library, bank, kernel, output_size, options.native_search, top_count)
     ov.save_model(native, str(staging / OPENVINO_NATIVE_NAME), compress_to_fp16=options.precision == "fp16")
     (staging / EXTENSION_DIR).mkdir(exist_ok=True)
     shutil.copy2(library, staging / EXTENSION_DIR / LIBRARY_NAME)
@@ -178,7 +177,7 @@ def build_openvino_graphs(
 
 
 def stitch_native_head(
-    model, library: Path, bank: np.ndarray, kernel: np.ndarray, output_size, candidates: int, top_count: int = 1
+    model, library: Path, bank: np.ndarray, kernel: np.ndarray, output_size, search: str, top_count: int = 1
 ):
     """Return a copy of the OpenVINO ``model`` whose ``anomaly_map`` and ``score`` come from the native head."""
     import openvino as ov
@@ -193,7 +192,7 @@ def stitch_native_head(
     shape = features.get_partial_shape()
     channels, grid = shape[1].get_length(), (shape[2].get_length(), shape[3].get_length())
     head_graph = build_head_model(
-        bank, kernel, channels, grid, output_size, int8_candidates=candidates, top_count=top_count
+        bank, kernel, channels, grid, output_size, search=search, top_count=top_count
     )
     head = core.read_model(head_graph.SerializeToString(), b"")
     for target in head.get_parameters()[0].output(0).get_target_inputs():

@@ -36,7 +36,7 @@ from engine.compile.validate import (
     load_validation_set,
     stack_inputs,
 )
-from engine.ops.domain import HEAD_FUNCTION_BODY, HEAD_STANDARD, INT8_CANDIDATES_DEFAULT
+from engine.ops.domain import HEAD_FUNCTION_BODY, HEAD_STANDARD, NATIVE_SEARCHES, SEARCH_SCREENED
 from engine.runtime.engines import ORT_PROVIDERS, available_ort_providers
 from engine.runtime.inspector import NG, OK, normalize_score
 from labeling.imageio import ImageReadError, find_images, read_image
@@ -70,7 +70,7 @@ class CompileOptions:
     tolerance: GuardTolerance = field(default_factory=GuardTolerance)
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES
     validation_images: int | None = None
-    int8_candidates: int = INT8_CANDIDATES_DEFAULT
+    native_search: str = SEARCH_SCREENED
     float_blocks: int = 3
     bank_ratio: float = 1.0
     calibration_method: str = "percentile"
@@ -173,6 +173,8 @@ def _check_options(options: CompileOptions) -> None:
         raise CompileError(f"unknown precision {options.precision!r}; choose one of {', '.join(PRECISIONS)}")
     if options.head not in HEAD_CHOICES:
         raise CompileError(f"unknown head path {options.head!r}; choose one of {', '.join(HEAD_CHOICES)}")
+    if options.native_search not in NATIVE_SEARCHES:
+        raise CompileError(f"unknown native search {options.native_search!r}; choose one of {', '.join(NATIVE_SEARCHES)}")
 
 
 def _load_images(sources: Sequence[str | os.PathLike[str]]) -> list:
@@ -243,8 +245,7 @@ def _build_graphs(
         base = quantize_onnx_qdq(exported, calibration, keep_float + early, options.calibration_method)
     head_path = HEAD_STANDARD if options.head == "standard" else HEAD_FUNCTION_BODY
     if head_path == HEAD_FUNCTION_BODY:
-        candidates = options.int8_candidates if options.precision == "int8" else 0
-        base = fuse_head(base, bank, kernel, output_size, int8_candidates=candidates, top_count=top_count)
+        base = fuse_head(base, bank, kernel, output_size, search=options.native_search, top_count=top_count)
     onnx_name = save_onnx(base, staging)
     graphs = GraphSet(onnx=onnx_name, onnx_head=head_path, root=staging, precision=options.precision)
     if target == "cpu":

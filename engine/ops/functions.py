@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from engine.ops.domain import DOMAIN, DOMAIN_VERSION, INT8_CANDIDATES_DEFAULT, MAP_POSTPROCESS, NEAREST_DISTANCE
+from engine.ops.domain import DOMAIN, DOMAIN_VERSION, MAP_POSTPROCESS, NEAREST_DISTANCE, SEARCH_SCREENED
 
 ONNX_OPSET = 17
 
@@ -31,7 +31,8 @@ def _attribute_ref(name: str, reference: str, kind: int) -> onnx.AttributeProto:
 def nearest_distance_function() -> onnx.FunctionProto:
     """Return the reference body of ``NearestDistance(features, bank, bank_norms) -> distances``.
 
-    The attribute ``int8_candidates`` only steers native kernels: the body is always exact.
+    The attribute ``search`` only selects the native kernel's strategy; every strategy and
+    this body return the same distances.
     """
     nodes = [
         helper.make_node("Transpose", ["features"], ["patches"], perm=[0, 2, 3, 1]),
@@ -58,7 +59,7 @@ def nearest_distance_function() -> onnx.FunctionProto:
         ["distances"],
         nodes,
         opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
-        attributes=["int8_candidates"],
+        attributes=["search"],
     )
 
 
@@ -125,7 +126,7 @@ def fused_head_nodes(
     score: str,
     output_size: tuple[int, int],
     *,
-    int8_candidates: int = INT8_CANDIDATES_DEFAULT,
+    search: str = SEARCH_SCREENED,
     top_count: int = 1,
     prefix: str = "defectseek_head",
 ) -> tuple[list[onnx.NodeProto], list[str]]:
@@ -143,7 +144,7 @@ def fused_head_nodes(
             [distances],
             name=f"{prefix}/{NEAREST_DISTANCE}",
             domain=DOMAIN,
-            int8_candidates=int(int8_candidates),
+            search=str(search),
         ),
         helper.make_node(
             MAP_POSTPROCESS,
@@ -181,7 +182,12 @@ def head_functions() -> list[onnx.FunctionProto]:
 
 
 def build_head_model(
-    bank: np.ndarray, kernel: np.ndarray, channels: int, grid: tuple[int, int], output_size: tuple[int, int], **options: int
+    bank: np.ndarray,
+    kernel: np.ndarray,
+    channels: int,
+    grid: tuple[int, int],
+    output_size: tuple[int, int],
+    **options: int | str,
 ) -> onnx.ModelProto:
     """Build a stand-alone head graph: ``features`` N x C x h x w in, ``anomaly_map`` and ``score`` out."""
     nodes, _ = fused_head_nodes("features", "anomaly_map", "score", output_size, **options)

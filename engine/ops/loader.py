@@ -8,6 +8,7 @@ build folder that ``python -m engine.ops.build`` writes.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -55,3 +56,21 @@ def add_openvino_extension(core: object, library: Path) -> str | None:
         logger.warning("%s", reason)
         return reason
     return None
+
+
+def search_kernel(library: Path, search: str) -> str | None:
+    """Return the kernel that the ``search`` strategy of ``library`` runs on this CPU, or None if unknown.
+
+    Examples: ``int8-screened-avx512-vnni``, ``fp32-scan-avx2``. The library is loaded through
+    ctypes; import ``openvino`` first so that the OpenVINO libraries it links to are found.
+    """
+    try:
+        handle = ctypes.CDLL(str(library))
+        function = handle.defectseek_search_kernel
+    except (OSError, AttributeError) as error:
+        logger.warning("Cannot read the search kernel of %s (%s)", library, error)
+        return None
+    function.restype = ctypes.c_char_p
+    function.argtypes = [ctypes.c_char_p]
+    name = function(search.encode("ascii"))
+    return name.decode("ascii") if name and name != b"unknown" else None

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from anomaly.patchcore import MapPostprocess, NearestNeighbourHead, gaussian_kernel_1d
+from engine.ops.domain import SEARCH_FP32, SEARCH_SCREENED
 from engine.ops.functions import build_head_model, inline_functions
 
 SHAPES = [
@@ -95,11 +96,11 @@ def _native(model: onnx.ModelProto, library: Path, features: np.ndarray) -> list
     return [np.asarray(result[0]), np.asarray(result[1])]
 
 
-@pytest.mark.parametrize("candidates, top_count", [(0, 1), (8, 1), (0, 9), (8, 9)])
+@pytest.mark.parametrize("search, top_count", [(SEARCH_FP32, 1), (SEARCH_SCREENED, 1), (SEARCH_FP32, 9), (SEARCH_SCREENED, 9), (SEARCH_SCREENED, 100)])
 @pytest.mark.parametrize("seed", [31, 32])
 @pytest.mark.parametrize("rows, channels, grid, output_size", SHAPES)
 def test_native_kernel_matches_function_body(
-    ov_extension: Path, candidates: int, top_count: int, seed: int, rows: int, channels: int, grid, output_size
+    ov_extension: Path, search: str, top_count: int, seed: int, rows: int, channels: int, grid, output_size
 ) -> None:
     rng = np.random.default_rng(seed)
     bank = rng.standard_normal((rows, channels)).astype(np.float32)
@@ -110,7 +111,7 @@ def test_native_kernel_matches_function_body(
         channels,
         grid,
         output_size,
-        int8_candidates=candidates,
+        search=search,
         top_count=top_count,
     )
     expected_map, expected_score = _ort_run(model, features)

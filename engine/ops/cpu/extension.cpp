@@ -5,6 +5,7 @@
 // operators instead of their model-local function bodies.
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include <openvino/core/extension.hpp>
 #include <openvino/core/op_extension.hpp>
@@ -21,12 +22,13 @@ public:
 
     NearestDistance() = default;
 
-    NearestDistance(const ov::OutputVector& inputs, int64_t int8_candidates)
-        : Op(inputs), m_int8_candidates(int8_candidates) {
+    NearestDistance(const ov::OutputVector& inputs, std::string search) : Op(inputs), m_search_name(std::move(search)) {
         constructor_validate_and_infer_types();
     }
 
     void validate_and_infer_types() override {
+        NODE_VALIDATION_CHECK(this, parse_search(m_search_name.c_str(), &m_search), "invalid search '", m_search_name,
+                              "'; use screened, fp32 or screened-portable");
         const auto& features = get_input_partial_shape(0);
         ov::PartialShape output = ov::PartialShape::dynamic(4);
         if (features.rank().is_static() && features.rank().get_length() == 4)
@@ -35,11 +37,11 @@ public:
     }
 
     std::shared_ptr<ov::Node> clone_with_new_inputs(const ov::OutputVector& inputs) const override {
-        return std::make_shared<NearestDistance>(inputs, m_int8_candidates);
+        return std::make_shared<NearestDistance>(inputs, m_search_name);
     }
 
     bool visit_attributes(ov::AttributeVisitor& visitor) override {
-        visitor.on_attribute("int8_candidates", m_int8_candidates);
+        visitor.on_attribute("search", m_search_name);
         return true;
     }
 
@@ -57,10 +59,7 @@ public:
         float* output = outputs[0].data<float>();
         for (int64_t image = 0; image < batch; ++image) {
             const float* block = input + image * channels * patches;
-            if (m_int8_candidates > 0)
-                nearest_distance_int8(block, patches, prepared, m_int8_candidates, output + image * patches);
-            else
-                nearest_distance_fp32(block, patches, prepared, output + image * patches);
+            nearest_distance(block, patches, prepared, m_search, output + image * patches);
         }
         return true;
     }
@@ -70,13 +69,14 @@ private:
         std::lock_guard<std::mutex> lock(m_mutex);
         if (!m_prepared || m_source != bank || m_prepared->rows != rows) {
             m_prepared = std::make_shared<PreparedBank>(
-                prepare_bank(bank, norms, rows, channels, m_int8_candidates > 0));
+                prepare_bank(bank, norms, rows, channels, m_search != Search::kFp32));
             m_source = bank;
         }
         return *m_prepared;
     }
 
-    int64_t m_int8_candidates = 0;
+    std::string m_search_name = "screened";
+    Search m_search = Search::kScreened;
     mutable std::mutex m_mutex;
     mutable std::shared_ptr<PreparedBank> m_prepared;
     mutable const float* m_source = nullptr;
@@ -148,11 +148,18 @@ private:
 
 }  // namespace defectseek
 
+// Name of the kernel that a `search` value runs on this CPU (read by the compile step through ctypes).
+extern "C" __attribute__((visibility("default"))) const char* defectseek_search_kernel(const char* search) {
+    defectseek::Search parsed;
+    if (!defectseek::parse_search(search, &parsed)) return "unknown";
+    return defectseek::search_kernel_name(parsed);
+}
+
 OPENVINO_CREATE_EXTENSIONS(std::vector<ov::Extension::Ptr>({
     std::make_shared<ov::OpExtension<defectseek::NearestDistance>>(),
     std::make_shared<ov::OpExtension<defectseek::MapPostprocess>>(),
     std::make_shared<ov::frontend::onnx::OpExtension<defectseek::NearestDistance>>(
-        "NearestDistance", "ai.defectseek", std::map<std::string, std::string>{{"int8_candidates", "int8_candidates"}}),
+        "NearestDistance", "ai.defectseek", std::map<std::string, std::string>{{"search", "search"}}),
     std::make_shared<ov::frontend::onnx::OpExtension<defectseek::MapPostprocess>>(
         "MapPostprocess", "ai.defectseek",
         std::map<std::string, std::string>{{"output_size", "output_size"}, {"top_count", "top_count"}}),

@@ -20,6 +20,9 @@ struct PreparedBank {
     std::vector<int8_t> packed;
     std::vector<float> row_scales;  // per row: value = scale * int8
     std::vector<int32_t> row_sums;  // per row: sum of int8 values, for the unsigned-offset correction
+    std::vector<float> row_norms;        // per row: |b|
+    std::vector<float> row_errors;       // per row: |b - scale * int8|, the quantization error
+    std::vector<float> quantized_norms;  // per row: |scale * int8|
     bool has_int8 = false;
 };
 
@@ -29,11 +32,28 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
 // one image's C x P block (channel-major, as in N x C x h x w).
 void nearest_distance_fp32(const float* features, int64_t patches, const PreparedBank& bank, float* distances);
 
-// INT8 dot products select `candidates` bank rows per patch; those are re-ranked with
-// exact fp32 distances, so the result equals the fp32 one unless the nearest row falls
-// outside the candidates.
-void nearest_distance_int8(const float* features, int64_t patches, const PreparedBank& bank, int64_t candidates,
-                           float* distances);
+// Exact search screened by INT8 dot products (needs a bank prepared with_int8): rows whose
+// proven lower bound is not above the smallest proven upper bound are re-ranked in fp32, so the
+// result equals nearest_distance_fp32 up to float rounding. Uses VNNI when allow_vnni is true and
+// the CPU has it, else a portable integer loop.
+void nearest_distance_screened(const float* features, int64_t patches, const PreparedBank& bank, bool allow_vnni,
+                               float* distances);
+
+// Whether this CPU runs the screened search with AVX-512 VNNI.
+bool screened_search_uses_vnni();
+
+// Search strategies of the NearestDistance operator (its `search` attribute).
+enum class Search { kScreened, kFp32, kScreenedPortable };
+
+// Parses a `search` attribute value ("screened", "fp32", "screened-portable"); false if unknown.
+bool parse_search(const char* name, Search* search);
+
+// Runs the strategy on one image: kScreened uses the INT8 screen with VNNI and falls back to the
+// fp32 scan on CPUs without it; kScreenedPortable forces the screen without VNNI.
+void nearest_distance(const float* features, int64_t patches, const PreparedBank& bank, Search search, float* distances);
+
+// Name of the kernel that `search` runs on this CPU, e.g. "int8-screened-avx512-vnni" or "fp32-scan-avx2".
+const char* search_kernel_name(Search search);
 
 // Bilinear upsampling (half-pixel centres, edge clamped) of an h x w map to H x W,
 // separable smoothing with an odd kernel and edge padding; returns the mean of the

@@ -1,0 +1,305 @@
+// Exact nearest-distance search screened by INT8 dot products with a proven error bound.
+//
+// Stage 1 quantizes a tile of patches and every bank row per row to INT8 (value = scale * q)
+// and computes approximate squared distances |x|^2 + |b|^2 - 2 x^.b^ with VNNI dot products.
+// By Cauchy-Schwarz, x.b - x^.b^ = x.(b - b^) + (x - x^).b^, so the true squared distance lies
+// within 2 (|x| |b - b^| + |x - x^| |b^|) of the approximation (plus a small slack for float
+// rounding). Stage 2 takes the smallest upper bound U over the bank and re-ranks, in exact fp32,
+// every row whose lower bound is at most U. The nearest row always passes, because its squared
+// distance is at most every row's upper bound, so the result equals a full fp32 scan.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <immintrin.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "kernels.hpp"
+
+namespace defectseek {
+namespace {
+
+constexpr int64_t kTilePatches = 8;     // patches per screening tile (broadcast operands)
+constexpr int64_t kGroupRows = 16;      // bank rows per VNNI register
+constexpr int64_t kTileGroups = 2;      // row groups per screening step
+constexpr float kRoundingSlack = 1e-4f; // relative slack on (|x| + |b|)^2 for float rounding
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
+// One tile of patches quantized to unsigned bytes (int8 + 128), channels contiguous per patch.
+struct PatchTile {
+    int64_t count = 0;
+    std::vector<uint8_t> bytes;      // kTilePatches x packed_channels
+    int64_t stride = 0;              // floats per patch in `values`: channels rounded up to 16, zero padded
+    std::vector<float> values;       // kTilePatches x stride, fp32 copy for re-ranking
+    float scale[kTilePatches] = {};
+    float squared_norm[kTilePatches] = {};
+    float norm[kTilePatches] = {};
+    float error[kTilePatches] = {};  // |x - x^|
+};
+
+// Copies patches [start, start + count) of the channel-major features into the tile, one row each.
+void gather_tile(const float* features, int64_t patches, int64_t channels, int64_t start, PatchTile* tile) {
+    tile->count = std::min(kTilePatches, patches - start);
+    std::fill(tile->values.begin(), tile->values.end(), 0.0f);
+    for (int64_t c = 0; c < channels; ++c) {
+        const float* source = features + c * patches + start;
+        for (int64_t p = 0; p < tile->count; ++p) tile->values[p * tile->stride + c] = source[p];
+    }
+}
+
+void quantize_tile_generic(int64_t channels, int64_t packed_channels, PatchTile* tile) {
+    std::fill(tile->bytes.begin(), tile->bytes.end(), uint8_t(128));
+    for (int64_t p = 0; p < kTilePatches; ++p) {
+        const float* values = tile->values.data() + p * tile->stride;
+        float peak = 0.0f;
+        double squared = 0.0;
+        for (int64_t c = 0; c < channels; ++c) {
+            peak = std::max(peak, std::fabs(values[c]));
+            squared += double(values[c]) * values[c];
+        }
+        const float scale = peak > 0.0f ? peak / 127.0f : 1.0f;
+        uint8_t* bytes = tile->bytes.data() + p * packed_channels;
+        double error = 0.0;
+        for (int64_t c = 0; c < channels; ++c) {
+            const int quantized = std::clamp(static_cast<int>(std::lrintf(values[c] / scale)), -127, 127);
+            bytes[c] = static_cast<uint8_t>(quantized + 128);
+            const double residual = double(values[c]) - double(scale) * quantized;
+            error += residual * residual;
+        }
+        tile->scale[p] = scale;
+        tile->squared_norm[p] = float(squared);
+        tile->norm[p] = float(std::sqrt(squared));
+        tile->error[p] = float(std::sqrt(error));
+    }
+}
+
+// Lower and upper bounds of 16 squared distances from integer dot products (u8 patch x s8 row).
+struct Bounds {
+    float lower[kGroupRows];
+    float upper[kGroupRows];
+};
+
+void bounds_generic(const int32_t* dots, const PreparedBank& bank, int64_t first, const PatchTile& tile, int64_t p,
+                    Bounds* out) {
+    for (int64_t i = 0; i < kGroupRows; ++i) {
+        const int64_t row = first + i;
+        const int32_t centred = dots[i] - 128 * bank.row_sums[row];
+        const float approximate =
+            tile.squared_norm[p] + bank.norms[row] - 2.0f * tile.scale[p] * bank.row_scales[row] * float(centred);
+        const float reach = tile.norm[p] + bank.row_norms[row];
+        const float bound = 2.0f * (tile.norm[p] * bank.row_errors[row] + tile.error[p] * bank.quantized_norms[row]) +
+                            kRoundingSlack * reach * reach;
+        out->lower[i] = approximate - bound;
+        out->upper[i] = approximate + bound;
+    }
+}
+
+// Stage 1 without VNNI: integer dot products in plain C++ (for CPUs without VNNI and for tests).
+void screen_generic(const PatchTile& tile, const PreparedBank& bank, float* lower, float* smallest_upper) {
+    const int64_t packed_channels = bank.packed_channels;
+    for (int64_t group = 0; group < bank.padded_rows / kGroupRows; ++group) {
+        const int8_t* packed = bank.packed.data() + group * packed_channels * kGroupRows;
+        const int64_t first = group * kGroupRows;
+        for (int64_t p = 0; p < tile.count; ++p) {
+            int32_t dots[kGroupRows] = {};
+            const uint8_t* bytes = tile.bytes.data() + p * packed_channels;
+            for (int64_t c4 = 0; c4 < packed_channels / 4; ++c4)
+                for (int64_t i = 0; i < kGroupRows; ++i)
+                    for (int64_t k = 0; k < 4; ++k)
+                        dots[i] += int32_t(bytes[c4 * 4 + k]) * int32_t(packed[c4 * 64 + i * 4 + k]);
+            Bounds bounds;
+            bounds_generic(dots, bank, first, tile, p, &bounds);
+            std::memcpy(lower + p * bank.padded_rows + first, bounds.lower, sizeof(bounds.lower));
+            for (int64_t i = 0; i < kGroupRows; ++i) smallest_upper[p] = std::min(smallest_upper[p], bounds.upper[i]);
+        }
+    }
+}
+
+#define DEFECTSEEK_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
+
+// Same as quantize_tile_generic with 16 channels per step; rounding is to nearest even.
+DEFECTSEEK_VNNI void quantize_tile_vnni(int64_t channels, int64_t packed_channels, PatchTile* tile) {
+    const int64_t vectors = tile->stride / 16;
+    for (int64_t p = 0; p < kTilePatches; ++p) {
+        const float* values = tile->values.data() + p * tile->stride;
+        __m512 peak = _mm512_setzero_ps();
+        __m512 squared = _mm512_setzero_ps();
+        for (int64_t v = 0; v < vectors; ++v) {
+            const __m512 x = _mm512_loadu_ps(values + v * 16);
+            peak = _mm512_max_ps(peak, _mm512_abs_ps(x));
+            squared = _mm512_fmadd_ps(x, x, squared);
+        }
+        const float largest = _mm512_reduce_max_ps(peak);
+        const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
+        const __m512 inverse = _mm512_set1_ps(1.0f / scale);
+        const __m512 step = _mm512_set1_ps(scale);
+        __m512 error = _mm512_setzero_ps();
+        uint8_t* bytes = tile->bytes.data() + p * packed_channels;
+        for (int64_t v = 0; v < vectors; ++v) {
+            const __m512 x = _mm512_loadu_ps(values + v * 16);
+            __m512i quantized = _mm512_cvtps_epi32(_mm512_mul_ps(x, inverse));
+            quantized = _mm512_max_epi32(_mm512_min_epi32(quantized, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
+            const __m512 residual = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(quantized), step, x);
+            error = _mm512_fmadd_ps(residual, residual, error);
+            const __m128i packed = _mm512_cvtepi32_epi8(_mm512_add_epi32(quantized, _mm512_set1_epi32(128)));
+            const int64_t left = std::min<int64_t>(16, packed_channels - v * 16);
+            if (left > 0) _mm_mask_storeu_epi8(bytes + v * 16, static_cast<__mmask16>((1u << left) - 1u), packed);
+        }
+        const float total = _mm512_reduce_add_ps(squared);
+        tile->scale[p] = scale;
+        tile->squared_norm[p] = total;
+        tile->norm[p] = std::sqrt(total);
+        tile->error[p] = std::sqrt(_mm512_reduce_add_ps(error));
+    }
+}
+
+DEFECTSEEK_VNNI inline void bounds_vnni(__m512i dots, const PreparedBank& bank, int64_t first, const PatchTile& tile,
+                                        int64_t p, float* lower, __m512* smallest_upper) {
+    const __m512i sums = _mm512_loadu_si512(bank.row_sums.data() + first);
+    const __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(dots, _mm512_slli_epi32(sums, 7)));
+    const __m512 factor = _mm512_mul_ps(_mm512_set1_ps(-2.0f * tile.scale[p]), _mm512_loadu_ps(bank.row_scales.data() + first));
+    const __m512 base = _mm512_add_ps(_mm512_set1_ps(tile.squared_norm[p]), _mm512_loadu_ps(bank.norms.data() + first));
+    const __m512 approximate = _mm512_fmadd_ps(dot, factor, base);
+    const __m512 reach = _mm512_add_ps(_mm512_set1_ps(tile.norm[p]), _mm512_loadu_ps(bank.row_norms.data() + first));
+    __m512 bound = _mm512_mul_ps(_mm512_set1_ps(kRoundingSlack), _mm512_mul_ps(reach, reach));
+    bound = _mm512_fmadd_ps(_mm512_set1_ps(2.0f * tile.norm[p]), _mm512_loadu_ps(bank.row_errors.data() + first), bound);
+    bound = _mm512_fmadd_ps(_mm512_set1_ps(2.0f * tile.error[p]), _mm512_loadu_ps(bank.quantized_norms.data() + first),
+                            bound);
+    _mm512_storeu_ps(lower + first, _mm512_sub_ps(approximate, bound));
+    *smallest_upper = _mm512_min_ps(*smallest_upper, _mm512_add_ps(approximate, bound));
+}
+
+// Stage 1 with VNNI: kTilePatches broadcast patches x kTileGroups row groups of 16 per step.
+DEFECTSEEK_VNNI void screen_vnni(const PatchTile& tile, const PreparedBank& bank, float* lower, float* smallest_upper) {
+    const int64_t packed_channels = bank.packed_channels;
+    const int64_t quads = packed_channels / 4;
+    const int64_t group_bytes = packed_channels * kGroupRows;
+    __m512 upper[kTilePatches];
+    for (int64_t p = 0; p < kTilePatches; ++p) upper[p] = _mm512_set1_ps(kInfinity);
+    const int32_t* patch_quads[kTilePatches];
+    for (int64_t p = 0; p < kTilePatches; ++p)
+        patch_quads[p] = reinterpret_cast<const int32_t*>(tile.bytes.data() + p * packed_channels);
+    for (int64_t group = 0; group < bank.padded_rows / kGroupRows; group += kTileGroups) {
+        const int8_t* packed = bank.packed.data() + group * group_bytes;
+        __m512i acc[kTilePatches][kTileGroups];
+        for (int64_t p = 0; p < kTilePatches; ++p)
+            for (int64_t g = 0; g < kTileGroups; ++g) acc[p][g] = _mm512_setzero_si512();
+        for (int64_t c4 = 0; c4 < quads; ++c4) {
+            __m512i rows[kTileGroups];
+            for (int64_t g = 0; g < kTileGroups; ++g) rows[g] = _mm512_loadu_si512(packed + g * group_bytes + c4 * 64);
+#pragma GCC unroll 8
+            for (int64_t p = 0; p < kTilePatches; ++p) {
+                const __m512i quad = _mm512_set1_epi32(patch_quads[p][c4]);
+                for (int64_t g = 0; g < kTileGroups; ++g) acc[p][g] = _mm512_dpbusd_epi32(acc[p][g], quad, rows[g]);
+            }
+        }
+        for (int64_t p = 0; p < kTilePatches; ++p)
+            for (int64_t g = 0; g < kTileGroups; ++g)
+                bounds_vnni(acc[p][g], bank, (group + g) * kGroupRows, tile, p, lower + p * bank.padded_rows, &upper[p]);
+    }
+    for (int64_t p = 0; p < kTilePatches; ++p) smallest_upper[p] = _mm512_reduce_min_ps(upper[p]);
+}
+
+float exact_squared_generic(const float* patch, const float* row, int64_t channels) {
+    float sum = 0.0f;
+    for (int64_t c = 0; c < channels; ++c) {
+        const float difference = patch[c] - row[c];
+        sum += difference * difference;
+    }
+    return sum;
+}
+
+DEFECTSEEK_VNNI float exact_squared_avx512(const float* patch, const float* row, int64_t channels) {
+    __m512 sum = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 16 <= channels; c += 16) {
+        const __m512 difference = _mm512_sub_ps(_mm512_loadu_ps(patch + c), _mm512_loadu_ps(row + c));
+        sum = _mm512_fmadd_ps(difference, difference, sum);
+    }
+    if (c < channels) {
+        const __mmask16 mask = static_cast<__mmask16>((1u << (channels - c)) - 1u);
+        const __m512 difference = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, patch + c), _mm512_maskz_loadu_ps(mask, row + c));
+        sum = _mm512_fmadd_ps(difference, difference, sum);
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+// Stage 2: exact squared distances of the rows whose lower bound is at most the smallest upper bound.
+float rerank_generic(const float* patch, const float* lower, float smallest_upper, const PreparedBank& bank) {
+    float nearest = kInfinity;
+    for (int64_t row = 0; row < bank.rows; ++row) {
+        if (lower[row] > smallest_upper) continue;
+        nearest = std::min(nearest, exact_squared_generic(patch, bank.rows_fp32.data() + row * bank.channels, bank.channels));
+    }
+    return nearest;
+}
+
+// Padding rows have a lower bound of +inf, so scanning all padded rows never selects them.
+DEFECTSEEK_VNNI float rerank_avx512(const float* patch, const float* lower, float smallest_upper, const PreparedBank& bank) {
+    float nearest = kInfinity;
+    const __m512 limit = _mm512_set1_ps(smallest_upper);
+    for (int64_t first = 0; first < bank.padded_rows; first += kGroupRows) {
+        uint32_t mask = _mm512_cmp_ps_mask(_mm512_loadu_ps(lower + first), limit, _CMP_LE_OQ);
+        while (mask != 0) {
+            const int64_t row = first + __builtin_ctz(mask);
+            mask &= mask - 1;
+            nearest = std::min(nearest, exact_squared_avx512(patch, bank.rows_fp32.data() + row * bank.channels, bank.channels));
+        }
+    }
+    return nearest;
+}
+
+bool cpu_has_vnni() {
+    static const bool has = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512dq") &&
+                            __builtin_cpu_supports("avx512vl");
+    return has;
+}
+
+void screened_range(const float* features, int64_t patches, const PreparedBank& bank, bool vnni, int64_t begin,
+                    int64_t end, float* distances) {
+    PatchTile tile;
+    tile.bytes.resize(kTilePatches * bank.packed_channels);
+    tile.stride = (bank.channels + 15) / 16 * 16;
+    tile.values.resize(kTilePatches * tile.stride);
+    std::vector<float> lower(kTilePatches * bank.padded_rows);
+    for (int64_t index = begin; index < end; ++index) {
+        const int64_t start = index * kTilePatches;
+        gather_tile(features, patches, bank.channels, start, &tile);
+        if (vnni)
+            quantize_tile_vnni(bank.channels, bank.packed_channels, &tile);
+        else
+            quantize_tile_generic(bank.channels, bank.packed_channels, &tile);
+        float smallest_upper[kTilePatches];
+        std::fill(smallest_upper, smallest_upper + kTilePatches, kInfinity);
+        if (vnni)
+            screen_vnni(tile, bank, lower.data(), smallest_upper);
+        else
+            screen_generic(tile, bank, lower.data(), smallest_upper);
+        for (int64_t p = 0; p < tile.count; ++p) {
+            const float* patch = tile.values.data() + p * tile.stride;
+            const float* bounds = lower.data() + p * bank.padded_rows;
+            const float nearest = vnni ? rerank_avx512(patch, bounds, smallest_upper[p], bank)
+                                       : rerank_generic(patch, bounds, smallest_upper[p], bank);
+            distances[start + p] = std::sqrt(std::max(nearest, 0.0f));
+        }
+    }
+}
+
+}  // namespace
+
+bool screened_search_uses_vnni() { return cpu_has_vnni(); }
+
+void nearest_distance_screened(const float* features, int64_t patches, const PreparedBank& bank, bool allow_vnni,
+                               float* distances) {
+    const bool vnni = allow_vnni && cpu_has_vnni();
+    const int64_t tiles = (patches + kTilePatches - 1) / kTilePatches;
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, tiles, 2), [&](const tbb::blocked_range<int64_t>& range) {
+        screened_range(features, patches, bank, vnni, range.begin(), range.end(), distances);
+    });
+}
+
+}  // namespace defectseek
