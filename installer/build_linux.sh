@@ -13,8 +13,9 @@
 # "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
 # --package-only skips the environments and PyInstaller and packs the one-folder builds
 # already in dist/ again. DEFECTSEEK_DIST and DEFECTSEEK_BUILD_DIR move dist/ and build/.
-# The runtime's folder is trimmed by installer/trim_runtime.py, which replaces OpenCV's
-# OpenBLAS with the reference BLAS and LAPACK; DEFECTSEEK_OPENCV_BLAS=bundled keeps OpenBLAS.
+# installer/trim_build.py strips the shared libraries of both folders and, in the runtime,
+# replaces OpenCV's OpenBLAS with the reference BLAS and LAPACK; DEFECTSEEK_OPENCV_BLAS=bundled
+# keeps OpenBLAS there too.
 #
 # Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, strip,
 # the CJK font for the studio (apt-get install fonts-wqy-microhei), and for the runtime gcc
@@ -50,7 +51,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY="$2"; shift 2 ;;
         --skip-venv-setup) SETUP_VENVS=0; shift ;;
         --package-only) PACKAGE_ONLY=1; shift ;;
-        -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,22p" "$0"; exit 0 ;;
         *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
     esac
 done
@@ -182,11 +183,9 @@ report_sizes() {  # report_sizes NAME: unpacked size, archive sizes and the ten 
     cat "$report" >&2
 }
 
-trim_runtime() {  # trim_runtime FOLDER: see installer/trim_runtime.py
-    local options=()
-    [[ "$OPENCV_BLAS" == bundled ]] && options+=(--keep-opencv-blas)
+trim_folder() {  # trim_folder FOLDER [OPTION...]: see installer/trim_build.py
     log "trimming $1"
-    "$PYTHON" installer/trim_runtime.py "${options[@]}" "$1" >&2
+    "$PYTHON" installer/trim_build.py "$@" >&2
 }
 
 require_built() {  # require_built NAME: --package-only needs an earlier PyInstaller build
@@ -205,7 +204,9 @@ build_runtime() {
         log "preparing the self-test bundle with the studio environment"
         "$STUDIO_PYTHON" installer/prepare_selftest.py
         run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec defectseek-runtime
-        trim_runtime "$DIST/defectseek-runtime"
+        local options=()
+        [[ "$OPENCV_BLAS" == bundled ]] && options+=(--keep-opencv-blas)
+        trim_folder "$DIST/defectseek-runtime" "${options[@]}"
     fi
     # find stops at the first match by itself: "find | grep -q" could end find with SIGPIPE
     # and so, under pipefail, miss the very files it looks for.
@@ -223,6 +224,9 @@ build_studio() {
         require_built defectseek-studio
     else
         run_pyinstaller "$STUDIO_VENV" installer/studio.spec defectseek-studio
+        # The studio has no size goal, and its training libraries (albumentations) call
+        # OpenCV's matrix routines, so it keeps OpenBLAS at full speed.
+        trim_folder "$DIST/defectseek-studio" --keep-opencv-blas
     fi
     make_tarball defectseek-studio
     make_deb defectseek-studio installer/linux/studio.control "${STUDIO_COMMANDS[@]}"

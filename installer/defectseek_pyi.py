@@ -59,13 +59,14 @@ COMMON_EXCLUDES = [
     "openvino.torch",
     "openvino.tools",
     "onnxruntime.transformers",
-    "onnxruntime.quantization",
     "onnxruntime.tools",
 ]
 
 # The line runtime must not contain torch or any training code. ``inspect train``
 # stays registered but fails there because ``anomaly`` is missing.
 RUNTIME_EXCLUDES = COMMON_EXCLUDES + [
+    # The studio's INT8 compile quantizes with it; the runtime only loads bundles.
+    "onnxruntime.quantization",
     "torch",
     "torchvision",
     "albumentations",

@@ -49,6 +49,11 @@ def test_runtime_openvino_keeps_cpu_only() -> None:
     assert not any("openvino_c" in name for name in names)
 
 
+def test_studio_keeps_onnxruntime_quantization() -> None:
+    assert "onnxruntime.quantization" not in pyi.COMMON_EXCLUDES
+    assert "onnxruntime.quantization" in pyi.RUNTIME_EXCLUDES
+
+
 def test_runtime_excludes_pillow_avif() -> None:
     assert "PIL._avif" in pyi.RUNTIME_EXCLUDES
     assert "PIL.ImageTk" in pyi.RUNTIME_EXCLUDES

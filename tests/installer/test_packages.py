@@ -187,6 +187,27 @@ def test_studio_inspect_trains(tmp_path: Path) -> None:
     assert (model / "manifest.json").is_file()
 
 
+def test_studio_inspect_compiles_int8(tmp_path: Path) -> None:
+    folder = _unpack_tarball("defectseek-studio-*-linux-*.tar.gz", tmp_path / "unpacked")
+    good = REPO_ROOT / "assets" / "sample" / "train" / "good"
+    model = tmp_path / "model"
+    bundle = tmp_path / "bundle"
+    trained = _run_clean(
+        [str(folder / "inspect"), "train", str(good), "--out", str(model), "--size", "128"], tmp_path / "home", tmp_path
+    )
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+
+    result = _run_clean(
+        [str(folder / "inspect"), "compile", str(model), "--out", str(bundle), "--target", "cpu",
+         "--precision", "int8", "--calibration", str(good)],
+        tmp_path / "home",
+        tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (bundle / "manifest.json").is_file()
+
+
 STATION_CONFIG = """
 [station]
 name = "packaged-line"
@@ -259,3 +280,85 @@ def test_runtime_station_checks_config(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "station.name" in result.stderr
+
+
+OPENCV_STATION_CONFIG = """
+[station]
+name = "packaged-video"
+data_dir = "{data}"
+
+[model]
+bundle = "{bundle}"
+engine = "openvino"
+device = "cpu"
+
+[plc]
+protocol = "modbus"
+port = {modbus_port}
+
+[deploy]
+enabled = true
+port = {deploy_port}
+token_file = "{token}"
+
+[[cameras]]
+id = "video0"
+kind = "opencv"
+lane = 0
+mode = "free_run"
+uri = "{video}"
+loop = true
+"""
+
+
+def test_runtime_station_reads_opencv_video(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from app.station.deploy_client import DeployClientError, station_status
+    from tests.station.helpers import free_port, wait_until
+
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    program = folder / "defectseek-station"
+    if not program.is_file():
+        pytest.skip("the runtime package was built without the station entry point")
+    video = tmp_path / "parts.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    token = tmp_path / "token"
+    token.write_text("packaged-token", encoding="utf-8")
+    deploy_port = free_port()
+    config = tmp_path / "station.toml"
+    config.write_text(
+        OPENCV_STATION_CONFIG.format(
+            data=tmp_path / "data",
+            bundle=folder / "_internal" / "selftest" / "bundle",
+            modbus_port=free_port(),
+            deploy_port=deploy_port,
+            token=token,
+            video=video,
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "home").mkdir()
+    command = ["env", "-i", f"PATH={CLEAN_PATH}", f"HOME={tmp_path / 'home'}", str(program), "--config", str(config)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def fresh_frames() -> int:
+        try:
+            return station_status("127.0.0.1", deploy_port, "packaged-token", timeout_s=2)["feeds"]["video0"][
+                "fresh_frames"
+            ]
+        except DeployClientError:
+            return 0
+
+    try:
+        decoded = wait_until(lambda: fresh_frames() > 5, timeout_s=60, interval_s=0.5)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert decoded, output
+    assert process.returncode == 0, output

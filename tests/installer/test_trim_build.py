@@ -16,7 +16,7 @@ from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "installer"))
 
-import trim_runtime  # noqa: E402
+import trim_build  # noqa: E402
 
 LIBRARY_SOURCE = "int {name}_value(void) {{ return {value}; }}\n"
 
@@ -46,7 +46,7 @@ def _elf_with_load_segment(path: Path, offset: int, address: int) -> Path:
     header[:6] = b"\x7fELF\x02\x01"
     struct.pack_into("<Q", header, 0x20, 64)
     struct.pack_into("<HH", header, 0x36, 56, 1)
-    segment = struct.pack("<IIQQQQQQ", trim_runtime.PT_LOAD, 5, offset, address, address, 0, 0, 4096)
+    segment = struct.pack("<IIQQQQQQ", trim_build.PT_LOAD, 5, offset, address, address, 0, 0, 4096)
     path.write_bytes(bytes(header) + segment)
     return path
 
@@ -54,20 +54,20 @@ def _elf_with_load_segment(path: Path, offset: int, address: int) -> Path:
 def test_aligned_segments_accepted(tmp_path: Path) -> None:
     path = _elf_with_load_segment(tmp_path / "aligned.so", offset=0x1000, address=0x5000)
 
-    assert trim_runtime.load_segments_aligned(path)
+    assert trim_build.load_segments_aligned(path)
 
 
 def test_misaligned_segment_rejected(tmp_path: Path) -> None:
     path = _elf_with_load_segment(tmp_path / "misaligned.so", offset=0x1098, address=0x5000)
 
-    assert not trim_runtime.load_segments_aligned(path)
+    assert not trim_build.load_segments_aligned(path)
 
 
 def test_non_elf_not_a_library(tmp_path: Path) -> None:
     path = tmp_path / "libnotes.so"
     path.write_text("not a library", encoding="utf-8")
 
-    assert not trim_runtime.is_shared_library(path)
+    assert not trim_build.is_shared_library(path)
 
 
 def test_strip_shrinks_loadable_library(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_strip_shrinks_loadable_library(tmp_path: Path) -> None:
     library = _compile_library(tmp_path, "probe", debug=True)
     before = library.stat().st_size
 
-    saved = trim_runtime.strip_library(library)
+    saved = trim_build.strip_library(library)
 
     assert saved > 0
     assert library.stat().st_size == before - saved
@@ -91,7 +91,7 @@ def test_strip_skips_executables(tmp_path: Path) -> None:
     shutil.copy(folder / "libprobe.so", program)
     before = program.stat().st_size
 
-    trim_runtime.strip_libraries(tmp_path)
+    trim_build.strip_libraries(tmp_path)
 
     assert program.stat().st_size == before
 
@@ -116,7 +116,7 @@ def test_unlinked_libraries_removed(tmp_path: Path) -> None:
     (tmp_path / "liborphan.so").symlink_to("pkg.libs/liborphan.so")
     (tmp_path / "libbase.so").symlink_to("pkg.libs/libbase.so")
 
-    removed = trim_runtime.remove_unlinked_libraries(tmp_path, libs)
+    removed = trim_build.remove_unlinked_libraries(tmp_path, libs)
 
     assert sorted(removed) == ["liborphan.so", "liborphandependency.so", "liborphanuser.so"]
     assert sorted(path.name for path in libs.iterdir()) == ["libbase.so", "libmiddle.so"]
@@ -125,8 +125,8 @@ def test_unlinked_libraries_removed(tmp_path: Path) -> None:
 
 
 def test_trim_rejects_folder_without_internal(tmp_path: Path) -> None:
-    with pytest.raises(trim_runtime.TrimError, match="no _internal folder"):
-        trim_runtime.trim(tmp_path)
+    with pytest.raises(trim_build.TrimError, match="no _internal folder"):
+        trim_build.trim(tmp_path)
 
 
 def _opencv_with_openblas() -> Path:
@@ -134,12 +134,12 @@ def _opencv_with_openblas() -> Path:
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("opencv-python-headless is not installed")
     package = Path(next(iter(spec.submodule_search_locations)))
-    if not sorted((package.parent / trim_runtime.OPENCV_LIBS_FOLDER).glob("libopenblas*")):
+    if not sorted((package.parent / trim_build.OPENCV_LIBS_FOLDER).glob("libopenblas*")):
         pytest.skip("this OpenCV wheel bundles no OpenBLAS")
-    missing = [str(path) for path in trim_runtime.REFERENCE_BLAS_LIBRARIES if not path.is_file()]
+    missing = [str(path) for path in trim_build.REFERENCE_BLAS_LIBRARIES if not path.is_file()]
     if missing or shutil.which("gcc") is None or shutil.which("objdump") is None:
         pytest.skip(
-            f"needs gcc, objdump and the reference BLAS: apt-get install {trim_runtime.REFERENCE_BLAS_PACKAGES}"
+            f"needs gcc, objdump and the reference BLAS: apt-get install {trim_build.REFERENCE_BLAS_PACKAGES}"
         )
     return package
 
@@ -167,14 +167,14 @@ def test_reference_blas_keeps_opencv_matrix_routines(tmp_path: Path) -> None:
     package = _opencv_with_openblas()
     internal = tmp_path / "_internal"
     shutil.copytree(package, internal / "cv2")
-    shutil.copytree(package.parent / trim_runtime.OPENCV_LIBS_FOLDER, internal / trim_runtime.OPENCV_LIBS_FOLDER)
+    shutil.copytree(package.parent / trim_build.OPENCV_LIBS_FOLDER, internal / trim_build.OPENCV_LIBS_FOLDER)
 
-    cut = trim_runtime.replace_opencv_blas(internal)
+    cut = trim_build.replace_opencv_blas(internal)
     result = subprocess.run(
         [sys.executable, "-c", MATRIX_CHECK], capture_output=True, text=True, env={"PYTHONPATH": str(internal)}
     )
 
-    libs = internal / trim_runtime.OPENCV_LIBS_FOLDER
+    libs = internal / trim_build.OPENCV_LIBS_FOLDER
     assert cut.saved_bytes > 20 * 2**20
     assert not list(libs.glob("libgfortran-*"))
     assert (libs / "liblapack.so.3").is_file()

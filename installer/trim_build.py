@@ -1,6 +1,6 @@
-"""Shrink the PyInstaller folder of the line runtime after the build (Linux only).
+"""Shrink a PyInstaller one-folder build after PyInstaller has run (Linux only).
 
-Three steps, each of which keeps every feature:
+Three steps, each of which keeps every feature (the studio skips the first):
 
 1. OpenCV's wheel bundles OpenBLAS with libgfortran and libquadmath (about 50 MB)
    for its matrix routines (``cv2.gemm``, ``cv2.solve``, SVD, eigenvectors), which
@@ -15,8 +15,8 @@ Three steps, each of which keeps every feature:
    loadable segments stay page-aligned, because ``strip`` breaks some libraries
    that ``patchelf`` has edited (NumPy's OpenBLAS, for one).
 
-Usage: ``python installer/trim_runtime.py dist/defectseek-runtime`` (the build
-script runs it). ``--keep-opencv-blas`` skips the first step.
+Usage: ``python installer/trim_build.py dist/defectseek-runtime`` (the build
+script runs it on both packages). ``--keep-opencv-blas`` skips the first step.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-opencv-blas", action="store_true", help="keep the OpenBLAS that the OpenCV wheel bundles"
     )
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[trim_runtime] %(message)s")
+    logging.basicConfig(level=logging.INFO, format="[trim_build] %(message)s")
     try:
         cuts = trim(arguments.folder, replace_blas=not arguments.keep_opencv_blas)
     except TrimError as error:
