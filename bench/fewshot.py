@@ -34,7 +34,7 @@ from engine.compile import write_model_bundle  # noqa: E402
 from engine.compile.defect_types import model_extractor, model_geometry  # noqa: E402
 from engine.compile.export import load_trained_model  # noqa: E402
 from fewshot.augment import augmented_copies  # noqa: E402
-from fewshot.classifier import DefectTypeClassifier, distances_to_prototypes, predict  # noqa: E402
+from fewshot.classifier import DefectTypeClassifier, distances_to_prototypes, distances_to_support, predict  # noqa: E402
 from fewshot.descriptor import describe_regions  # noqa: E402
 from fewshot.regions import region_from_map  # noqa: E402
 from labeling.imageio import LoadedImage, read_image, read_mask  # noqa: E402
@@ -43,7 +43,7 @@ from labeling.model_regions import region_in_input  # noqa: E402
 
 SOURCES = ("mask", "map+mask", "map")
 SHOTS = (1, 3, 5)
-MARGINS = (0.5, 0.6, 0.7, 0.8, 1.0)
+MARGINS = (0.8, 0.9, 0.95, 1.0, 1.1, 1.2)
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Described:
     type_names: list[str]
     support: dict[str, np.ndarray]
     query: dict[str, np.ndarray]
+    backbone: str = ""
 
 
 def describe_dataset(data: Path, trained, augmentations: int) -> Described:
@@ -74,7 +75,11 @@ def describe_dataset(data: Path, trained, augmentations: int) -> Described:
                 query[source].append(views[0][source][1])
             labels.append(index)
     return Described(
-        np.array(labels), type_names, {s: np.stack(v) for s, v in support.items()}, {s: np.stack(v) for s, v in query.items()}
+        np.array(labels),
+        type_names,
+        {s: np.stack(v) for s, v in support.items()},
+        {s: np.stack(v) for s, v in query.items()},
+        trained.config.backbone,
     )
 
 
@@ -122,9 +127,10 @@ def run_draws(
         parameters = classifier.fit()
         fit_ms.append(1000.0 * (time.perf_counter() - started))
         distances = distances_to_prototypes(parameters, described.query[source][queries])
+        support = distances_to_support(parameters, described.query[source][queries])
         index_of = {name: described.type_names.index(name) for name in parameters.type_names}
         nearest = np.array([index_of[parameters.type_names[i]] for i in distances.argmin(axis=1)])
-        decided = np.array([index_of.get(p.defect_type, -1) for p in predict(parameters, distances)])
+        decided = np.array([index_of.get(p.defect_type, -1) for p in predict(parameters, distances, support)])
         truth = labels[queries]
         closed.append(balanced_accuracy(truth, nearest, known))
         if held_out is not None:
@@ -170,7 +176,8 @@ def main() -> int:
 
 def _table(described: Described, draws: int, augmentations: int) -> list[str]:
     lines = [
-        f"### magnetic_tile, {len(described.labels)} defect images, {draws} draws, augmentations {augmentations}",
+        f"### magnetic_tile, {described.backbone}, {len(described.labels)} defect images, {draws} draws, "
+        f"augmentations {augmentations}",
         "",
         "| regions | k | balanced acc. (closed) | open set: held-out reported unknown | open set: known balanced acc. | fit ms |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -193,7 +200,7 @@ def _table(described: Described, draws: int, augmentations: int) -> list[str]:
 def _margin_table(described: Described, draws: int) -> str:
     """Return the open-set trade-off of ``unknown_margin`` for mask regions at 5 shots as Markdown."""
     rows = [
-        "Open-set trade-off, mask regions, k = 5 (unknown_margin scales the calibrated unknown distance):",
+        "Open-set trade-off, mask regions, k = 5 (unknown_margin scales the calibrated per-type radii):",
         "",
         "| unknown_margin | held-out reported unknown | known balanced acc. (closed) |",
         "| --- | --- | --- |",

@@ -1,10 +1,11 @@
 """Few-shot defect-type classifier: support descriptors per type, prototypes, and the open-set rule.
 
 The classifier stores the raw descriptor of every support example. Adding a type or
-more examples of one therefore only recomputes normalization statistics and
-prototypes, which takes milliseconds, and the backbone is never trained. A region whose distance to the nearest
-prototype exceeds ``unknown_distance`` is reported as :data:`UNKNOWN`, so a defect type
-that was never taught is not forced into a known one.
+more examples of one therefore only recomputes normalization statistics,
+prototypes and radii, which takes milliseconds, and the backbone is never trained.
+The nearest prototype gives a region's type. The region is reported as
+:data:`UNKNOWN` unless it lies within some type's radius of one of that type's
+support examples, so a defect type that was never taught is not forced into a known one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fewshot.descriptor import SHAPE_DIMENSIONS, normalize_descriptors
+from fewshot.descriptor import channels_of, normalize_descriptors
 from labeling.fileio import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,11 @@ DEFAULT_SHAPE_WEIGHT = 0.75
 DEFAULT_UNKNOWN_MARGIN = 1.0
 MIN_SHAPE_SCALE = 0.25
 DUPLICATE_DISTANCE = 1e-6
-OWN_DISTANCE_QUANTILE = 0.9
-SINGLE_SHOT_GAP_FACTOR = 1.5
-FORMAT_VERSION = 1
+MIN_RADIUS = 1e-6
+LONE_EXAMPLE_RADIUS = 2.0
+SPREAD_FACTOR = 2.0
+TEMPERATURE_GAP_FRACTION = 0.25
+FORMAT_VERSION = 2
 
 
 class FewShotError(ValueError):
@@ -50,18 +53,22 @@ class TypeSummary:
 class ClassifierParameters:
     """Everything the exported head needs: type names, normalization, prototypes and open-set rule.
 
-    ``temperature`` scales distances in the softmax that turns them into a confidence.
-    ``unknown_distance`` is the largest distance to the nearest prototype that still
-    counts as a known type.
+    ``temperature`` scales prototype distances in the softmax that turns them into a
+    confidence. ``support_rows`` are the support examples in the open-set space and
+    ``support_types`` their type indices. A region is known when its distance to the
+    nearest support example of some type k is at most ``type_radius[k]``.
     """
 
     type_names: tuple[str, ...]
     appearance_centre: np.ndarray
+    contrast_centre: np.ndarray
     shape_mean: np.ndarray
     shape_scale: np.ndarray
     shape_weight: float
     prototypes: np.ndarray
-    unknown_distance: float
+    support_rows: np.ndarray
+    support_types: np.ndarray
+    type_radius: np.ndarray
     temperature: float
 
 
@@ -84,8 +91,8 @@ class DefectTypeClassifier:
         with_region: per type, how many examples came with a mask or box.
         declared: type names listed without examples (kept so reports can name them).
         shape_weight: weight of the shape part against the unit-length appearance part.
-        unknown_margin: factor on the calibrated open-set distance; above 1 reports
-            fewer regions as unknown.
+        unknown_margin: factor on the calibrated per-type radii; above 1 reports
+            fewer regions as unknown, below 1 more.
     """
 
     support: dict[str, np.ndarray] = field(default_factory=dict)
@@ -98,12 +105,17 @@ class DefectTypeClassifier:
         """Append support descriptors (n x D) for a type, creating the type when it is new.
 
         Raises:
-            FewShotError: the type name is empty or reserved, or the descriptor width differs.
+            FewShotError: the type name is empty or reserved, or the descriptor width is not
+                2 C + 8 or differs from the other types'.
         """
         name = defect_type.strip()
         if not name or name == UNKNOWN:
             raise FewShotError(f"invalid defect type name {defect_type!r}; use a non-empty name other than {UNKNOWN!r}")
         rows = np.atleast_2d(np.asarray(descriptors, dtype=np.float64))
+        try:
+            channels_of(rows.shape[1])
+        except ValueError as error:
+            raise FewShotError(f"descriptors for {name!r}: {error}") from None
         width = self.descriptor_width
         if rows.size and width is not None and rows.shape[1] != width:
             raise FewShotError(
@@ -166,7 +178,7 @@ class DefectTypeClassifier:
         return warnings
 
     def fit(self) -> ClassifierParameters:
-        """Compute normalization, prototypes and the open-set rule from the current support set.
+        """Compute normalization, prototypes and the open-set radii from the current support set.
 
         Raises:
             FewShotError: no type has any example.
@@ -176,28 +188,29 @@ class DefectTypeClassifier:
             raise FewShotError("no defect type has an example; add at least one labelled defect image per type")
         for message in self.check():
             logger.warning("%s", message)
-        width = self.descriptor_width or 0
-        channels = width - SHAPE_DIMENSIONS
+        channels = channels_of(self.descriptor_width or 0)
         class_means = np.stack([self.support[name].mean(axis=0) for name in names])
         appearance_centre = class_means[:, :channels].mean(axis=0)
+        contrast_centre = class_means[:, channels : 2 * channels].mean(axis=0)
         everything = np.concatenate([self.support[name] for name in names])
-        shape_mean = everything[:, channels:].mean(axis=0)
-        shape_scale = np.maximum(everything[:, channels:].std(axis=0), MIN_SHAPE_SCALE)
-        normalized = {
-            name: normalize_descriptors(self.support[name], appearance_centre, shape_mean, shape_scale, self.shape_weight)
-            for name in names
-        }
-        prototypes = np.stack([normalized[name].mean(axis=0) for name in names])
-        unknown_distance, temperature = calibrate_open_set(normalized, prototypes)
+        shape_mean = everything[:, 2 * channels :].mean(axis=0)
+        shape_scale = np.maximum(everything[:, 2 * channels :].std(axis=0), MIN_SHAPE_SCALE)
+        scaling = (shape_mean, shape_scale, self.shape_weight)
+        prototype_space = {name: normalize_descriptors(self.support[name], appearance_centre, *scaling) for name in names}
+        open_set_space = [normalize_descriptors(self.support[name], contrast_centre, *scaling, part="contrast") for name in names]
+        prototypes = np.stack([prototype_space[name].mean(axis=0) for name in names])
         return ClassifierParameters(
             type_names=tuple(names),
             appearance_centre=appearance_centre,
+            contrast_centre=contrast_centre,
             shape_mean=shape_mean,
             shape_scale=shape_scale,
             shape_weight=float(self.shape_weight),
             prototypes=prototypes,
-            unknown_distance=float(unknown_distance * self.unknown_margin),
-            temperature=float(temperature),
+            support_rows=np.concatenate(open_set_space),
+            support_types=np.concatenate([np.full(rows.shape[0], index) for index, rows in enumerate(open_set_space)]),
+            type_radius=calibrate_radii(open_set_space) * self.unknown_margin,
+            temperature=softmax_temperature(prototypes),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -229,7 +242,11 @@ class DefectTypeClassifier:
             except KeyError:
                 raise FewShotError(f"{path}: not a defect-type classifier file; train the defect types again") from None
             if meta.get("format_version") != FORMAT_VERSION:
-                raise FewShotError(f"{path}: classifier format {meta.get('format_version')!r} is not supported; train again")
+                raise FewShotError(
+                    f"{path}: classifier format {meta.get('format_version')!r} is not supported (expected {FORMAT_VERSION}), "
+                    "because older versions stored a shorter region descriptor; teach the types again with "
+                    "'inspect types MODEL --defects DIR --replace' (or --project DIR --replace)"
+                )
             support = {name: np.asarray(data[f"support_{index}"]) for index, name in enumerate(meta["types"])}
         return cls(
             support=support,
@@ -240,67 +257,86 @@ class DefectTypeClassifier:
         )
 
 
-def calibrate_open_set(normalized: dict[str, np.ndarray], prototypes: np.ndarray) -> tuple[float, float]:
-    """Return (unknown distance, softmax temperature) from the normalized support set.
+def calibrate_radii(rows_by_type: list[np.ndarray]) -> np.ndarray:
+    """Return each type's open-set radius from its support rows in the open-set space.
 
-    The unknown distance is the 90th percentile of the leave-one-out distances of
-    support examples to their own type's prototype: a region farther from every
-    prototype than nearly all taught examples are from theirs looks like none of them.
-    With one example per type there is no leave-one-out distance, so 1.5 times the
-    smallest gap between two prototypes is used instead (1.0 for a lone example).
-    On magnetic_tile these choices keep known-type accuracy within about 5 points of
-    the closed-set accuracy (bench/fewshot.py); a larger ``unknown_margin`` trades
-    fewer unknowns for accuracy on known types.
+    A type's radius is the smaller of two distances. The first is the smallest distance
+    between one of its examples and an example of another type: a region closer than
+    that to one of the type's examples is nearer to it than the taught types come to
+    each other. The second, for a type with two or more examples, is
+    :data:`SPREAD_FACTOR` times the largest distance from one of its examples to its
+    nearest other example; it bounds the radius by the type's own spread when the types
+    lie far apart. A lone type uses only the second, and a lone example accepts every
+    region whose contrast is not opposite to it (:data:`LONE_EXAMPLE_RADIUS`, the
+    diameter of the unit sphere).
     """
-    own = []
-    for rows in normalized.values():
-        count = rows.shape[0]
-        if count < 2:
-            continue
-        total = rows.sum(axis=0)
-        own.extend(float(np.linalg.norm(row - (total - row) / (count - 1))) for row in rows)
-    if prototypes.shape[0] > 1:
-        gaps = np.linalg.norm(prototypes[:, None] - prototypes[None], axis=2)
-        nearest_gap = float(gaps[~np.eye(prototypes.shape[0], dtype=bool)].min())
-    else:
-        nearest_gap = 0.0
-    unknown = float(np.quantile(own, OWN_DISTANCE_QUANTILE)) if own else SINGLE_SHOT_GAP_FACTOR * nearest_gap
-    if unknown <= 0.0:
-        unknown = 1.0
-    temperature = max(0.25 * (nearest_gap or unknown), 1e-3)
-    return unknown, temperature
+    radii = []
+    for index, rows in enumerate(rows_by_type):
+        others = [other for position, other in enumerate(rows_by_type) if position != index]
+        radius = float(_pairwise(rows, np.concatenate(others)).min()) if others else LONE_EXAMPLE_RADIUS
+        if rows.shape[0] >= 2:
+            own = _pairwise(rows, rows)
+            np.fill_diagonal(own, np.inf)
+            radius = min(radius, SPREAD_FACTOR * float(own.min(axis=1).max()))
+        radii.append(max(radius, MIN_RADIUS))
+    return np.array(radii)
 
 
-def predict(parameters: ClassifierParameters, distances: np.ndarray) -> list[TypePrediction]:
-    """Turn an N x K distance matrix into predictions; this is the rule the runtime applies too."""
+def softmax_temperature(prototypes: np.ndarray) -> float:
+    """Return the softmax temperature: a quarter of the smallest gap between two prototypes (1 for one type)."""
+    if prototypes.shape[0] < 2:
+        return TEMPERATURE_GAP_FRACTION
+    gaps = _pairwise(prototypes, prototypes)
+    nearest_gap = float(gaps[~np.eye(prototypes.shape[0], dtype=bool)].min())
+    return max(TEMPERATURE_GAP_FRACTION * nearest_gap, 1e-3)
+
+
+def _pairwise(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(first[:, None] - second[None], axis=2)
+
+
+def predict(parameters: ClassifierParameters, distances: np.ndarray, support_distances: np.ndarray) -> list[TypePrediction]:
+    """Turn N x K prototype and support distances into predictions; the runtime applies the same rule.
+
+    The nearest prototype gives the type. The region is known when, for some type k,
+    its support distance is at most ``type_radius[k]``. A known type's confidence is
+    its softmax weight over ``-distance / temperature``. An unknown region's confidence
+    is ``1 - 1 / ratio``, where ratio is the smallest support distance over radius:
+    0 at the boundary, towards 1 far beyond it.
+    """
     results = []
-    for row in np.atleast_2d(distances):
-        logits = -row / parameters.temperature
-        weights = np.exp(logits - logits.max())
-        probabilities = weights / weights.sum()
+    for row, support_row in zip(np.atleast_2d(distances), np.atleast_2d(support_distances), strict=True):
         best = int(np.argmin(row))
         nearest = parameters.type_names[best]
-        known = row[best] <= parameters.unknown_distance
-        results.append(
-            TypePrediction(
-                defect_type=nearest if known else UNKNOWN,
-                confidence=float(probabilities[best]) if known else _beyond_boundary(row[best], parameters),
-                distance=float(row[best]),
-                nearest_type=nearest,
-            )
-        )
+        ratio = float(np.min(support_row / parameters.type_radius))
+        if ratio <= 1.0:
+            logits = -row / parameters.temperature
+            weights = np.exp(logits - logits.max())
+            results.append(TypePrediction(nearest, float(weights[best] / weights.sum()), float(row[best]), nearest))
+        else:
+            results.append(TypePrediction(UNKNOWN, 1.0 - 1.0 / ratio, float(row[best]), nearest))
     return results
-
-
-def _beyond_boundary(distance: float, parameters: ClassifierParameters) -> float:
-    """Return the confidence of an unknown: 0 at the open-set boundary, towards 1 far beyond it."""
-    excess = (distance - parameters.unknown_distance) / parameters.temperature
-    return float(1.0 - np.exp(-max(excess, 0.0)))
 
 
 def distances_to_prototypes(parameters: ClassifierParameters, raw: np.ndarray) -> np.ndarray:
     """Return the N x K distances of raw descriptors to the prototypes (numpy reference of the graph)."""
-    normalized = normalize_descriptors(
+    projected = normalize_descriptors(
         np.atleast_2d(raw), parameters.appearance_centre, parameters.shape_mean, parameters.shape_scale, parameters.shape_weight
     )
-    return np.linalg.norm(normalized[:, None] - parameters.prototypes[None], axis=2)
+    return _pairwise(projected, parameters.prototypes)
+
+
+def distances_to_support(parameters: ClassifierParameters, raw: np.ndarray) -> np.ndarray:
+    """Return the N x K distances of raw descriptors to each type's nearest support example (numpy reference)."""
+    projected = normalize_descriptors(
+        np.atleast_2d(raw),
+        parameters.contrast_centre,
+        parameters.shape_mean,
+        parameters.shape_scale,
+        parameters.shape_weight,
+        part="contrast",
+    )
+    to_rows = _pairwise(projected, parameters.support_rows)
+    return np.stack(
+        [to_rows[:, parameters.support_types == index].min(axis=1) for index in range(len(parameters.type_names))], axis=1
+    )

@@ -1,17 +1,21 @@
-"""Region descriptor and nearest-prototype head as torch modules, exported together as ``classifier.onnx``.
+"""Region descriptor and few-shot head as torch modules, exported together as ``classifier.onnx``.
 
-A region descriptor has two parts. The appearance part is the mean patch embedding
+A region descriptor has three parts. The appearance part is the mean patch embedding
 inside the region minus the mean over the whole image, so lighting and surface
-texture shared by the whole part cancel out. The shape part is eight numbers from
-the region's image moments and outline. They are log area, elongation, the two
-principal extents, contact with the image border, how elliptic the region is, and two
-perimeter ratios. The perimeter ratios matter because a thin crack has a long outline
-for its area.
+texture shared by the whole part cancel out. The contrast part is the mean inside the
+region minus the mean of a ring of cells around it, divided by each channel's standard
+deviation over the image: it describes how the defect differs from its own surroundings.
+The shape part is eight numbers from the region's image moments and outline. They are
+log area, elongation, the two principal extents, contact with the image border, how
+elliptic the region is, and two perimeter ratios. The perimeter ratios matter because
+a thin crack has a long outline for its area.
 
-The head normalizes both parts with statistics of the support set and returns the
-Euclidean distance to every type's prototype (Snell et al., "Prototypical Networks
-for Few-shot Learning", NeurIPS 2017). Every step uses standard ONNX operators, so
-the training side and every engine compute the same numbers.
+The head normalizes the parts with statistics of the support set. It returns the
+Euclidean distance to every type's prototype, computed from appearance and shape
+(Snell et al., "Prototypical Networks for Few-shot Learning", NeurIPS 2017). It also
+returns the distance to each type's nearest support example, computed from contrast
+and shape, which the open-set rule compares with a per-type radius. Every step uses
+standard ONNX operators, so the training side and every engine compute the same numbers.
 """
 
 from __future__ import annotations
@@ -28,6 +32,32 @@ SHAPE_DIMENSIONS = 8
 BORDER_WIDTH_PX = 3
 REGION_LEVEL = 0.5
 EPSILON = 1e-8
+RING_CELL_LEVEL = 0.05
+RING_WIDTH_CELLS = 3
+FAR_PENALTY = 1e6
+
+
+def channels_of(width: int) -> int:
+    """Return the embedding channels C of a raw descriptor of ``width`` = 2 C + 8 values.
+
+    Raises:
+        ValueError: the width does not have that form; the message names it.
+    """
+    channels, odd = divmod(width - SHAPE_DIMENSIONS, 2)
+    if odd or channels <= 0:
+        raise ValueError(
+            f"a raw region descriptor has 2 C + {SHAPE_DIMENSIONS} values, got {width}; "
+            "describe the regions again with fewshot.descriptor.describe_regions"
+        )
+    return channels
+
+
+def _weighted_mean(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Return the N x C mean of ``features`` under N x 1 x h x w ``weights``; all-zero weights give the image mean."""
+    total = weights.sum(dim=(2, 3), keepdim=True)
+    cells = weights.shape[2] * weights.shape[3]
+    weights = torch.where(total > EPSILON, weights / total.clamp_min(EPSILON), torch.full_like(weights, 1.0 / cells))
+    return (features * weights).sum(dim=(2, 3))
 
 
 class RegionDescriptor(nn.Module):
@@ -35,21 +65,33 @@ class RegionDescriptor(nn.Module):
 
     Input ``features``: N x C x h x w patch embeddings (the anomaly graph's third
     output). Input ``region``: N x 1 x H x W region weights in 0..1 at the model input
-    size, with H = 8 h and W = 8 w. Output: N x (C + 8) raw descriptors.
+    size, with H = 8 h and W = 8 w. Output: N x (2 C + 8) raw descriptors: appearance,
+    contrast, shape.
     """
 
     def forward(self, features: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-        """Return the appearance part followed by the shape part; see the class docstring."""
-        return torch.cat([self._appearance(features, region), self._shape(region)], dim=1)
+        """Return the appearance, contrast and shape parts side by side; see the class docstring."""
+        cells = F.avg_pool2d(region, kernel_size=FEATURE_STRIDE_PX, stride=FEATURE_STRIDE_PX)
+        inside = _weighted_mean(features, cells)
+        image_mean = features.mean(dim=(2, 3))
+        return torch.cat([inside - image_mean, self._contrast(features, cells, inside, image_mean), self._shape(region)], dim=1)
 
     @staticmethod
-    def _appearance(features: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-        weights = F.avg_pool2d(region, kernel_size=FEATURE_STRIDE_PX, stride=FEATURE_STRIDE_PX)
-        total = weights.sum(dim=(2, 3), keepdim=True)
-        cells = weights.shape[2] * weights.shape[3]
-        weights = torch.where(total > EPSILON, weights / total.clamp_min(EPSILON), torch.full_like(weights, 1.0 / cells))
-        inside = (features * weights).sum(dim=(2, 3))
-        return inside - features.mean(dim=(2, 3))
+    def _contrast(features: torch.Tensor, cells: torch.Tensor, inside: torch.Tensor, image_mean: torch.Tensor) -> torch.Tensor:
+        """Return (region mean - ring mean) / channel standard deviation over the image.
+
+        The ring is the cells within :data:`RING_WIDTH_CELLS` of the region's cells. When
+        the region has no ring (it touches every cell's neighbourhood), every cell outside
+        it is used, and when nothing is outside it, the whole image.
+        """
+        core = (cells > RING_CELL_LEVEL).float()
+        width = 2 * RING_WIDTH_CELLS + 1
+        ring = F.max_pool2d(core, kernel_size=width, stride=1, padding=RING_WIDTH_CELLS) - core
+        has_ring = ring.sum(dim=(2, 3), keepdim=True) > EPSILON
+        ring = torch.where(has_ring, ring, 1.0 - core)
+        centred = features - image_mean[:, :, None, None]
+        deviation = torch.sqrt((centred * centred).mean(dim=(2, 3))).clamp_min(EPSILON)
+        return (inside - _weighted_mean(features, ring)) / deviation
 
     @staticmethod
     def _shape(region: torch.Tensor) -> torch.Tensor:
@@ -93,55 +135,82 @@ class RegionDescriptor(nn.Module):
 
 
 class PrototypeHead(nn.Module):
-    """Normalize raw descriptors and return their distance to each type's prototype.
+    """Normalize raw descriptors; return prototype distances and nearest-support distances per type.
 
-    Outputs: ``distance`` N x K (Euclidean, in the normalized space) and
-    ``descriptor`` N x (C + 8), the raw descriptor, so a region judged at the line can
-    later become a new support example.
+    Outputs: ``distance`` N x K (Euclidean distance to each prototype in the appearance
+    and shape space), ``descriptor`` N x (2 C + 8), the raw descriptor, so a region
+    judged at the line can later become a new support example, and
+    ``support_distance`` N x K (distance to the nearest support example of each type
+    in the contrast and shape space).
     """
 
     def __init__(
         self,
         appearance_centre: np.ndarray,
+        contrast_centre: np.ndarray,
         shape_mean: np.ndarray,
         shape_scale: np.ndarray,
         shape_weight: float,
         prototypes: np.ndarray,
+        support_rows: np.ndarray,
+        support_types: np.ndarray,
     ) -> None:
         super().__init__()
         self.descriptor = RegionDescriptor()
         self.channels = int(appearance_centre.shape[0])
         self.register_buffer("appearance_centre", torch.as_tensor(appearance_centre, dtype=torch.float32))
+        self.register_buffer("contrast_centre", torch.as_tensor(contrast_centre, dtype=torch.float32))
         self.register_buffer("shape_mean", torch.as_tensor(shape_mean, dtype=torch.float32))
         factor = shape_weight / math.sqrt(SHAPE_DIMENSIONS)
         self.register_buffer("shape_factor", torch.as_tensor(factor / shape_scale, dtype=torch.float32))
         self.register_buffer("prototypes", torch.as_tensor(prototypes, dtype=torch.float32))
+        self.register_buffer("support_rows", torch.as_tensor(support_rows, dtype=torch.float32))
+        types = np.asarray(support_types, dtype=np.int64)
+        penalty = np.where(np.arange(prototypes.shape[0])[:, None] == types[None, :], 0.0, FAR_PENALTY)
+        self.register_buffer("support_penalty", torch.as_tensor(penalty, dtype=torch.float32))
 
-    def forward(self, features: torch.Tensor, region: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (distance N x K, raw descriptor N x D)."""
+    def forward(self, features: torch.Tensor, region: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (distance N x K, raw descriptor N x D, support distance N x K)."""
         raw = self.descriptor(features, region)
-        normalized = normalize_descriptors_torch(raw, self)
-        squared = (normalized.unsqueeze(1) - self.prototypes.unsqueeze(0)) ** 2
-        return torch.sqrt(squared.sum(dim=2).clamp_min(0.0)), raw
+        channels = self.channels
+        shape = (raw[:, 2 * channels :] - self.shape_mean) * self.shape_factor
+        prototype_space = torch.cat([_unit_torch(raw[:, :channels] - self.appearance_centre), shape], dim=1)
+        distance = _euclidean_torch(prototype_space, self.prototypes)
+        open_set_space = torch.cat([_unit_torch(raw[:, channels : 2 * channels] - self.contrast_centre), shape], dim=1)
+        to_rows = _euclidean_torch(open_set_space, self.support_rows)
+        support_distance = (to_rows.unsqueeze(1) + self.support_penalty.unsqueeze(0)).amin(dim=2)
+        return distance, raw, support_distance
 
 
-def normalize_descriptors_torch(raw: torch.Tensor, head: PrototypeHead) -> torch.Tensor:
-    """Apply the head's normalization to raw descriptors (torch version of :func:`normalize_descriptors`)."""
-    appearance = raw[:, : head.channels] - head.appearance_centre
-    appearance = appearance / torch.sqrt((appearance * appearance).sum(dim=1, keepdim=True)).clamp_min(EPSILON)
-    shape = (raw[:, head.channels :] - head.shape_mean) * head.shape_factor
-    return torch.cat([appearance, shape], dim=1)
+def _unit_torch(values: torch.Tensor) -> torch.Tensor:
+    return values / torch.sqrt((values * values).sum(dim=1, keepdim=True)).clamp_min(EPSILON)
+
+
+def _euclidean_torch(rows: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    squared = (rows.unsqueeze(1) - references.unsqueeze(0)) ** 2
+    return torch.sqrt(squared.sum(dim=2).clamp_min(0.0))
 
 
 def normalize_descriptors(
-    raw: np.ndarray, appearance_centre: np.ndarray, shape_mean: np.ndarray, shape_scale: np.ndarray, shape_weight: float
+    raw: np.ndarray,
+    centre: np.ndarray,
+    shape_mean: np.ndarray,
+    shape_scale: np.ndarray,
+    shape_weight: float,
+    part: str = "appearance",
 ) -> np.ndarray:
-    """Normalize raw N x (C + 8) descriptors: L2 on the centred appearance, z-score on the shape part."""
-    channels = appearance_centre.shape[0]
-    appearance = raw[:, :channels] - appearance_centre
-    appearance = appearance / np.maximum(np.linalg.norm(appearance, axis=1, keepdims=True), EPSILON)
-    shape = (raw[:, channels:] - shape_mean) / shape_scale * (shape_weight / math.sqrt(SHAPE_DIMENSIONS))
-    return np.concatenate([appearance, shape], axis=1)
+    """Normalize raw N x (2 C + 8) descriptors into the space of one part plus shape.
+
+    ``part="appearance"`` gives the prototype space and ``part="contrast"`` the open-set
+    space. The chosen part is centred on ``centre`` and scaled to unit length. The shape
+    part is z-scored and weighted so that it weighs ``shape_weight`` against it.
+    """
+    channels = centre.shape[0]
+    start = 0 if part == "appearance" else channels
+    values = raw[:, start : start + channels] - centre
+    values = values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), EPSILON)
+    shape = (raw[:, 2 * channels :] - shape_mean) / shape_scale * (shape_weight / math.sqrt(SHAPE_DIMENSIONS))
+    return np.concatenate([values, shape], axis=1)
 
 
 @torch.no_grad()

@@ -1,9 +1,9 @@
-"""Export the fitted classifier as ``classifier.onnx``: region descriptor and prototype distances in one graph.
+"""Export the fitted classifier as ``classifier.onnx``: region descriptor, prototype and support distances in one graph.
 
 Inputs: ``features`` N x C x h x w (the anomaly graph's patch embeddings) and
 ``region`` N x 1 x H x W (region weights in 0..1 at the model input size). Outputs:
-``distance`` N x K and ``descriptor`` N x D. The batch is one region per row, so an
-image with three NG regions runs as a batch of three.
+``distance`` N x K, ``descriptor`` N x D and ``support_distance`` N x K. The batch is
+one region per row, so an image with three NG regions runs as a batch of three.
 """
 
 from __future__ import annotations
@@ -19,17 +19,20 @@ from fewshot.descriptor import FEATURE_STRIDE_PX, PrototypeHead
 
 ONNX_OPSET = 17
 INPUT_NAMES = ("features", "region")
-OUTPUT_NAMES = ("distance", "descriptor")
+OUTPUT_NAMES = ("distance", "descriptor", "support_distance")
 
 
 def build_head(parameters: ClassifierParameters) -> PrototypeHead:
     """Return the eval-mode torch module of the exported graph."""
     head = PrototypeHead(
-        parameters.appearance_centre,
-        parameters.shape_mean,
-        parameters.shape_scale,
-        parameters.shape_weight,
-        parameters.prototypes,
+        appearance_centre=parameters.appearance_centre,
+        contrast_centre=parameters.contrast_centre,
+        shape_mean=parameters.shape_mean,
+        shape_scale=parameters.shape_scale,
+        shape_weight=parameters.shape_weight,
+        prototypes=parameters.prototypes,
+        support_rows=parameters.support_rows,
+        support_types=parameters.support_types,
     )
     return head.eval()
 

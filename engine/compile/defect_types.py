@@ -101,9 +101,12 @@ def write_classifier(directory: str | os.PathLike[str], result: FewShotResult, i
     task["classifier"] = {
         "graph": CLASSIFIER_NAME,
         "type_names": list(parameters.type_names),
-        "unknown_distance": parameters.unknown_distance,
+        "type_radius": [float(value) for value in parameters.type_radius],
         "temperature": parameters.temperature,
-        "method": "prototype distance on region descriptors (appearance minus image mean, shape moments)",
+        "method": (
+            "type: nearest prototype (appearance minus image mean, shape moments); "
+            "open set: nearest support example (contrast to the surrounding ring, shape moments) within a per-type radius"
+        ),
         "examples": {item.name: item.examples for item in result.classifier.summary()},
         "warnings": list(result.warnings),
     }

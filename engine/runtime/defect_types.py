@@ -2,10 +2,16 @@
 
 A region is a connected set of model-resolution pixels whose anomaly score is above
 the threshold. The classifier graph returns each region's distance to every known
-type's prototype. The nearest type wins, unless it is farther than the bundle's
-``unknown_distance``: then the region is reported as ``unknown``. The decision
-rule matches ``fewshot.classifier.predict`` on the training side, which the few-shot
-tests check. Imports no torch.
+type's prototype and to each type's nearest support example. The nearest prototype
+gives the type. The region is reported as ``unknown`` unless its support distance
+to some type k is at most the manifest's ``type_radius[k]``. The decision rule
+matches ``fewshot.classifier.predict`` on the training side, which the few-shot
+tests check.
+
+Bundles written before the per-type radii have a graph without ``support_distance``
+and a single ``unknown_distance`` in the manifest. They still load and use their
+own rule: unknown when the nearest prototype is farther than ``unknown_distance``.
+Imports no torch.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.bundle import BundleError
 from labeling.model_input import TilePlan
 from labeling.model_regions import region_in_input
 
@@ -26,6 +33,7 @@ logger = logging.getLogger(__name__)
 UNKNOWN = "unknown"
 MAX_REGIONS_PER_IMAGE = 16
 REGION_LEVEL_FRACTION = 0.5
+SUPPORT_OUTPUT = "support_distance"
 
 
 @dataclass(frozen=True)
@@ -50,24 +58,44 @@ class DefectRegion:
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    """The ``task.classifier`` block of a manifest."""
+    """The ``task.classifier`` block of a manifest.
+
+    Current bundles set ``type_radius`` (one open-set radius per type) and leave
+    ``unknown_distance`` None. Older bundles set only ``unknown_distance``.
+    """
 
     graph: str
     type_names: tuple[str, ...]
-    unknown_distance: float
+    unknown_distance: float | None
     temperature: float
+    type_radius: tuple[float, ...] | None = None
 
     @classmethod
     def from_task(cls, task: dict[str, Any]) -> ClassifierSettings | None:
-        """Parse the manifest task, or return None when the bundle has no classifier."""
+        """Parse the manifest task, or return None when the bundle has no classifier.
+
+        Raises:
+            BundleError: the block has neither ``type_radius`` nor ``unknown_distance``,
+                or the radii do not match the type names.
+        """
         block = task.get("classifier")
         if not block:
             return None
+        names = tuple(block["type_names"])
+        radius = block.get("type_radius")
+        unknown = block.get("unknown_distance")
+        if radius is None and unknown is None:
+            raise BundleError("manifest task.classifier has neither 'type_radius' nor 'unknown_distance'; teach the defect types again")
+        if radius is not None and len(radius) != len(names):
+            raise BundleError(
+                f"manifest task.classifier lists {len(names)} types but {len(radius)} radii; teach the defect types again"
+            )
         return cls(
             graph=str(block["graph"]),
-            type_names=tuple(block["type_names"]),
-            unknown_distance=float(block["unknown_distance"]),
+            type_names=names,
+            unknown_distance=None if unknown is None else float(unknown),
             temperature=float(block["temperature"]),
+            type_radius=None if radius is None else tuple(float(value) for value in radius),
         )
 
 
@@ -82,8 +110,12 @@ class _OnnxRuntimeGraph:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(output.name for output in self.session.get_outputs())
+
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        names = [output.name for output in self.session.get_outputs()]
+        names = list(self.output_names)
         return dict(zip(names, self.session.run(names, inputs), strict=True))
 
 
@@ -94,6 +126,10 @@ class _OpenVinoGraph:
         core = ov.Core()
         config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"}
         self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(output.get_any_name() for output in self.compiled.outputs)
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         results = self.compiled(inputs)
@@ -116,14 +152,32 @@ class RegionClassifier:
             return None
         path = root / settings.graph
         graph = _OpenVinoGraph(path, threads) if engine == "openvino" else _OnnxRuntimeGraph(path, threads)
+        if settings.type_radius is not None and SUPPORT_OUTPUT not in graph.output_names:
+            raise BundleError(
+                f"{path}: the manifest sets per-type radii but the graph has no '{SUPPORT_OUTPUT}' output; "
+                "teach the defect types again with 'inspect types MODEL --defects DIR --replace'"
+            )
         return cls(settings, graph, "openvino" if engine == "openvino" else "onnxruntime")
 
     def distances(self, features: np.ndarray, regions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (distances R x K, raw descriptors R x D) for one image's features (C x h x w) and R regions (R x H x W)."""
+        distances, descriptors, _ = self.scores(features, regions)
+        return distances, descriptors
+
+    def scores(self, features: np.ndarray, regions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return (prototype distances R x K, raw descriptors R x D, support distances R x K or None).
+
+        The support distances are None for a graph of an older bundle, which has no such output.
+        """
         count = regions.shape[0]
         batch = np.ascontiguousarray(np.broadcast_to(features[None], (count, *features.shape)), dtype=np.float32)
         outputs = self._graph.run({"features": batch, "region": np.ascontiguousarray(regions[:, None], dtype=np.float32)})
-        return np.asarray(outputs["distance"], dtype=np.float64), np.asarray(outputs["descriptor"], dtype=np.float64)
+        support = outputs.get(SUPPORT_OUTPUT)
+        return (
+            np.asarray(outputs["distance"], dtype=np.float64),
+            np.asarray(outputs["descriptor"], dtype=np.float64),
+            None if support is None else np.asarray(support, dtype=np.float64),
+        )
 
     def classify(
         self,
@@ -147,8 +201,8 @@ class RegionClassifier:
         regions = []
         for mask, peak in find_regions(image_map, threshold, normal_level):
             index, model_region = region_in_input(mask, plan, input_size)
-            distances, _ = self.distances(features[index], model_region[None])
-            defect_type, confidence, nearest = decide_type(distances[0], self.settings)
+            distances, _, support = self.scores(features[index], model_region[None])
+            defect_type, confidence, nearest = decide_type(distances[0], self.settings, None if support is None else support[0])
             rows, cols = np.nonzero(mask)
             regions.append(
                 DefectRegion(
@@ -191,16 +245,31 @@ def find_regions(image_map: np.ndarray, threshold: float, normal_level: float) -
     return found[:MAX_REGIONS_PER_IMAGE]
 
 
-def decide_type(distances: np.ndarray, settings: ClassifierSettings) -> tuple[str, float, str]:
-    """Return (type or ``unknown``, confidence, nearest type) for one region's distances to the prototypes.
+def decide_type(
+    distances: np.ndarray, settings: ClassifierSettings, support_distances: np.ndarray | None = None
+) -> tuple[str, float, str]:
+    """Return (type or ``unknown``, confidence, nearest type) for one region's distances.
 
-    The confidence of a known type is its softmax weight over ``-distance / temperature``.
-    The confidence of ``unknown`` grows from 0 at the open-set boundary towards 1 far beyond it.
+    The nearest prototype gives the type. With per-type radii, the region is known when
+    its support distance to some type k is at most ``type_radius[k]``; the confidence of
+    ``unknown`` is ``1 - 1 / ratio``, ratio being the smallest support distance over
+    radius. An older bundle's region is known when its nearest prototype is within
+    ``unknown_distance``; the confidence of ``unknown`` is ``1 - exp(-excess / temperature)``.
+    Either way, the confidence of a known type is its softmax weight over ``-distance / temperature``.
+
+    Raises:
+        ValueError: the settings have radii but ``support_distances`` is None.
     """
     row = np.asarray(distances, dtype=np.float64)
     best = int(np.argmin(row))
     nearest = settings.type_names[best]
-    if row[best] > settings.unknown_distance:
+    if settings.type_radius is not None:
+        if support_distances is None:
+            raise ValueError("the classifier settings have per-type radii, so decide_type needs the support distances")
+        ratio = float(np.min(np.asarray(support_distances, dtype=np.float64) / np.asarray(settings.type_radius)))
+        if ratio > 1.0:
+            return UNKNOWN, 1.0 - 1.0 / ratio, nearest
+    elif row[best] > settings.unknown_distance:
         excess = (row[best] - settings.unknown_distance) / settings.temperature
         return UNKNOWN, float(1.0 - np.exp(-excess)), nearest
     logits = -row / settings.temperature

@@ -43,7 +43,7 @@ def tile_model(tmp_path_factory):
     return directory, result
 
 
-def engine_distances(directory: Path, engine: str, examples: list) -> tuple[np.ndarray, list]:
+def engine_distances(directory: Path, engine: str, examples: list) -> tuple[np.ndarray, np.ndarray, list]:
     from engine.runtime import Inspector
     from engine.runtime.defect_types import decide_type
     from labeling.model_input import model_inputs
@@ -51,15 +51,16 @@ def engine_distances(directory: Path, engine: str, examples: list) -> tuple[np.n
 
     inspector = Inspector.open(directory, engine=engine, device="cpu", threads=2)
     prep = inspector.manifest.preprocessing
-    rows, decisions = [], []
+    rows, support_rows, decisions = [], [], []
     for example in examples:
         inputs, plan = model_inputs(example.image, inspector.manifest.input_size, prep.bit_depth, prep.resize)
         features = np.asarray(inspector._engine.run(inputs)["features"], dtype=np.float32)
         index, region = region_in_input(example.mask, plan, inspector.manifest.input_size)
-        distances, _ = inspector.classifier.distances(features[index], region[None])
+        distances, _, support = inspector.classifier.scores(features[index], region[None])
         rows.append(distances[0])
-        decisions.append(decide_type(distances[0], inspector.classifier.settings))
-    return np.stack(rows), decisions
+        support_rows.append(support[0])
+        decisions.append(decide_type(distances[0], inspector.classifier.settings, support[0]))
+    return np.stack(rows), np.stack(support_rows), decisions
 
 
 def test_tile_types_fitted(tile_model):
@@ -71,9 +72,10 @@ def test_tile_types_fitted(tile_model):
 def test_tile_engines_agree(tile_model):
     directory, _ = tile_model
     queries = [example for name in TYPES for example in examples_of(name, 2, 1)]
-    ort_rows, ort_decisions = engine_distances(directory, "onnxruntime", queries)
-    ov_rows, ov_decisions = engine_distances(directory, "openvino", queries)
+    ort_rows, ort_support, ort_decisions = engine_distances(directory, "onnxruntime", queries)
+    ov_rows, ov_support, ov_decisions = engine_distances(directory, "openvino", queries)
     np.testing.assert_allclose(ort_rows, ov_rows, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(ort_support, ov_support, rtol=1e-3, atol=1e-4)
     assert [decision[0] for decision in ort_decisions] == [decision[0] for decision in ov_decisions]
 
 
