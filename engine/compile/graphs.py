@@ -21,7 +21,7 @@ import onnx
 
 from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
 from engine.ops.functions import build_head_model
-from engine.ops.loader import LIBRARY_NAME, find_extension
+from engine.ops.loader import LIBRARY_NAME, find_extension, search_kernel
 from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine, default_threads
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ OPENVINO_NATIVE_NAME = "openvino/model_native.xml"
 EXTENSION_DIR = "ops"
 EXTERNAL_DATA_BYTES = 1536 * 1024 * 1024
 """Initializer size above which ONNX weights go to a side file (protobuf messages stop at 2 GiB)."""
-TIMING_REPEATS = 7
+TIMING_REPEATS = 9
 
 _EXTENSION_CORES: dict[str, object] = {}
 """Cores that loaded an extension; they must outlive every model holding its operators."""
@@ -54,6 +54,8 @@ class GraphSet:
     extension: str | None = None
     head_timings_ms: dict[str, float] = field(default_factory=dict)
     native_note: str | None = None
+    native_search: str | None = None
+    native_kernel: str | None = None
 
     def graph_record(self) -> dict[str, str]:
         """Return the manifest ``graphs`` table."""
@@ -75,6 +77,10 @@ class GraphSet:
         }
         if self.extension:
             record["extension"] = self.extension
+        if self.openvino_native and self.native_search:
+            record["native_search"] = self.native_search
+        if self.openvino_native and self.native_kernel:
+            record["native_kernel_on_compile_machine"] = self.native_kernel
         if self.head_timings_ms:
             record["graph_ms_on_compile_machine"] = self.head_timings_ms
         if self.native_note:
@@ -172,7 +178,13 @@ def build_openvino_graphs(
     ov.save_model(native, str(staging / OPENVINO_NATIVE_NAME), compress_to_fp16=options.precision == "fp16")
     (staging / EXTENSION_DIR).mkdir(exist_ok=True)
     shutil.copy2(library, staging / EXTENSION_DIR / LIBRARY_NAME)
-    graphs = replace(graphs, openvino_native=OPENVINO_NATIVE_NAME, extension=f"{EXTENSION_DIR}/{LIBRARY_NAME}")
+    graphs = replace(
+        graphs,
+        openvino_native=OPENVINO_NATIVE_NAME,
+        extension=f"{EXTENSION_DIR}/{LIBRARY_NAME}",
+        native_search=options.native_search,
+        native_kernel=search_kernel(library, options.native_search),
+    )
     return _keep_native_if_faster(graphs, staging, calibration, options)
 
 
@@ -209,9 +221,9 @@ def stitch_native_head(
 def _keep_native_if_faster(graphs: GraphSet, staging: Path, calibration: np.ndarray | None, options) -> GraphSet:
     sample = calibration[:1] if calibration is not None else np.full((1, 3, *_input_size(staging)), 127.0, np.float32)
     threads = options.threads or default_threads()
-    standard = _median_ms(OpenVinoEngine(staging / graphs.openvino, threads, options.precision), sample)
+    standard_engine = OpenVinoEngine(staging / graphs.openvino, threads, options.precision)
     native_engine = OpenVinoEngine(staging / graphs.openvino_native, threads, options.precision, staging / graphs.extension)
-    native = _median_ms(native_engine, sample)
+    standard, native = _median_ms_interleaved(standard_engine, native_engine, sample)
     timings = {"openvino_standard_head": round(standard, 3), "openvino_native_head": round(native, 3)}
     if options.head == "auto" and native >= standard:
         (staging / graphs.openvino_native).unlink()
@@ -223,14 +235,17 @@ def _keep_native_if_faster(graphs: GraphSet, staging: Path, calibration: np.ndar
     return replace(graphs, head_timings_ms=timings)
 
 
-def _median_ms(engine, sample: np.ndarray) -> float:
-    engine.run(sample)
-    times = []
+def _median_ms_interleaved(first, second, sample: np.ndarray) -> tuple[float, float]:
+    """Return the median milliseconds of each engine, alternating runs so that both see the same load."""
+    first.run(sample)
+    second.run(sample)
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(TIMING_REPEATS):
-        started = time.perf_counter()
-        engine.run(sample)
-        times.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(times)
+        for engine, record in ((first, times[0]), (second, times[1])):
+            started = time.perf_counter()
+            engine.run(sample)
+            record.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _input_size(staging: Path) -> tuple[int, int]:

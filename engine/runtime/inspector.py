@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.bundle import Manifest, load_manifest
-from engine.ops.domain import HEAD_STANDARD
+from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
+from engine.ops.loader import search_kernel
 from engine.runtime.defect_types import DefectRegion, RegionClassifier
 from engine.runtime.engines import Engine, default_threads, open_engine
 from labeling.imageio import LoadedImage
@@ -127,11 +128,12 @@ class Inspector:
         inspector = cls(root, manifest, choice.engine, choice.fallback_warning)
         inspector.classifier = RegionClassifier.open(root, manifest.task, inspector.engine, threads or default_threads())
         logger.info(
-            "Loaded bundle %s on %s (%s), head: %s",
+            "Loaded bundle %s on %s (%s), head: %s%s",
             manifest.bundle_id,
             inspector.engine,
             inspector.provider,
             inspector.head_path,
+            f" ({inspector.native_kernel})" if inspector.native_kernel else "",
         )
         if self_test:
             inspector.self_test()
@@ -155,6 +157,18 @@ class Inspector:
             return own
         paths = self.manifest.head.get("paths", {})
         return paths.get(self._engine.name, self.manifest.head.get("implementation", HEAD_STANDARD))
+
+    @property
+    def native_kernel(self) -> str | None:
+        """Kernel of the native nearest-distance search on this CPU (e.g. ``int8-screened-avx512-vnni``), or None.
+
+        None when the head does not run natively here or the bundle predates the ``native_search`` record.
+        """
+        search = self.manifest.head.get("native_search")
+        library = self.manifest.head.get("extension")
+        if self.head_path != HEAD_NATIVE_OPENVINO or not search or not library:
+            return None
+        return search_kernel(self.root / library, search)
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -65,3 +65,30 @@ def test_fp32_manifest_records_compile(models, name: str) -> None:
         assert report["max_normalized_delta"] <= MAX_NORMALIZED_DELTA, engine
     assert inspector.self_test_result is not None
     assert inspector.self_test_result.passed
+
+
+def test_native_head_records_search(models, tmp_path) -> None:
+    from engine.compile.pipeline import CompileOptions, compile_bundle
+    from engine.ops.domain import SEARCH_SCREENED
+    from engine.ops.loader import find_extension
+    from tests.engine.conftest import TEST_IMAGES
+
+    if find_extension() is None:
+        pytest.skip("the native extension is not built here")
+    name = "magnetic_tile"
+    out = tmp_path / "native"
+    options = CompileOptions(precision="fp32", head="native", validation_images=TEST_IMAGES)
+    compile_bundle(models.model(name), out, options, validation=shared_set(name))
+
+    inspector = Inspector.open(out, engine="openvino", device="cpu")
+    head = inspector.manifest.head
+    assert head["paths"]["openvino"] == HEAD_NATIVE_OPENVINO
+    assert head["native_search"] == SEARCH_SCREENED
+    assert head["native_kernel_on_compile_machine"] in ("int8-screened-avx512-vnni", "fp32-scan-avx512", "fp32-scan-avx2")
+    assert inspector.head_path == HEAD_NATIVE_OPENVINO
+    assert inspector.native_kernel == head["native_kernel_on_compile_machine"]
+    assert set(head["graph_ms_on_compile_machine"]) == {"openvino_standard_head", "openvino_native_head"}
+
+    images = [read_image(path) for path in pick_test_images(shared_set(name))]
+    expected = TorchPredictor.from_model_dir(models.model(name)).predict(images)
+    _assert_parity(expected, inspector.inspect_images(images), f"{name} openvino native head")
