@@ -266,9 +266,9 @@ def calibrate_radii(rows_by_type: list[np.ndarray]) -> np.ndarray:
     each other. The second, for a type with two or more examples, is
     :data:`SPREAD_FACTOR` times the largest distance from one of its examples to its
     nearest other example; it bounds the radius by the type's own spread when the types
-    lie far apart. A lone type uses only the second, and a lone example accepts every
-    region whose contrast is not opposite to it (:data:`LONE_EXAMPLE_RADIUS`, the
-    diameter of the unit sphere).
+    lie far apart. A lone type uses only the second. A lone example gets
+    :data:`LONE_EXAMPLE_RADIUS`, the diameter of the unit sphere of the contrast part,
+    so it accepts nearly every region.
     """
     radii = []
     for index, rows in enumerate(rows_by_type):
