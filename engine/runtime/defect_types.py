@@ -34,6 +34,7 @@ UNKNOWN = "unknown"
 MAX_REGIONS_PER_IMAGE = 16
 REGION_LEVEL_FRACTION = 0.5
 SUPPORT_OUTPUT = "support_distance"
+RETEACH_HINT = "teach the defect types again with 'inspect types MODEL --defects DIR --replace'"
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,12 @@ class ClassifierSettings:
         radius = block.get("type_radius")
         unknown = block.get("unknown_distance")
         if radius is None and unknown is None:
-            raise BundleError("manifest task.classifier has neither 'type_radius' nor 'unknown_distance'; teach the defect types again")
+            raise BundleError(
+                f"invalid manifest task.classifier: neither 'type_radius' nor 'unknown_distance' is set; {RETEACH_HINT}"
+            )
         if radius is not None and len(radius) != len(names):
             raise BundleError(
-                f"manifest task.classifier lists {len(names)} types but {len(radius)} radii; teach the defect types again"
+                f"invalid manifest task.classifier: {len(names)} types but {len(radius)} radii; {RETEACH_HINT}"
             )
         return cls(
             graph=str(block["graph"]),
@@ -154,8 +157,7 @@ class RegionClassifier:
         graph = _OpenVinoGraph(path, threads) if engine == "openvino" else _OnnxRuntimeGraph(path, threads)
         if settings.type_radius is not None and SUPPORT_OUTPUT not in graph.output_names:
             raise BundleError(
-                f"{path}: the manifest sets per-type radii but the graph has no '{SUPPORT_OUTPUT}' output; "
-                "teach the defect types again with 'inspect types MODEL --defects DIR --replace'"
+                f"{path}: the manifest sets per-type radii but the graph has no '{SUPPORT_OUTPUT}' output; {RETEACH_HINT}"
             )
         return cls(settings, graph, "openvino" if engine == "openvino" else "onnxruntime")
 
@@ -251,11 +253,12 @@ def decide_type(
     """Return (type or ``unknown``, confidence, nearest type) for one region's distances.
 
     The nearest prototype gives the type. With per-type radii, the region is known when
-    its support distance to some type k is at most ``type_radius[k]``; the confidence of
-    ``unknown`` is ``1 - 1 / ratio``, ratio being the smallest support distance over
-    radius. An older bundle's region is known when its nearest prototype is within
-    ``unknown_distance``; the confidence of ``unknown`` is ``1 - exp(-excess / temperature)``.
-    Either way, the confidence of a known type is its softmax weight over ``-distance / temperature``.
+    its support distance to some type k is at most ``type_radius[k]``. The confidence of
+    ``unknown`` is then ``1 - 1 / ratio``, where ratio is the smallest support distance
+    over radius. An older bundle's region is known when its nearest prototype is within
+    ``unknown_distance``, and the confidence of ``unknown`` is
+    ``1 - exp(-excess / temperature)``. Either way, the confidence of a known type is its
+    softmax weight over ``-distance / temperature``.
 
     Raises:
         ValueError: the settings have radii but ``support_distances`` is None.

@@ -162,3 +162,9 @@ def test_settings_without_rule_rejected():
     task = {"classifier": {"graph": "classifier.onnx", "type_names": ["a"], "temperature": 0.1}}
     with pytest.raises(BundleError, match="type_radius"):
         ClassifierSettings.from_task(task)
+
+
+def test_settings_radius_count_checked():
+    task = {"classifier": {"graph": "classifier.onnx", "type_names": ["a", "b"], "type_radius": [1.0], "temperature": 0.1}}
+    with pytest.raises(BundleError, match="2 types but 1 radii"):
+        ClassifierSettings.from_task(task)
