@@ -34,6 +34,7 @@ REGION_LEVEL = 0.5
 EPSILON = 1e-8
 RING_CELL_LEVEL = 0.05
 RING_WIDTH_CELLS = 3
+# Added to the distance of every support row of another type, so a per-type minimum skips those rows.
 FAR_PENALTY = 1e6
 
 
@@ -80,9 +81,10 @@ class RegionDescriptor(nn.Module):
     def _contrast(features: torch.Tensor, cells: torch.Tensor, inside: torch.Tensor, image_mean: torch.Tensor) -> torch.Tensor:
         """Return (region mean - ring mean) / channel standard deviation over the image.
 
-        The ring is the cells within :data:`RING_WIDTH_CELLS` of the region's cells. When
-        the region has no ring (it touches every cell's neighbourhood), every cell outside
-        it is used, and when nothing is outside it, the whole image.
+        The region's cells are those with more than :data:`RING_CELL_LEVEL` of their
+        pixels in it, and the ring is the cells within :data:`RING_WIDTH_CELLS` of them.
+        When the ring is empty, because the region is empty or reaches every cell, every
+        cell outside the region is used, and when no cell is outside it, the whole image.
         """
         core = (cells > RING_CELL_LEVEL).float()
         width = 2 * RING_WIDTH_CELLS + 1
