@@ -179,9 +179,6 @@ DEFECTSEEK_VNNI void screen_vnni(const PatchTile& tile, const PreparedBank& bank
     const int64_t group_bytes = packed_channels * kGroupRows;
     __m512 upper[kTilePatches];
     for (int64_t p = 0; p < kTilePatches; ++p) upper[p] = _mm512_set1_ps(kInfinity);
-    const int32_t* patch_quads[kTilePatches];
-    for (int64_t p = 0; p < kTilePatches; ++p)
-        patch_quads[p] = reinterpret_cast<const int32_t*>(tile.bytes.data() + p * packed_channels);
     for (int64_t group = 0; group < bank.padded_rows / kGroupRows; group += kTileGroups) {
         const int8_t* packed = bank.packed.data() + group * group_bytes;
         __m512i acc[kTilePatches][kTileGroups];
@@ -192,7 +189,9 @@ DEFECTSEEK_VNNI void screen_vnni(const PatchTile& tile, const PreparedBank& bank
             for (int64_t g = 0; g < kTileGroups; ++g) rows[g] = _mm512_loadu_si512(packed + g * group_bytes + c4 * 64);
 #pragma GCC unroll 8
             for (int64_t p = 0; p < kTilePatches; ++p) {
-                const __m512i quad = _mm512_set1_epi32(patch_quads[p][c4]);
+                int32_t four_bytes;
+                std::memcpy(&four_bytes, tile.bytes.data() + p * packed_channels + c4 * 4, sizeof(four_bytes));
+                const __m512i quad = _mm512_set1_epi32(four_bytes);
                 for (int64_t g = 0; g < kTileGroups; ++g) acc[p][g] = _mm512_dpbusd_epi32(acc[p][g], quad, rows[g]);
             }
         }
