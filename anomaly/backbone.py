@@ -27,6 +27,15 @@ logger = logging.getLogger(__name__)
 INPUT_MEAN = 127.0
 INPUT_SCALE = 128.0
 
+# Intensity rules applied inside the graph before the backbone's own scaling.
+INTENSITY_FIXED = "fixed"
+INTENSITY_PER_IMAGE = "per-image"
+INTENSITY_RULES = (INTENSITY_FIXED, INTENSITY_PER_IMAGE)
+# Per-image rule: gray-level standard deviation after standardization, and the floor
+# (in 0..255 gray levels) that keeps a flat image from amplifying its noise.
+STANDARD_GRAY_SPREAD = 40.0
+MIN_GRAY_SPREAD = 1.0
+
 
 @dataclass(frozen=True)
 class BackboneSpec:
@@ -102,11 +111,18 @@ class FeatureExtractor(nn.Module):
     features of two intermediate stages, each averaged over a 3x3 neighbourhood,
     the deeper one upsampled to the finer grid, concatenated along channels.
 
+    With ``intensity="per-image"`` each input is first standardized: its mean gray
+    level moves to 127 and its gray-level standard deviation to 40, clipped to 0..255,
+    so exposure changes between parts do not read as anomalies.
+
     Input: N x 3 x H x W float32 RGB in 0..255. Output: N x C x H/8 x W/8.
     """
 
-    def __init__(self, backbone: str, image_size: tuple[int, int]) -> None:
+    def __init__(self, backbone: str, image_size: tuple[int, int], intensity: str = INTENSITY_FIXED) -> None:
         super().__init__()
+        if intensity not in INTENSITY_RULES:
+            raise ValueError(f"unknown intensity rule {intensity!r}; use one of {', '.join(INTENSITY_RULES)}")
+        self.per_image = intensity == INTENSITY_PER_IMAGE
         self.spec = BACKBONES[backbone]
         network = load_efficientnet_lite(backbone, image_size)
         last = max(self.spec.feature_blocks)
@@ -124,6 +140,8 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return the patch embeddings of a batch of 0..255 RGB images."""
+        if self.per_image:
+            images = standardize_intensity(images)
         x = self.stem((images - INPUT_MEAN) / INPUT_SCALE)
         stages = []
         for index, block in enumerate(self.blocks):
@@ -133,3 +151,16 @@ class FeatureExtractor(nn.Module):
         grid = stages[0].shape[-2:]
         upsampled = [stages[0]] + [F.interpolate(stage, size=grid, mode="bilinear", align_corners=False) for stage in stages[1:]]
         return torch.cat(upsampled, dim=1)
+
+
+def standardize_intensity(images: torch.Tensor) -> torch.Tensor:
+    """Move each image's mean gray level to 127 and its gray-level spread to 40, clipped to 0..255.
+
+    The statistics are per image (over all pixels and channels), so a batch never
+    changes an image's result.
+    """
+    gray = images.mean(dim=1, keepdim=True)
+    mean = gray.mean(dim=(2, 3), keepdim=True)
+    spread = ((gray - mean) ** 2).mean(dim=(2, 3), keepdim=True).sqrt()
+    scaled = (images - mean) / (spread + MIN_GRAY_SPREAD) * STANDARD_GRAY_SPREAD + INPUT_MEAN
+    return scaled.clamp(0.0, 255.0)

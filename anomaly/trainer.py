@@ -14,16 +14,25 @@ import numpy as np
 import torch
 
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies
-from anomaly.backbone import FeatureExtractor
+from anomaly.backbone import INTENSITY_FIXED, FeatureExtractor
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
 from anomaly.patchcore import DEFAULT_SCORE_TOP_FRACTION, DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
-from anomaly.threshold import DEFAULT_MARGIN, Threshold, threshold_from_good
-from labeling.model_input import MAX_AUTO_ASPECT, auto_size, combine_outputs, model_inputs, plan_tiles, round_size
+from anomaly.threshold import (
+    DEFAULT_MARGIN,
+    DEFAULT_TARGET_FRR,
+    Threshold,
+    threshold_for_false_rejects,
+    threshold_from_good,
+)
 from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image
+from labeling.model_input import MAX_AUTO_ASPECT, auto_size, combine_outputs, model_inputs, plan_tiles, round_size
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKBONE = "efficientnet-lite1"
+# Models saved before the intensity rule existed used the fixed rule.
+LEGACY_INTENSITY = INTENSITY_FIXED
+DEFAULT_INTENSITY = INTENSITY_FIXED
 DEFAULT_CORESET_RATIO = 0.03
 DEFAULT_MEMORY_BUDGET_MB = 4096
 DEFAULT_MAX_CANDIDATES = 100_000
@@ -43,12 +52,14 @@ class TrainConfig:
     """Settings of a training run; the defaults are the ones ``inspect train`` uses."""
 
     backbone: str = DEFAULT_BACKBONE
+    intensity: str = DEFAULT_INTENSITY
     size: tuple[int, int] | None = None
     resize: str = "auto"
     coreset_ratio: float = DEFAULT_CORESET_RATIO
     sigma_px: float = DEFAULT_SIGMA_PX
     score_top_fraction: float = DEFAULT_SCORE_TOP_FRACTION
     threshold_margin: float = DEFAULT_MARGIN
+    target_frr: float | None = DEFAULT_TARGET_FRR
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB
     max_candidates: int = DEFAULT_MAX_CANDIDATES
     min_bank_size: int = DEFAULT_MIN_BANK_SIZE
@@ -77,7 +88,7 @@ class TrainedModel:
 
     def torch_model(self) -> PatchCoreModel:
         """Build the eval-mode torch model (extractor, bank, post-processing) for prediction or export."""
-        extractor = FeatureExtractor(self.config.backbone, self.input_size)
+        extractor = FeatureExtractor(self.config.backbone, self.input_size, self.config.intensity)
         model = PatchCoreModel(
             extractor, torch.from_numpy(self.bank), self.input_size, self.config.sigma_px, self.config.score_top_fraction
         )
@@ -118,7 +129,7 @@ def train_patchcore(
     resize = choose_resize(config.resize, images)
     size = _choose_size(config, images, resize)
     bit_depth = max(image.bit_depth for image in images)
-    extractor = FeatureExtractor(config.backbone, size)
+    extractor = FeatureExtractor(config.backbone, size, config.intensity)
     pool, pool_owners = _bank_sources(images, config)
     input_counts = [_input_count(image, size, resize) for image in pool]
     per_input = _patches_per_input(extractor, size, sum(input_counts), config)
@@ -135,7 +146,7 @@ def train_patchcore(
     postprocess = MapPostprocess(size, config.sigma_px, config.score_top_fraction)
     scorer = _HeldOutScorer(bank, bank_owners, bank_from_copy, postprocess, size)
     good_scores = _held_out_scores(scorer, features[: len(images)], extractor, images, size, bit_depth, resize)
-    threshold = threshold_from_good(good_scores, config.threshold_margin)
+    threshold = choose_threshold(good_scores, config)
     elapsed = time.perf_counter() - started
     logger.info(
         "Trained on %d images (%d inputs, %s) in %.1f s: bank %d x %d, input %dx%d",
@@ -155,6 +166,13 @@ def train_patchcore(
         train_seconds=elapsed,
         skipped=tuple(skipped),
     )
+
+
+def choose_threshold(good_scores: np.ndarray, config: TrainConfig) -> Threshold:
+    """Apply the good-only threshold rule the config names: accepted false-reject rate, or margin when it is None."""
+    if config.target_frr is None:
+        return threshold_from_good(good_scores, config.threshold_margin)
+    return threshold_for_false_rejects(good_scores, config.target_frr)
 
 
 def choose_resize(requested: str, images: Sequence[LoadedImage]) -> str:

@@ -35,7 +35,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pretrained feature extractor (default: efficientnet-lite1)",
     )
     parser.add_argument(
-        "--threshold-margin", type=float, default=0.25, help="threshold margin above the good scores, in units of their spread"
+        "--intensity",
+        choices=["fixed", "per-image"],
+        default=None,
+        help="'per-image' standardizes each image's gray level and contrast before the backbone, so exposure "
+        "changes between parts are not anomalies; 'fixed' keeps raw intensities, for defects that are only "
+        "a change of brightness (default: fixed)",
+    )
+    threshold = parser.add_mutually_exclusive_group()
+    threshold.add_argument(
+        "--target-frr",
+        type=float,
+        default=None,
+        help="accepted false-reject rate of good parts when no defect samples set the threshold: 0.01 means one "
+        "good part in a hundred goes to re-inspection; lower catches fewer defects (default: 0.01)",
+    )
+    threshold.add_argument(
+        "--threshold-margin",
+        type=float,
+        default=None,
+        help="use the older rule instead: threshold = highest good score plus this margin times the spread of "
+        "the good scores",
     )
     parser.add_argument("--memory-budget-mb", type=int, default=4096, help="memory for patch features (default: 4096 MB)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for subsampling (default: 0)")
@@ -67,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         return exit_codes.USAGE
     from labeling.model_input import parse_size
 
+    if args.target_frr is not None and not 0.0 < args.target_frr < 0.5:
+        print("error: --target-frr must be between 0 and 0.5, for example 0.01 for one part in a hundred", file=sys.stderr)
+        return exit_codes.USAGE
     if not 0.0 < args.coreset_ratio <= 1.0:
         print("error: --coreset-ratio must be in (0, 1]", file=sys.stderr)
         return exit_codes.USAGE
@@ -80,10 +103,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped: {error}", file=sys.stderr)
     config = TrainConfig(
         backbone=args.backbone,
+        intensity=args.intensity or TrainConfig.intensity,
         size=size,
         resize=args.resize,
         coreset_ratio=args.coreset_ratio,
-        threshold_margin=args.threshold_margin,
+        threshold_margin=TrainConfig.threshold_margin if args.threshold_margin is None else args.threshold_margin,
+        target_frr=None if args.threshold_margin is not None else (args.target_frr or TrainConfig.target_frr),
         augment_below=0 if args.no_augment else TrainConfig.augment_below,
         memory_budget_mb=args.memory_budget_mb,
         seed=args.seed,
@@ -113,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
         f"({trained.resize}); "
         f"bank {trained.bank.shape[0]} patches; threshold {trained.threshold.value:.4f} ({trained.threshold.method})"
     )
+    if trained.threshold.target_frr is not None:
+        print(f"threshold set for an expected false-reject rate of {trained.threshold.target_frr:.1%} of good parts")
+    if trained.threshold.good_above:
+        print(
+            f"warning: {trained.threshold.good_above} training image(s) score above the threshold; "
+            "check them for defects or unusual parts",
+            file=sys.stderr,
+        )
     print(f"model: {args.out} (bundle {manifest.bundle_id})")
     types_status = defect_options.train_types(args, trained, args.out)
     if types_status == exit_codes.USAGE:

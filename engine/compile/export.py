@@ -19,7 +19,18 @@ import numpy as np
 import torch
 
 from anomaly import Threshold, TrainConfig, TrainedModel
-from engine.bundle import BundleError, Manifest, Postprocessing, Preprocessing, load_manifest, new_bundle_id, utc_now, write_manifest
+from anomaly.backbone import INTENSITY_PER_IMAGE
+from anomaly.trainer import LEGACY_INTENSITY
+from engine.bundle import (
+    BundleError,
+    Manifest,
+    Postprocessing,
+    Preprocessing,
+    load_manifest,
+    new_bundle_id,
+    utc_now,
+    write_manifest,
+)
 from labeling.fileio import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -83,6 +94,13 @@ def write_model_bundle(trained: TrainedModel, directory: str | os.PathLike[str])
     return manifest
 
 
+def graph_normalization(intensity: str) -> str:
+    """Describe, for the manifest, how the graph scales its 0..255 input under an intensity rule."""
+    if intensity == INTENSITY_PER_IMAGE:
+        return "per-image gray standardization (mean 127, spread 40, clipped to 0..255), then (x - 127) / 128, inside the graph"
+    return "(x - 127) / 128 inside the graph"
+
+
 def build_manifest(trained: TrainedModel, *, target: str = "cpu", precision: str = "fp32") -> Manifest:
     """Return the manifest (without file hashes) for a trained model."""
     threshold = trained.threshold
@@ -95,6 +113,7 @@ def build_manifest(trained: TrainedModel, *, target: str = "cpu", precision: str
             input_width=trained.input_size[1],
             bit_depth=trained.bit_depth,
             resize=trained.resize,
+            normalization=graph_normalization(trained.config.intensity),
         ),
         postprocessing=Postprocessing(
             threshold=float(threshold.value),
@@ -110,6 +129,7 @@ def build_manifest(trained: TrainedModel, *, target: str = "cpu", precision: str
         head={"implementation": "standard-onnx-ops", "bank_size": int(trained.bank.shape[0])},
         training={
             "backbone": trained.config.backbone,
+            "intensity": trained.config.intensity,
             "image_count": trained.image_count,
             "dataset_sha256": trained.dataset_sha256,
             "coreset_ratio": trained.config.coreset_ratio,
@@ -117,6 +137,8 @@ def build_manifest(trained: TrainedModel, *, target: str = "cpu", precision: str
             "train_seconds": round(trained.train_seconds, 2),
             "good_score_max": float(np.max(trained.good_scores)),
             "good_score_median": float(np.median(trained.good_scores)),
+            "threshold_target_frr": threshold.target_frr,
+            "good_images_above_threshold": threshold.good_above,
             "skipped_files": [{"path": error.path, "kind": error.kind} for error in trained.skipped],
         },
     )
@@ -167,6 +189,8 @@ def load_trained_model(directory: str | os.PathLike[str]) -> TrainedModel:
     input_size = tuple(config.pop("input_size"))
     bit_depth = int(config.pop("bit_depth"))
     resize = str(config.pop("resize_rule"))
+    config.setdefault("intensity", LEGACY_INTENSITY)
+    config.setdefault("target_frr", None)
     train_config = TrainConfig(**{**config, "size": tuple(config["size"]) if config.get("size") else None})
     return TrainedModel(
         config=train_config,

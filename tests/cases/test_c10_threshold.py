@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly import threshold_from_good, threshold_with_defects
+from anomaly import threshold_for_false_rejects, threshold_from_good, threshold_with_defects
 from app.cli.main import main
 from tests.conftest import SAMPLE
 
@@ -34,6 +34,52 @@ def test_no_scores_is_an_error() -> None:
         threshold_from_good(np.array([]))
 
 
+def test_accepted_false_reject_rate_sets_a_prediction_bound() -> None:
+    scores = np.random.default_rng(7).normal(30.0, 2.0, size=60)
+    strict = threshold_for_false_rejects(scores, 0.001)
+    loose = threshold_for_false_rejects(scores, 0.05)
+    assert strict.value > loose.value > scores.mean()
+    assert strict.method == "good-prediction-bound"
+    assert strict.target_frr == 0.001
+    assert "0.1%" in strict.note
+
+
+def test_one_unusual_good_image_does_not_lift_the_threshold_to_it() -> None:
+    scores = np.append(np.random.default_rng(3).normal(25.0, 1.0, size=59), 40.0)
+    threshold = threshold_for_false_rejects(scores)
+    assert threshold.value < 40.0
+    assert threshold.good_above == 1
+    assert "check them" in threshold.note
+
+
+def test_few_good_scores_widen_the_bound() -> None:
+    rng = np.random.default_rng(11)
+    many = rng.normal(30.0, 2.0, size=200)
+    few = many[:4]
+    spread_many = threshold_for_false_rejects(many).value - many.mean()
+    spread_few = threshold_for_false_rejects(few).value - few.mean()
+    assert spread_few / few.std(ddof=1) > spread_many / many.std(ddof=1)
+
+
+@pytest.mark.parametrize("scores", [[5.0], [2.0, 2.0]])
+def test_too_few_scores_fall_back_to_the_margin_rule(scores: list[float]) -> None:
+    threshold = threshold_for_false_rejects(np.array(scores))
+    assert threshold.method == "good-max-plus-margin"
+    assert threshold.value >= max(scores)
+
+
+def test_identical_good_scores_still_give_a_threshold_above_them() -> None:
+    threshold = threshold_for_false_rejects(np.array([2.0, 2.0, 2.0, 2.0]))
+    assert threshold.value > 2.0
+    assert threshold.normal_level < threshold.value
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5, -0.1, 1.0])
+def test_accepted_rate_outside_the_range_is_an_error(rate: float) -> None:
+    with pytest.raises(ValueError, match="accepted false-reject rate"):
+        threshold_for_false_rejects(np.array([1.0, 2.0, 3.0]), rate)
+
+
 def test_defect_samples_meet_the_miss_rate() -> None:
     threshold = threshold_with_defects(np.array([1.0, 2.0, 3.0]), np.array([2.5, 5.0, 6.0, 7.0]), max_miss_rate=0.25)
     assert 3.0 < threshold.value < 5.0
@@ -49,10 +95,25 @@ def test_five_good_images_pass_three_held_out_good(tmp_path: Path, capsys: pytes
     assert "No defect samples were available" in capsys.readouterr().err
     manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
     post = manifest["postprocessing"]
-    assert post["threshold_method"] == "good-max-plus-margin"
-    assert post["threshold_margin"] == 0.25
+    assert post["threshold_method"] == "good-prediction-bound"
+    assert manifest["training"]["threshold_target_frr"] == 0.01
     assert "good images only" in post["threshold_note"]
     report = tmp_path / "r.json"
     assert main(["run", str(model), *map(str, train[5:8]), "--report", str(report), "--fail-on-ng"]) == 0
     rows = json.loads(report.read_text(encoding="utf-8"))
     assert [row["verdict"] for row in rows] == ["OK", "OK", "OK"]
+
+
+def test_threshold_margin_option_selects_the_older_rule(tmp_path: Path) -> None:
+    train = sorted((SAMPLE / "train" / "good").iterdir())[:4]
+    model = tmp_path / "model"
+    assert main(["train", *map(str, train), "--size", "64", "--threshold-margin", "0.5", "--out", str(model)]) == 0
+    post = json.loads((model / "manifest.json").read_text(encoding="utf-8"))["postprocessing"]
+    assert post["threshold_method"] == "good-max-plus-margin"
+    assert post["threshold_margin"] == 0.5
+
+
+def test_target_frr_outside_the_range_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train = sorted((SAMPLE / "train" / "good").iterdir())[:2]
+    assert main(["train", *map(str, train), "--target-frr", "0.7", "--out", str(tmp_path / "m")]) == 2
+    assert "--target-frr" in capsys.readouterr().err

@@ -27,7 +27,7 @@ def test_manifest_lists_every_file(sample_model: Path) -> None:
     files = {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
     assert set(manifest.files) == files - {"manifest.json"}
     assert manifest.precision == "fp32"
-    assert manifest.postprocessing.threshold_method == "good-max-plus-margin"
+    assert manifest.postprocessing.threshold_method == "good-prediction-bound"
     assert manifest.training["backbone"] == TrainConfig().backbone
 
 
