@@ -142,9 +142,12 @@ def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: i
 
 def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repeats, threads) -> list[Row]:
     """Time each engine and head path of a compiled bundle."""
-    heads = head_timings(model_dir, features, repeats, threads)
     rows = []
     ort_engine = OnnxRuntimeEngine(bundle / "model.onnx", ["CPUExecutionProvider"], threads)
+    if precision == "int8":
+        # The head runs on the INT8 backbone's features, as it does in the bundle.
+        features = np.concatenate([ort_engine.run(item[None])["features"] for item in inputs])
+    heads = head_timings(model_dir, features, repeats, threads)
     rows.append(Row(f"ONNX Runtime CPU {precision}", "fused-function-body", median_ms(ort_engine.run, inputs, repeats), heads["fused-function-body"]))
     ov_standard = OpenVinoEngine(bundle / "openvino" / "model.xml", threads, precision)
     rows.append(Row(f"OpenVINO CPU {precision}", "standard-onnx-ops", median_ms(ov_standard.run, inputs, repeats), heads["standard-onnx-ops"]))
@@ -258,8 +261,8 @@ def write_table(rows: list[Row], baseline: Row, args: argparse.Namespace, notes:
     lines = [
         "# Engine benchmark",
         "",
-        f"Command: `python bench/engine.py --model {args.model} --images {args.images} --threads {args.threads} "
-        f"--repeats {args.repeats}`",
+        f"Command: `python bench/engine.py --model {args.model} --calibration {args.calibration} --images {args.images} "
+        f"--threads {args.threads} --repeats {args.repeats} --limit {args.limit}`",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {args.threads} threads "
         f"used; Python {platform.python_version()}; {platform.platform()}.",

@@ -17,8 +17,10 @@ from tests.conftest import shared_set
 from tests.engine.conftest import SETS, TEST_IMAGES
 
 # NOTE: with the current training defaults (Lite1, top-5 % score) OpenVINO INT8 flips one
-# verdict of 96 on the magnetic_tile slice model (98.96 % < 99 %), so the guard rejects it;
-# the case runs with the slow marker until INT8 accuracy meets the guard again.
+# verdict of 96 on the magnetic_tile slice model (98.96 % < 99 %) and two of 64 on the
+# kolektorsdd slice, so the guard rejects them; these cases run with the slow marker. Keeping
+# one more backbone block in float fixes one slice and breaks another (docs/engine.md,
+# per-block sensitivity), because the flipped images score next to the threshold.
 INT8_SETS = [pytest.param(name, marks=pytest.mark.slow) for name in SETS]
 
 
