@@ -241,77 +241,77 @@
         <translation>模型辅助标注</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="103"/>
+        <location filename="../widgets/assist_panel.py" line="104"/>
         <source>Choose Model Folder...</source>
         <translation>选择模型文件夹...</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="105"/>
+        <location filename="../widgets/assist_panel.py" line="106"/>
         <source>Propose Mask</source>
         <translation>生成建议掩膜</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="117"/>
+        <location filename="../widgets/assist_panel.py" line="118"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="121"/>
+        <location filename="../widgets/assist_panel.py" line="122"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="123"/>
+        <location filename="../widgets/assist_panel.py" line="124"/>
         <source>Reject</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="130"/>
+        <location filename="../widgets/assist_panel.py" line="131"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="133"/>
+        <location filename="../widgets/assist_panel.py" line="134"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="135"/>
+        <location filename="../widgets/assist_panel.py" line="136"/>
         <source>Minimum area:</source>
         <translation>最小面积：</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="167"/>
+        <location filename="../widgets/assist_panel.py" line="168"/>
         <source>(no trained model)</source>
         <translation>（没有已训练的模型）</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="204"/>
+        <location filename="../widgets/assist_panel.py" line="205"/>
         <source>Running the model on {0}...</source>
         <translation>正在对 {0} 运行模型...</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="226"/>
+        <location filename="../widgets/assist_panel.py" line="227"/>
         <source>The model returned no anomaly map for this image.</source>
         <translation>模型没有为这张图像返回异常图。</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="280"/>
+        <location filename="../widgets/assist_panel.py" line="282"/>
         <source>{0:.4g} (model threshold {1:.4g})</source>
         <translation>{0:.4g}（模型阈值 {1:.4g}）</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="283"/>
+        <location filename="../widgets/assist_panel.py" line="285"/>
         <source>{0} regions, {1} pixels</source>
         <translation>{0} 个区域，{1} 个像素</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="306"/>
+        <location filename="../widgets/assist_panel.py" line="308"/>
         <source>No trained model. Train one on the Train page, or choose a model folder.</source>
         <translation>没有已训练的模型。请在“训练”页训练一个模型，或选择模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../widgets/assist_panel.py" line="309"/>
+        <location filename="../widgets/assist_panel.py" line="311"/>
         <source>Run the model on this image and show the proposed defect regions.</source>
         <translation>对当前图像运行模型并显示建议的缺陷区域。</translation>
     </message>
@@ -723,300 +723,321 @@
 <context>
     <name>EvaluatePage</name>
     <message>
-        <location filename="../pages/evaluate_page.py" line="99"/>
+        <location filename="../pages/evaluate_page.py" line="100"/>
         <source>Test split</source>
         <translation>测试集</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="100"/>
+        <location filename="../pages/evaluate_page.py" line="101"/>
         <source>Validation split</source>
         <translation>验证集</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="101"/>
+        <location filename="../pages/evaluate_page.py" line="102"/>
         <source>All labelled images</source>
         <translation>全部已标注图像</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="109"/>
+        <location filename="../pages/evaluate_page.py" line="110"/>
         <source>Evaluate</source>
         <translation>评估</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="114"/>
+        <location filename="../pages/evaluate_page.py" line="113"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="121"/>
         <source>Export HTML...</source>
         <translation>导出 HTML...</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="116"/>
+        <location filename="../pages/evaluate_page.py" line="123"/>
         <source>Export PDF...</source>
         <translation>导出 PDF...</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="122"/>
+        <location filename="../pages/evaluate_page.py" line="129"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="124"/>
+        <location filename="../pages/evaluate_page.py" line="131"/>
         <source>Images:</source>
         <translation>图像：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="133"/>
+        <location filename="../pages/evaluate_page.py" line="141"/>
         <source>Metrics</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="138"/>
+        <location filename="../pages/evaluate_page.py" line="146"/>
         <source>Images (good / NG):</source>
         <translation>图像（良品/不良）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="139"/>
+        <location filename="../pages/evaluate_page.py" line="147"/>
         <source>Image AUROC:</source>
         <translation>图像 AUROC：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="140"/>
+        <location filename="../pages/evaluate_page.py" line="148"/>
         <source>Pixel AUROC:</source>
         <translation>像素 AUROC：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="141"/>
+        <location filename="../pages/evaluate_page.py" line="149"/>
         <source>AUPRO (FPR &lt; 0.3):</source>
         <translation>AUPRO（FPR &lt; 0.3）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="142"/>
+        <location filename="../pages/evaluate_page.py" line="150"/>
         <source>Time per image:</source>
         <translation>单张耗时：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="154"/>
+        <location filename="../pages/evaluate_page.py" line="162"/>
         <source>Sensitivity:</source>
         <translation>灵敏度：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="156"/>
+        <location filename="../pages/evaluate_page.py" line="164"/>
         <source>Threshold:</source>
         <translation>阈值：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="157"/>
+        <location filename="../pages/evaluate_page.py" line="165"/>
         <source>False reject (overkill):</source>
         <translation>误判（过杀）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="158"/>
+        <location filename="../pages/evaluate_page.py" line="166"/>
         <source>Miss (escape):</source>
         <translation>漏检（漏杀）：</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="164"/>
+        <location filename="../pages/evaluate_page.py" line="172"/>
         <source>Back to the model&apos;s threshold</source>
         <translation>恢复模型阈值</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="172"/>
+        <location filename="../pages/evaluate_page.py" line="180"/>
         <source>ROC curve (image scores)</source>
         <translation>ROC 曲线（图像分数）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="173"/>
+        <location filename="../pages/evaluate_page.py" line="181"/>
         <source>False-positive rate (good judged NG)</source>
         <translation>假阳性率（良品判为不良）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="174"/>
+        <location filename="../pages/evaluate_page.py" line="182"/>
         <source>True-positive rate</source>
         <translation>真阳性率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="176"/>
+        <location filename="../pages/evaluate_page.py" line="184"/>
         <source>Scores: good (green), NG (red), threshold (dashed)</source>
         <translation>分数：良品（绿）、不良（红）、阈值（虚线）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="177"/>
+        <location filename="../pages/evaluate_page.py" line="185"/>
         <source>Anomaly score</source>
         <translation>异常分数</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="178"/>
-        <location filename="../pages/evaluate_page.py" line="388"/>
+        <location filename="../pages/evaluate_page.py" line="186"/>
+        <location filename="../pages/evaluate_page.py" line="427"/>
         <source>Images</source>
         <translation>图像</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="188"/>
+        <location filename="../pages/evaluate_page.py" line="196"/>
         <source>Defect types: true type (rows) against the type given (columns)</source>
         <translation>缺陷类型：真实类型（行）与判定类型（列）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="198"/>
+        <location filename="../pages/evaluate_page.py" line="206"/>
         <source>Worst cases</source>
         <translation>最差样本</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="203"/>
+        <location filename="../pages/evaluate_page.py" line="211"/>
         <source>Highest-scoring good images (overkill risk)</source>
         <translation>分数最高的良品（过杀风险）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="204"/>
+        <location filename="../pages/evaluate_page.py" line="212"/>
         <source>Lowest-scoring NG images (escape risk)</source>
         <translation>分数最低的不良品（漏杀风险）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="225"/>
+        <location filename="../pages/evaluate_page.py" line="233"/>
         <source>No model to evaluate.</source>
         <translation>没有可评估的模型。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="225"/>
+        <location filename="../pages/evaluate_page.py" line="233"/>
         <source>Open a project and train a model on the Train page.</source>
         <translation>请打开项目并在“训练”页训练模型。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="231"/>
+        <location filename="../pages/evaluate_page.py" line="239"/>
         <source>The chosen split has no images labelled good or NG.</source>
         <translation>所选数据集划分中没有标为良品或不良的图像。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="233"/>
+        <location filename="../pages/evaluate_page.py" line="241"/>
         <source>Label images in the Label page, or choose another split.</source>
         <translation>请在“标注”页标注图像，或选择其他划分。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="255"/>
+        <location filename="../pages/evaluate_page.py" line="252"/>
+        <source>Evaluating {0} images...</source>
+        <translation>正在评估 {0} 张图像...</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="260"/>
+        <source>Cancelling...</source>
+        <translation>正在取消...</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="290"/>
+        <location filename="../pages/evaluate_page.py" line="293"/>
         <source>Evaluation failed.</source>
         <translation>评估失败。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="257"/>
+        <location filename="../pages/evaluate_page.py" line="295"/>
         <source>Check that the model folder is complete (train it again if needed).</source>
         <translation>请检查模型文件夹是否完整（必要时重新训练）。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="271"/>
-        <location filename="../pages/evaluate_page.py" line="398"/>
+        <location filename="../pages/evaluate_page.py" line="299"/>
+        <source>Evaluation was cancelled; no results are shown.</source>
+        <translation>评估已取消，不显示任何结果。</translation>
+    </message>
+    <message>
+        <location filename="../pages/evaluate_page.py" line="310"/>
+        <location filename="../pages/evaluate_page.py" line="437"/>
         <source>n/a</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="272"/>
+        <location filename="../pages/evaluate_page.py" line="311"/>
         <source>{0:.1f} ms ({1})</source>
         <translation>{0:.1f} 毫秒（{1}）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="305"/>
+        <location filename="../pages/evaluate_page.py" line="344"/>
         <source>{0:.1%} ({1} of {2} good)</source>
         <translation>{0:.1%}（{2} 张良品中 {1} 张）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="308"/>
+        <location filename="../pages/evaluate_page.py" line="347"/>
         <source>{0:.1%} ({1} of {2} NG)</source>
         <translation>{0:.1%}（{2} 张不良品中 {1} 张）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="333"/>
+        <location filename="../pages/evaluate_page.py" line="372"/>
         <source>(no type)</source>
         <translation>（无类型）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="379"/>
-        <location filename="../pages/evaluate_page.py" line="385"/>
+        <location filename="../pages/evaluate_page.py" line="418"/>
+        <location filename="../pages/evaluate_page.py" line="424"/>
         <source>Evaluation report</source>
         <translation>评估报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="386"/>
+        <location filename="../pages/evaluate_page.py" line="425"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="387"/>
+        <location filename="../pages/evaluate_page.py" line="426"/>
         <source>Engine</source>
         <translation>推理引擎</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="389"/>
+        <location filename="../pages/evaluate_page.py" line="428"/>
         <source>Image AUROC</source>
         <translation>图像 AUROC</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="390"/>
+        <location filename="../pages/evaluate_page.py" line="429"/>
         <source>Pixel AUROC</source>
         <translation>像素 AUROC</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="391"/>
+        <location filename="../pages/evaluate_page.py" line="430"/>
         <source>AUPRO (FPR &lt; 0.3)</source>
         <translation>AUPRO（FPR &lt; 0.3）</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="392"/>
+        <location filename="../pages/evaluate_page.py" line="431"/>
         <source>Threshold</source>
         <translation>阈值</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="393"/>
+        <location filename="../pages/evaluate_page.py" line="432"/>
         <source>False reject (overkill) rate</source>
         <translation>误判（过杀）率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="394"/>
+        <location filename="../pages/evaluate_page.py" line="433"/>
         <source>Miss (escape) rate</source>
         <translation>漏检（漏杀）率</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="395"/>
+        <location filename="../pages/evaluate_page.py" line="434"/>
         <source>Charts</source>
         <translation>图表</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="396"/>
+        <location filename="../pages/evaluate_page.py" line="435"/>
         <source>Highest-scoring good images</source>
         <translation>分数最高的良品</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="397"/>
+        <location filename="../pages/evaluate_page.py" line="436"/>
         <source>Lowest-scoring NG images</source>
         <translation>分数最低的不良品</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="402"/>
+        <location filename="../pages/evaluate_page.py" line="441"/>
         <source>Export HTML Report</source>
         <translation>导出 HTML 报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="402"/>
+        <location filename="../pages/evaluate_page.py" line="441"/>
         <source>HTML files (*.html)</source>
         <translation>HTML 文件 (*.html)</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="407"/>
+        <location filename="../pages/evaluate_page.py" line="446"/>
         <source>Export PDF Report</source>
         <translation>导出 PDF 报告</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="407"/>
+        <location filename="../pages/evaluate_page.py" line="446"/>
         <source>PDF files (*.pdf)</source>
         <translation>PDF 文件 (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="416"/>
+        <location filename="../pages/evaluate_page.py" line="455"/>
         <source>Could not write the report to {0}.</source>
         <translation>无法将报告写入 {0}。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="417"/>
+        <location filename="../pages/evaluate_page.py" line="456"/>
         <source>Choose a folder you can write to.</source>
         <translation>请选择有写入权限的文件夹。</translation>
     </message>
     <message>
-        <location filename="../pages/evaluate_page.py" line="420"/>
+        <location filename="../pages/evaluate_page.py" line="459"/>
         <source>Report written: {0}</source>
         <translation>报告已写入：{0}</translation>
     </message>
@@ -1720,257 +1741,307 @@
 <context>
     <name>TrainPage</name>
     <message>
-        <location filename="../pages/train_page.py" line="86"/>
+        <location filename="../pages/train_page.py" line="99"/>
         <source>Good images</source>
         <translation>良品图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="89"/>
+        <location filename="../pages/train_page.py" line="102"/>
         <source>Train on all good images</source>
         <translation>使用全部良品图像训练</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="90"/>
+        <location filename="../pages/train_page.py" line="103"/>
         <source>Train on k images picked to cover every kind of good part (few-shot):</source>
         <translation>挑选 k 张覆盖各类良品的图像训练（小样本）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="111"/>
+        <location filename="../pages/train_page.py" line="124"/>
         <source>Defect examples</source>
         <translation>缺陷样本</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="114"/>
+        <location filename="../pages/train_page.py" line="127"/>
         <source>Use the labelled NG images (outside the test split) to set the threshold</source>
         <translation>用已标注的不良图像（测试集以外）确定阈值</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="231"/>
+        <location filename="../pages/train_page.py" line="280"/>
         <source>Defect-type classification is not available in this installation; the model judges OK/NG only.</source>
         <translation>此安装不包含缺陷类型分类；模型只判断良品/不良。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="128"/>
+        <location filename="../pages/train_page.py" line="141"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="115"/>
+        <location filename="../pages/train_page.py" line="128"/>
         <source>Teach the defect types from these examples (few-shot classifier)</source>
         <translation>用这些样本学习缺陷类型（小样本分类器）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="131"/>
+        <location filename="../pages/train_page.py" line="144"/>
         <source>Automatic (from the images)</source>
         <translation>自动（根据图像）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="137"/>
+        <location filename="../pages/train_page.py" line="155"/>
+        <source>Share of good parts that the threshold may send to re-inspection (1 %: one good part in a hundred). A lower rate rejects fewer good parts but raises the threshold, so more defects pass as OK. The threshold comes from the good training images; labelled NG images replace it when they are used to set the threshold.</source>
+        <translation>阈值允许送去复检的良品比例（1 %：每一百个良品中有一个）。比例越低，误判的良品越少，但阈值越高，漏过的缺陷也越多。阈值由良品训练图像确定；若用已标注的不良图像确定阈值，则以不良图像为准。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="163"/>
         <source>Model input size (pixels):</source>
         <translation>模型输入尺寸（像素）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="138"/>
+        <location filename="../pages/train_page.py" line="164"/>
         <source>Feature extractor:</source>
         <translation>特征提取网络：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="142"/>
+        <location filename="../pages/train_page.py" line="165"/>
+        <source>Accepted false-reject rate:</source>
+        <translation>可接受的误判率：</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="169"/>
         <source>Advanced</source>
         <translation>高级</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="152"/>
+        <location filename="../pages/train_page.py" line="179"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="152"/>
+        <location filename="../pages/train_page.py" line="179"/>
         <source>Stretch whole image</source>
         <translation>拉伸整幅图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="152"/>
+        <location filename="../pages/train_page.py" line="179"/>
         <source>Tiles (keep aspect ratio)</source>
         <translation>分块（保持宽高比）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="167"/>
+        <location filename="../pages/train_page.py" line="184"/>
+        <source>Use the margin rule instead of the false-reject rate</source>
+        <translation>改用余量规则，不用误判率</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="188"/>
+        <source>Older rule: threshold = highest good training score plus the margin times the spread of the good scores. One unusual training image raises it as far as that image scores.</source>
+        <translation>旧规则：阈值 = 良品训练图像的最高分数 + 余量 × 良品分数的离散度。一张异常的训练图像会把阈值抬高到它自己的分数之上。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="205"/>
         <source>Resize rule:</source>
         <translation>缩放方式：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="168"/>
+        <location filename="../pages/train_page.py" line="206"/>
         <source>Memory bank fraction (coreset ratio):</source>
         <translation>记忆库比例（核心集比例）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="169"/>
+        <location filename="../pages/train_page.py" line="208"/>
         <source>Threshold margin (spreads of the good scores):</source>
         <translation>阈值余量（良品分数离散度的倍数）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="170"/>
+        <location filename="../pages/train_page.py" line="209"/>
         <source>Memory budget for features:</source>
         <translation>特征内存预算：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="171"/>
+        <location filename="../pages/train_page.py" line="210"/>
         <source>Random seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="179"/>
+        <location filename="../pages/train_page.py" line="218"/>
         <source>Train</source>
         <translation>训练</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="182"/>
+        <location filename="../pages/train_page.py" line="221"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="208"/>
-        <location filename="../pages/train_page.py" line="250"/>
+        <location filename="../pages/train_page.py" line="257"/>
+        <location filename="../pages/train_page.py" line="299"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="214"/>
+        <location filename="../pages/train_page.py" line="263"/>
         <source>{0} good images in the train split or without a split.</source>
         <translation>训练集或未划分的良品图像共 {0} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="218"/>
+        <location filename="../pages/train_page.py" line="267"/>
         <source>(no type)</source>
         <translation>（无类型）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="220"/>
+        <location filename="../pages/train_page.py" line="269"/>
         <source>Labelled NG images outside the test split: {0}</source>
         <translation>测试集以外已标注的不良图像：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="222"/>
+        <location filename="../pages/train_page.py" line="271"/>
         <source>No labelled NG images outside the test split.</source>
         <translation>测试集以外没有已标注的不良图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="240"/>
+        <location filename="../pages/train_page.py" line="289"/>
         <source>Examples per defect type: {0}</source>
         <translation>各缺陷类型的样本数：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="243"/>
+        <location filename="../pages/train_page.py" line="292"/>
         <source>Give NG images outside the test split a defect type to teach the defect-type classifier.</source>
         <translation>为测试集以外的不良图像指定缺陷类型，即可训练缺陷类型分类器。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="250"/>
+        <location filename="../pages/train_page.py" line="299"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="255"/>
+        <location filename="../pages/train_page.py" line="304"/>
         <source>The project has no good images to train on.</source>
         <translation>项目中没有可用于训练的良品图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="257"/>
+        <location filename="../pages/train_page.py" line="306"/>
         <source>Mark images as good in the Label page, or import a dataset with train/good images.</source>
         <translation>请在“标注”页将图像标为良品，或导入含 train/good 图像的数据集。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="299"/>
+        <location filename="../pages/train_page.py" line="349"/>
         <source>Starting the training process...</source>
         <translation>正在启动训练进程...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="309"/>
+        <location filename="../pages/train_page.py" line="362"/>
         <source>Cancelling...</source>
         <translation>正在取消...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="323"/>
+        <location filename="../pages/train_page.py" line="376"/>
         <source>Training was cancelled; no model was written.</source>
         <translation>训练已取消，未写入模型。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="326"/>
-        <location filename="../pages/train_page.py" line="330"/>
+        <location filename="../pages/train_page.py" line="379"/>
+        <location filename="../pages/train_page.py" line="383"/>
         <source>Training failed.</source>
         <translation>训练失败。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="332"/>
+        <location filename="../pages/train_page.py" line="385"/>
         <source>Check the settings (a smaller input size or memory budget needs less memory) and train again.</source>
         <translation>请检查设置（较小的输入尺寸或内存预算占用更少内存）后重新训练。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="341"/>
+        <location filename="../pages/train_page.py" line="394"/>
         <source>{0}: {1} of {2}</source>
         <translation>{0}：{1}/{2}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="343"/>
+        <location filename="../pages/train_page.py" line="396"/>
         <source>(about {0} s left in this stage)</source>
         <translation>（本阶段约剩 {0} 秒）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="349"/>
+        <location filename="../pages/train_page.py" line="402"/>
         <source>Training finished.</source>
         <translation>训练完成。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="351"/>
+        <location filename="../pages/train_page.py" line="404"/>
         <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
         <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="359"/>
+        <location filename="../pages/train_page.py" line="412"/>
         <source>Defect types (examples): {0}</source>
         <translation>缺陷类型（样本数）：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="363"/>
+        <location filename="../pages/train_page.py" line="419"/>
         <source>Training finished: {0}</source>
         <translation>训练完成：{0}</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="430"/>
+        <source>Threshold from {0} good images only, set for an accepted false-reject rate of {1:.1%}.</source>
+        <translation>阈值仅由 {0} 张良品图像确定，按可接受的误判率 {1:.1%} 设定。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="434"/>
+        <source>Threshold from {0} good images only: the highest good score plus {1:.2f} times their spread.</source>
+        <translation>阈值仅由 {0} 张良品图像确定：良品最高分数加上 {1:.2f} 倍的离散度。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="437"/>
+        <source>Threshold set between the scores of {0} good images and {1} labelled NG images.</source>
+        <translation>阈值设在 {0} 张良品图像与 {1} 张已标注不良图像的分数之间。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="449"/>
+        <source>{0} good training image(s) score above the threshold. Check them for defects or unusual parts, then relabel or remove them and train again.</source>
+        <translation>有 {0} 张良品训练图像的分数高于阈值。请检查它们是否有缺陷或属于异常零件，然后重新标注或移除，再重新训练。</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="456"/>
+        <source>and {0} more</source>
+        <translation>等另外 {0} 张</translation>
+    </message>
+    <message>
+        <location filename="../pages/train_page.py" line="457"/>
+        <source>Highest first: {0}</source>
+        <translation>按分数从高到低：{0}</translation>
     </message>
 </context>
 <context>
     <name>TrainStages</name>
     <message>
-        <location filename="../pages/train_page.py" line="45"/>
+        <location filename="../pages/train_page.py" line="58"/>
         <source>Loading images</source>
         <translation>正在读取图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="46"/>
+        <location filename="../pages/train_page.py" line="59"/>
         <source>Picking images that cover every kind of good part</source>
         <translation>正在挑选覆盖各类良品的图像</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="47"/>
+        <location filename="../pages/train_page.py" line="60"/>
         <source>Extracting features</source>
         <translation>正在提取特征</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="48"/>
+        <location filename="../pages/train_page.py" line="61"/>
         <source>Building the memory bank</source>
         <translation>正在构建记忆库</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="49"/>
+        <location filename="../pages/train_page.py" line="62"/>
         <source>Scoring defect examples for the threshold</source>
         <translation>正在为阈值计算缺陷样本分数</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="50"/>
+        <location filename="../pages/train_page.py" line="63"/>
         <source>Writing the model</source>
         <translation>正在写入模型</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="51"/>
+        <location filename="../pages/train_page.py" line="64"/>
         <source>Teaching the defect types</source>
         <translation>正在学习缺陷类型</translation>
     </message>

@@ -36,6 +36,19 @@ SIZE_CHOICES = ("auto", "128", "192", "256", "320", "384")
 BACKBONES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
 RESIZE_CHOICES = ("auto", "stretch", "tile")
 KEY_PREFIX = "train/"
+KEY_TARGET_FRR_PERCENT = KEY_PREFIX + "target_frr_percent"
+KEY_THRESHOLD_RULE = KEY_PREFIX + "threshold_rule"
+KEY_RULE_MARGIN = KEY_PREFIX + "rule_margin"
+# Written by versions that had only the margin rule. It is removed unread, because its
+# value belongs to the margin rule and must not switch a user back to that rule.
+OLD_KEY_THRESHOLD_MARGIN = KEY_PREFIX + "threshold_margin"
+RULE_FALSE_REJECTS = "false_rejects"
+RULE_MARGIN = "margin"
+DEFAULT_TARGET_FRR_PERCENT = 1.0
+TARGET_FRR_RANGE_PERCENT = (0.1, 20.0)
+DEFAULT_THRESHOLD_MARGIN = 0.25
+MAX_NAMED_OUTLIERS = 10
+WARNING_STYLE = "color: #b35900; font-weight: bold;"
 
 
 def stage_titles() -> dict[str, str]:
@@ -133,9 +146,23 @@ class TrainPage(StudioPage):
         for name in BACKBONES:
             self.backbone_combo.addItem(name, name)
 
+        self.frr_spin = _double_spin(*TARGET_FRR_RANGE_PERCENT, DEFAULT_TARGET_FRR_PERCENT, 1)
+        self.frr_spin.setObjectName("target_frr")
+        self.frr_spin.setSingleStep(0.5)
+        self.frr_spin.setSuffix(" %")
+        self.frr_spin.setToolTip(
+            self.tr(
+                "Share of good parts that the threshold may send to re-inspection (1 %: one good part in a hundred). "
+                "A lower rate rejects fewer good parts but raises the threshold, so more defects pass as OK. "
+                "The threshold comes from the good training images; labelled NG images replace it when they "
+                "are used to set the threshold."
+            )
+        )
+
         form = QFormLayout(box)
         form.addRow(self.tr("Model input size (pixels):"), self.size_combo)
         form.addRow(self.tr("Feature extractor:"), self.backbone_combo)
+        form.addRow(self.tr("Accepted false-reject rate:"), self.frr_spin)
         return box
 
     def _build_advanced_box(self) -> QGroupBox:
@@ -154,7 +181,18 @@ class TrainPage(StudioPage):
         ):
             self.resize_combo.addItem(text, value)
         self.coreset_spin = _double_spin(0.001, 1.0, 0.1, 3)
-        self.margin_spin = _double_spin(0.0, 10.0, 0.25, 2)
+        self.margin_rule_check = QCheckBox(self.tr("Use the margin rule instead of the false-reject rate"))
+        self.margin_rule_check.setObjectName("margin_rule")
+        self.margin_rule_check.setToolTip(
+            self.tr(
+                "Older rule: threshold = highest good training score plus the margin times the spread of the "
+                "good scores. One unusual training image raises it as far as that image scores."
+            )
+        )
+        self.margin_spin = _double_spin(0.0, 10.0, DEFAULT_THRESHOLD_MARGIN, 2)
+        self.margin_spin.setEnabled(False)
+        self.margin_rule_check.toggled.connect(self.margin_spin.setEnabled)
+        self.margin_rule_check.toggled.connect(lambda checked: self.frr_spin.setEnabled(not checked))
 
         self.memory_spin = QSpinBox()
         self.memory_spin.setRange(256, 262_144)
@@ -166,6 +204,7 @@ class TrainPage(StudioPage):
         form = QFormLayout(inner)
         form.addRow(self.tr("Resize rule:"), self.resize_combo)
         form.addRow(self.tr("Memory bank fraction (coreset ratio):"), self.coreset_spin)
+        form.addRow(self.margin_rule_check)
         form.addRow(self.tr("Threshold margin (spreads of the good scores):"), self.margin_spin)
         form.addRow(self.tr("Memory budget for features:"), self.memory_spin)
         form.addRow(self.tr("Random seed:"), self.seed_spin)
@@ -189,6 +228,14 @@ class TrainPage(StudioPage):
         self.result_label = QLabel()
         self.result_label.setObjectName("train_result")
         self.result_label.setWordWrap(True)
+        self.threshold_label = QLabel()
+        self.threshold_label.setObjectName("threshold_note")
+        self.threshold_label.setWordWrap(True)
+        self.threshold_warning = QLabel()
+        self.threshold_warning.setObjectName("threshold_warning")
+        self.threshold_warning.setWordWrap(True)
+        self.threshold_warning.setStyleSheet(WARNING_STYLE)
+        self.threshold_warning.setVisible(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
@@ -199,6 +246,8 @@ class TrainPage(StudioPage):
         column.addLayout(buttons)
         column.addWidget(self.stage_label)
         column.addWidget(self.result_label)
+        column.addWidget(self.threshold_label)
+        column.addWidget(self.threshold_warning)
         return column
 
     def refresh(self) -> None:
@@ -273,6 +322,7 @@ class TrainPage(StudioPage):
             size=None if size_text == "auto" else (int(size_text), int(size_text)),
             resize=self.resize_combo.currentData(),
             coreset_ratio=self.coreset_spin.value(),
+            target_frr=None if self.margin_rule_check.isChecked() else self.frr_spin.value() / 100.0,
             threshold_margin=self.margin_spin.value(),
             memory_budget_mb=self.memory_spin.value(),
             seed=self.seed_spin.value(),
@@ -298,6 +348,9 @@ class TrainPage(StudioPage):
         self.progress_bar.setRange(0, 0)
         self.stage_label.setText(self.tr("Starting the training process..."))
         self.result_label.clear()
+        self.threshold_label.clear()
+        self.threshold_warning.clear()
+        self.threshold_warning.setVisible(False)
         logger.info("Training %d good images into %s", len(request.good_images), request.model_dir)
         return True
 
@@ -360,7 +413,52 @@ class TrainPage(StudioPage):
             )
         for warning in result.get("warnings", []):
             logger.warning("Defect types: %s", warning)
+        self.threshold_label.setText(self.threshold_text(result))
+        self.threshold_label.setToolTip(result.get("threshold_note", ""))
+        self._show_threshold_warning(result)
         self.context.window.statusBar().showMessage(self.tr("Training finished: {0}").format(result["model_dir"]), 10_000)
+
+    def threshold_text(self, result: dict) -> str:
+        """Return how the threshold of ``result`` was chosen, in the interface language.
+
+        Falls back to the training's own (English) note for a rule this page does not know.
+        """
+        method = result.get("threshold_method", "")
+        good = result.get("threshold_good_count", result.get("image_count", 0))
+        if method == "good-prediction-bound" and result.get("threshold_target_frr") is not None:
+            return self.tr(
+                "Threshold from {0} good images only, set for an accepted false-reject rate of {1:.1%}."
+            ).format(good, result["threshold_target_frr"])
+        if method == "good-max-plus-margin":
+            return self.tr(
+                "Threshold from {0} good images only: the highest good score plus {1:.2f} times their spread."
+            ).format(good, result.get("threshold_margin", 0.0))
+        if method == "defect-miss-rate":
+            return self.tr("Threshold set between the scores of {0} good images and {1} labelled NG images.").format(
+                good, result.get("threshold_defect_count", 0)
+            )
+        return str(result.get("threshold_note", ""))
+
+    def _show_threshold_warning(self, result: dict) -> None:
+        count = int(result.get("good_above", 0))
+        self.threshold_warning.setVisible(count > 0)
+        if count <= 0:
+            self.threshold_warning.clear()
+            return
+        text = self.tr(
+            "{0} good training image(s) score above the threshold. Check them for defects or unusual parts, "
+            "then relabel or remove them and train again."
+        ).format(count)
+        names = [Path(source).name for source in result.get("good_above_images", [])]
+        if names:
+            listed_names = ", ".join(names[:MAX_NAMED_OUTLIERS])
+            if len(names) > MAX_NAMED_OUTLIERS:
+                listed_names += " " + self.tr("and {0} more").format(len(names) - MAX_NAMED_OUTLIERS)
+            text += "\n" + self.tr("Highest first: {0}").format(listed_names)
+        self.threshold_warning.setText(text)
+        logger.warning(
+            "%d good training image(s) score above the threshold: %s", count, ", ".join(result.get("good_above_images", []))
+        )
 
     def _load_settings(self) -> None:
         settings = self.context.settings
@@ -368,7 +466,12 @@ class TrainPage(StudioPage):
         _select_data(self.backbone_combo, settings.value(KEY_PREFIX + "backbone", BACKBONES[0]))
         _select_data(self.resize_combo, settings.value(KEY_PREFIX + "resize", "auto"))
         self.coreset_spin.setValue(float(settings.value(KEY_PREFIX + "coreset_ratio", 0.1)))
-        self.margin_spin.setValue(float(settings.value(KEY_PREFIX + "threshold_margin", 0.25)))
+        settings.remove(OLD_KEY_THRESHOLD_MARGIN)
+        self.frr_spin.setValue(float(settings.value(KEY_TARGET_FRR_PERCENT, DEFAULT_TARGET_FRR_PERCENT)))
+        self.margin_rule_check.setChecked(str(settings.value(KEY_THRESHOLD_RULE, RULE_FALSE_REJECTS)) == RULE_MARGIN)
+        self.margin_spin.setValue(float(settings.value(KEY_RULE_MARGIN, DEFAULT_THRESHOLD_MARGIN)))
+        if self.margin_rule_check.isChecked():
+            self.advanced_box.setChecked(True)
         self.memory_spin.setValue(int(settings.value(KEY_PREFIX + "memory_budget_mb", 4096)))
         self.seed_spin.setValue(int(settings.value(KEY_PREFIX + "seed", 0)))
         self.pick_spin.setValue(int(settings.value(KEY_PREFIX + "pick_count", 10)))
@@ -381,7 +484,9 @@ class TrainPage(StudioPage):
         settings.setValue(KEY_PREFIX + "backbone", self.backbone_combo.currentData())
         settings.setValue(KEY_PREFIX + "resize", self.resize_combo.currentData())
         settings.setValue(KEY_PREFIX + "coreset_ratio", self.coreset_spin.value())
-        settings.setValue(KEY_PREFIX + "threshold_margin", self.margin_spin.value())
+        settings.setValue(KEY_TARGET_FRR_PERCENT, self.frr_spin.value())
+        settings.setValue(KEY_THRESHOLD_RULE, RULE_MARGIN if self.margin_rule_check.isChecked() else RULE_FALSE_REJECTS)
+        settings.setValue(KEY_RULE_MARGIN, self.margin_spin.value())
         settings.setValue(KEY_PREFIX + "memory_budget_mb", self.memory_spin.value())
         settings.setValue(KEY_PREFIX + "seed", self.seed_spin.value())
         settings.setValue(KEY_PREFIX + "pick_count", self.pick_spin.value())

@@ -38,7 +38,11 @@ class TrainRequest:
         size: model input (height, width), or None to derive it from the images.
         resize: ``auto``, ``stretch`` or ``tile``.
         coreset_ratio: fraction of patches kept in the memory bank.
-        threshold_margin: margin above the good scores, in units of their spread.
+        target_frr: accepted false-reject rate of the good-only threshold (0.01: one good part in a
+            hundred is judged NG); None selects the older rule, ``threshold_margin`` above the
+            highest good score.
+        threshold_margin: margin above the highest good score, in units of their spread (used only
+            when ``target_frr`` is None).
         memory_budget_mb: memory for patch features.
         seed: random seed.
         type_examples: labelled NG examples that teach the few-shot defect-type classifier (none: OK/NG only).
@@ -53,6 +57,7 @@ class TrainRequest:
     size: tuple[int, int] | None = None
     resize: str = "auto"
     coreset_ratio: float = 0.1
+    target_frr: float | None = 0.01
     threshold_margin: float = 0.25
     memory_budget_mb: int = 4096
     seed: int = 0
@@ -85,6 +90,7 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
         resize=request.resize,
         coreset_ratio=request.coreset_ratio,
         threshold_margin=request.threshold_margin,
+        target_frr=request.target_frr,
         memory_budget_mb=request.memory_budget_mb,
         seed=request.seed,
     )
@@ -95,6 +101,7 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
     _check_cancel(cancel, TrainingCancelled)
     if request.defect_images:
         trained = _calibrate_with_defects(trained, request.defect_images, progress)
+    sources_above = _training_images_above(trained, images)
     _check_cancel(cancel, TrainingCancelled)
     progress(STAGE_EXPORT, 0, 1)
     manifest = write_model_bundle(trained, request.model_dir)
@@ -108,6 +115,13 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
         "input_size": list(trained.input_size),
         "threshold": trained.threshold.value,
         "threshold_method": trained.threshold.method,
+        "threshold_note": trained.threshold.note,
+        "threshold_target_frr": trained.threshold.target_frr,
+        "threshold_margin": trained.threshold.margin,
+        "threshold_good_count": trained.threshold.good_count,
+        "threshold_defect_count": trained.threshold.defect_count,
+        "good_above": trained.threshold.good_above,
+        "good_above_images": sources_above,
         "train_seconds": trained.train_seconds,
         "skipped": [str(error) for error in skipped],
         "defect_types": type_counts,
@@ -118,6 +132,21 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
 def _check_cancel(cancel: Any, cancelled: type[Exception]) -> None:
     if cancel is not None and cancel.is_set():
         raise cancelled("training was cancelled")
+
+
+def _training_images_above(trained: Any, images: list) -> list[str]:
+    """Return the files of the training images whose held-out score is above the threshold, highest first.
+
+    With a single training image the held-out scores belong to shifted copies of it, not
+    to files, so the list is empty then.
+    """
+    import numpy as np
+
+    scores = np.asarray(trained.good_scores, dtype=np.float64)
+    if scores.size != len(images):
+        return []
+    above = [index for index in np.argsort(-scores) if scores[index] > trained.threshold.value]
+    return [str(images[index].source) for index in above]
 
 
 def _pick(images: list, request: TrainRequest, progress: Callable[[str, int, int], None]) -> tuple[list, list[str]]:
@@ -132,7 +161,13 @@ def _pick(images: list, request: TrainRequest, progress: Callable[[str, int, int
 
 
 def _calibrate_with_defects(trained: Any, defect_images: tuple[str, ...], progress: Callable[[str, int, int], None]) -> Any:
-    """Move the threshold between the good (held-out) scores and the scores of labelled NG images."""
+    """Move the threshold between the good (held-out) scores and the scores of labelled NG images.
+
+    The new threshold also counts the good training images that score above it, as the
+    good-only rule does.
+    """
+    import numpy as np
+
     from anomaly import load_training_images, threshold_with_defects
     from engine.compile import TorchPredictor
 
@@ -147,6 +182,8 @@ def _calibrate_with_defects(trained: Any, defect_images: tuple[str, ...], progre
         scores.append(predictor.predict([image])[0].score)
         progress(STAGE_CALIBRATE, index + 1, len(images))
     threshold = threshold_with_defects(trained.good_scores, scores)
+    good_above = int((np.asarray(trained.good_scores) > threshold.value).sum())
+    threshold = dataclasses.replace(threshold, good_above=good_above)
     return dataclasses.replace(trained, threshold=threshold)
 
 
