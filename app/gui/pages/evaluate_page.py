@@ -83,6 +83,7 @@ class EvaluatePage(StudioPage):
         layout = QVBoxLayout(content)
         wrap_in_scroll_area(self, content)
         layout.addLayout(self._build_run_row())
+        layout.addWidget(self.status_label)
         body = QHBoxLayout()
         body.addWidget(self._build_metrics_box(), 1)
         body.addWidget(self._build_charts(), 3)
@@ -109,6 +110,12 @@ class EvaluatePage(StudioPage):
         self.run_button = QPushButton(self.tr("Evaluate"))
         self.run_button.setObjectName("evaluate_button")
         self.run_button.clicked.connect(self.start_evaluation)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setObjectName("evaluate_cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_evaluation)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("evaluate_status")
 
         self.progress_bar = QProgressBar()
         self.html_button = QPushButton(self.tr("Export HTML..."))
@@ -124,6 +131,7 @@ class EvaluatePage(StudioPage):
         row.addWidget(QLabel(self.tr("Images:")))
         row.addWidget(self.split_combo)
         row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
         row.addWidget(self.progress_bar, 1)
         row.addWidget(self.html_button)
         row.addWidget(self.pdf_button)
@@ -233,23 +241,53 @@ class EvaluatePage(StudioPage):
                 self.tr("Label images in the Label page, or choose another split."),
             )
             return False
+        self.clear_result()
         job = ThreadJob(_evaluate_job, {"bundle": bundle, "project": project, "samples": samples}, "evaluate")
         self.poller = JobPoller(job, self._on_event, self)
         self.poller.start()
         self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.progress_bar.setRange(0, len(samples))
         self.progress_bar.setValue(0)
+        self.status_label.setText(self.tr("Evaluating {0} images...").format(len(samples)))
         return True
+
+    def cancel_evaluation(self) -> None:
+        """Ask the evaluation to stop after the current image. The page discards the partial scores."""
+        if self.poller is not None:
+            self.poller.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText(self.tr("Cancelling..."))
+
+    def clear_result(self) -> None:
+        """Remove the shown evaluation, so no chart, rate or report belongs to an earlier run."""
+        self.result = None
+        self.scale = None
+        self.current_threshold = None
+        for label in self.metric_labels.values():
+            label.setText("-")
+        self.roc_chart.clear()
+        self.histogram.clear()
+        self.good_gallery.clear()
+        self.ng_gallery.clear()
+        self.types_table.clear()
+        self.types_box.setVisible(False)
+        self.slider.setEnabled(False)
+        for button in (self.reset_button, self.html_button, self.pdf_button):
+            button.setEnabled(False)
 
     def _on_event(self, event: JobEvent) -> None:
         if event.kind == PROGRESS:
             self.progress_bar.setValue(event.done)
             return
         self.poller = None
+        self.cancel_button.setEnabled(False)
         self.refresh_models()
         if event.kind == DONE:
+            self.status_label.clear()
             self.show_result(event.result["result"])
         elif event.kind == FAILED:
+            self.status_label.setText(self.tr("Evaluation failed."))
             logger.error("Evaluation failed:\n%s", event.details)
             self.context.errors.report(
                 self.tr("Evaluation failed."),
@@ -258,6 +296,7 @@ class EvaluatePage(StudioPage):
             )
         elif event.kind == CANCELLED:
             self.progress_bar.setValue(0)
+            self.status_label.setText(self.tr("Evaluation was cancelled; no results are shown."))
 
     def show_result(self, result: EvaluationResult) -> None:
         """Show metrics, charts and worst cases of ``result``, with the slider at the model's threshold."""

@@ -168,6 +168,13 @@ class RocChart(_Chart):
         self._marker = (fpr, tpr)
         self.update()
 
+    def clear(self) -> None:
+        """Remove the curve and the marker."""
+        self._fpr = np.zeros(0)
+        self._tpr = np.zeros(0)
+        self._marker = None
+        self.update()
+
     def paintEvent(self, event: Any) -> None:  # noqa: N802, D102
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -212,6 +219,14 @@ class HistogramChart(_Chart):
     def set_threshold(self, threshold: float) -> None:
         """Move the threshold line."""
         self.threshold = threshold
+        self.update()
+
+    def clear(self) -> None:
+        """Remove the histograms and the threshold line."""
+        self._edges = np.linspace(0, 1, 2)
+        self._good = np.zeros(1)
+        self._ng = np.zeros(1)
+        self.threshold = None
         self.update()
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802, D102
