@@ -2,12 +2,14 @@
 
 Usage (from the repository root)::
 
-    python app/gui/screenshots/make_workflow_screenshots.py [--data FOLDER] [--out docs/screenshots]
+    python app/gui/screenshots/make_workflow_screenshots.py [--data FOLDER] [--out docs/screenshots] [--pages train ...]
 
 ``--data`` is an MVTec-layout folder; the default is ``../shared/data/magnetic_tile``
 beside the repository, or ``assets/sample`` when that is missing. The script trains a
 128 x 128 model on 10 good images, evaluates it, builds a CPU bundle and inspects the
 test images once, then shows the results on each page and saves ``<page>-<language>.png``.
+``--pages`` limits the screenshots to the named pages and skips the Deploy and Inspect
+work when neither of them is named.
 """
 
 from __future__ import annotations
@@ -64,8 +66,11 @@ def make_slice(source: Path, target: Path) -> Path:
     return target
 
 
-def run_workflow(dataset: Path, project_root: Path) -> dict:
-    """Import, train, evaluate, build a CPU bundle and inspect once; return what the pages show."""
+def run_workflow(dataset: Path, project_root: Path, pages: tuple[str, ...] = PAGES) -> dict:
+    """Import, train, evaluate, build a CPU bundle and inspect once; return what the pages show.
+
+    The bundle build and the inspection run only when ``pages`` names Deploy or Inspect.
+    """
     with Project.create(project_root, "Magnetic tiles", []) as project:
         import_dataset(project, dataset, copy=False)
         good = project_data.good_training_images(project)
@@ -73,6 +78,10 @@ def run_workflow(dataset: Path, project_root: Path) -> dict:
         request = TrainRequest(tuple(str(path) for path in good), str(model_dir), size=(128, 128))
         trained = run_training(request, _ignore, threading.Event())
         evaluation = evaluate_bundle(model_dir, project, project_data.labelled_samples(project, "test"))
+    outcome = {"trained": trained, "evaluation": evaluation, "bundles": [], "inspection": [],
+               "test_folder": str(dataset / "test")}
+    if "deploy" not in pages and "inspect" not in pages:
+        return outcome
     deploy = DeployRequest(str(model_dir), str(project_root / project_data.BUNDLES_FOLDER), ("cpu",),
                            sample_images=tuple(str(path) for path in good[:5]),
                            calibration_images=tuple(str(path) for path in good))
@@ -81,8 +90,7 @@ def run_workflow(dataset: Path, project_root: Path) -> dict:
     results: list = []
     run_inspection(InspectRequest(bundles[0]["path"], folder=str(dataset / "test"), emit=results.append),
                    _ignore, threading.Event())
-    return {"trained": trained, "evaluation": evaluation, "bundles": bundles, "inspection": results,
-            "test_folder": str(dataset / "test")}
+    return {**outcome, "bundles": bundles, "inspection": results}
 
 
 def show_results(window, outcome: dict) -> None:
@@ -107,7 +115,9 @@ def show_results(window, outcome: dict) -> None:
     window.statusBar().clearMessage()
 
 
-def grab_pages(project_root: Path, outcome: dict, language: str, out_folder: Path) -> None:
+def grab_pages(
+    project_root: Path, outcome: dict, language: str, out_folder: Path, pages: tuple[str, ...] = PAGES
+) -> None:
     """Open the project in ``language`` and save one screenshot per workflow page."""
     from app.gui.main_window import MainWindow
 
@@ -119,7 +129,7 @@ def grab_pages(project_root: Path, outcome: dict, language: str, out_folder: Pat
     window.pages["project"].open_project(project_root)
     show_results(window, outcome)
     out_folder.mkdir(parents=True, exist_ok=True)
-    for key in PAGES:
+    for key in pages:
         window.show_page(key)
         for _ in range(10):
             QCoreApplication.processEvents()
@@ -140,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=SHARED_DATA if SHARED_DATA.is_dir() else SAMPLE_DATA,
                         help="MVTec-layout dataset folder (default: ../shared/data/magnetic_tile, else assets/sample)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots", help="output folder")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES),
+                        help="pages to save (default: all workflow pages)")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION_NAME)
@@ -148,9 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(folder) / "settings"))
         dataset = make_slice(args.data, Path(folder) / "data" / args.data.name)
         project_root = Path(folder) / "project"
-        outcome = run_workflow(dataset, project_root)
+        pages = tuple(args.pages)
+        outcome = run_workflow(dataset, project_root, pages)
         for language in ("en", "zh_CN"):
-            grab_pages(project_root, outcome, language, args.out)
+            grab_pages(project_root, outcome, language, args.out, pages)
     return 0
 
 
