@@ -22,6 +22,7 @@ except ModuleNotFoundError:  # Python 3.10
 CAMERA_KINDS = ("opencv", "genicam", "pylon", "folder", "fake")
 PLC_PROTOCOLS = ("none", "modbus", "opcua")
 CAMERA_MODES = ("free_run", "plc")
+OPCUA_SECURITY_MODES = ("Sign", "SignAndEncrypt", "None")
 
 
 class ConfigError(ValueError):
@@ -80,6 +81,13 @@ SECTIONS: dict[str, dict[str, _Key]] = {
         "port": _Key((int,), 0, lambda v: 0 <= v <= 65535, "a TCP port 0..65535 (0: 502 for modbus, 4840 for opcua)"),
         "device_id": _Key((int,), 0, lambda v: 0 <= v <= 247, "a Modbus unit id 0..247 (0 answers every id)"),
         "heartbeat_ms": _Key(NUMBER, 500, _non_negative, "a number >= 0 (0 disables the heartbeat)"),
+        "opcua_security_mode": _Key((str,), "SignAndEncrypt", lambda v: v in OPCUA_SECURITY_MODES,
+                                    "one of Sign, SignAndEncrypt (Basic256Sha256) or None (no security)"),
+        "opcua_certificate": _Key((str,), "", None, "the OPC UA server certificate file (DER or PEM)"),
+        "opcua_private_key": _Key((str,), "", None, "the unencrypted private key file of the certificate"),
+        "opcua_trusted_clients": _Key((str,), "", None, "a folder of trusted client certificates, or empty"),
+        "opcua_username": _Key((str,), "", None, "the one user allowed to log in, or empty for anonymous"),
+        "opcua_password_file": _Key((str,), "", None, "a file holding the password of opcua_username"),
     },
     "mes": {
         "webhook_url": _Key((str,), "", lambda v: v == "" or v.startswith(("http://", "https://")),
@@ -173,6 +181,13 @@ class StationConfig:
         """The station's data directory (results store and deploy root)."""
         return Path(self.station["data_dir"])
 
+    def opcua_password(self) -> str:
+        """Read the OPC UA password from ``plc.opcua_password_file`` (or ``DEFECTSEEK_OPCUA_PASSWORD``)."""
+        password_file = self.plc["opcua_password_file"]
+        if password_file:
+            return Path(password_file).read_text(encoding="utf-8").strip()
+        return os.environ.get("DEFECTSEEK_OPCUA_PASSWORD", "").strip()
+
     def deploy_token(self) -> str:
         """Read the deploy token from ``deploy.token_file`` (or ``DEFECTSEEK_DEPLOY_TOKEN``)."""
         token_file = self.deploy["token_file"]
@@ -211,6 +226,7 @@ def parse_config(data: dict[str, Any], path: Path) -> StationConfig:
         raise ConfigError(f"{path}: station.data_dir is missing; set it to a writable folder for results and bundles")
     cameras = _cameras(path, data.get("cameras", []))
     _check_deploy(path, sections["deploy"])
+    _check_opcua(path, sections["plc"])
     return StationConfig(path=path, cameras=cameras, **sections)
 
 
@@ -276,6 +292,19 @@ def _check_deploy(path: Path, deploy: dict[str, Any]) -> None:
     if deploy["require_signature"] and not deploy["public_key"]:
         raise ConfigError(f"{path}: deploy.require_signature is true but deploy.public_key is empty; "
                           "set it to the PEM public key that signs bundles")
+
+
+def _check_opcua(path: Path, plc: dict[str, Any]) -> None:
+    if plc["protocol"] != "opcua":
+        return
+    if plc["opcua_security_mode"] != "None" and not (plc["opcua_certificate"] and plc["opcua_private_key"]):
+        raise ConfigError(f"{path}: plc.opcua_security_mode is {plc['opcua_security_mode']} but "
+                          "plc.opcua_certificate or plc.opcua_private_key is empty; generate a pair with "
+                          "`defectseek-station --make-opcua-certificate DIR` and set both, or set "
+                          'plc.opcua_security_mode = "None" to run without security')
+    if plc["opcua_username"] and not plc["opcua_password_file"] and not os.environ.get("DEFECTSEEK_OPCUA_PASSWORD"):
+        raise ConfigError(f"{path}: plc.opcua_username is set but plc.opcua_password_file is empty; point it to "
+                          "a file holding the password (or set DEFECTSEEK_OPCUA_PASSWORD)")
 
 
 def _type_name(kinds: tuple[type, ...]) -> str:

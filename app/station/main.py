@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from app.station.config import ConfigError, load_config
 
@@ -20,14 +21,41 @@ EXIT_START = 3
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(prog="defectseek-station", description=__doc__)
-    parser.add_argument("--config", required=True, help="station config file (.toml or .json)")
+    parser.add_argument("--config", help="station config file (.toml or .json); required to run or --check")
     parser.add_argument("--check", action="store_true", help="validate the config and exit")
+    parser.add_argument("--make-opcua-certificate", metavar="DIR",
+                        help="write a self-signed OPC UA server certificate (opcua-server.der) and its private key "
+                             "(opcua-server-key.pem) into DIR and exit; works offline")
+    parser.add_argument("--hostname", action="append", metavar="NAME",
+                        help="host name or IP address the PLC uses to reach the station, put into the certificate; "
+                             "repeat for several (default: this computer's host name)")
     return parser
 
 
+def make_opcua_certificate(folder: str, hostnames: list[str] | None) -> int:
+    """Write a self-signed OPC UA certificate pair and print the config lines that use it."""
+    from app.station.signals.opcua_security import write_server_certificate
+
+    try:
+        certificate, key = write_server_certificate(Path(folder), hostnames)
+    except (FileExistsError, OSError) as error:
+        print(f"defectseek-station: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Wrote {certificate} and {key} (readable by its owner only). Add to [plc]:")
+    print(f'opcua_certificate = "{certificate.resolve()}"')
+    print(f'opcua_private_key = "{key.resolve()}"')
+    print("Give the PLC the certificate file so that it trusts the station.")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the station; returns 0 after a clean stop, 2 for config errors, 3 when it cannot start."""
-    arguments = build_parser().parse_args(argv)
+    """Run the station (or write a certificate); returns 0 on success, 2 for config errors, 3 when it cannot start."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.make_opcua_certificate:
+        return make_opcua_certificate(arguments.make_opcua_certificate, arguments.hostname)
+    if not arguments.config:
+        parser.error("--config is required (or use --make-opcua-certificate DIR)")
     try:
         config = load_config(arguments.config)
     except ConfigError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.station.bundles import BundleManager, DeployError
 from app.station.config import CameraConfig, StationConfig
@@ -15,6 +15,9 @@ from app.station.signals.base import NullSignaller, Signaller
 from app.station.sources.base import DriverFactory
 from app.station.sources.feed import CameraFeed, FeedSettings
 from app.station.store import ResultStore, StoreSettings
+
+if TYPE_CHECKING:
+    from app.station.signals.opcua_security import OpcUaSecurity
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +77,34 @@ def make_signaller(config: StationConfig, lanes: int) -> Signaller:
     if plc["protocol"] == "opcua":
         from app.station.signals.opcua import OpcUaSignaller
 
-        return OpcUaSignaller(lanes, plc["host"], port, heartbeat_s)
+        return OpcUaSignaller(lanes, plc["host"], port, heartbeat_s, opcua_security(config))
     return NullSignaller(lanes, heartbeat_s)
+
+
+def opcua_security(config: StationConfig) -> OpcUaSecurity:
+    """Build the OPC UA security settings from the ``plc.opcua_*`` keys (reads the password file).
+
+    Raises:
+        OpcUaSecurityError: the password file cannot be read.
+    """
+    from app.station.signals.opcua_security import OpcUaSecurity, OpcUaSecurityError
+
+    plc = config.plc
+    password = ""
+    if plc["opcua_username"]:
+        try:
+            password = config.opcua_password()
+        except OSError as error:
+            raise OpcUaSecurityError(f"plc.opcua_password_file {plc['opcua_password_file']} cannot be read "
+                                     f"({error.strerror}); fix the path or let the station's user read it") from None
+    return OpcUaSecurity(
+        mode=plc["opcua_security_mode"],
+        certificate=Path(plc["opcua_certificate"]) if plc["opcua_certificate"] else None,
+        private_key=Path(plc["opcua_private_key"]) if plc["opcua_private_key"] else None,
+        trusted_clients=Path(plc["opcua_trusted_clients"]) if plc["opcua_trusted_clients"] else None,
+        username=plc["opcua_username"],
+        password=password,
+    )
 
 
 class Station:

@@ -89,10 +89,18 @@ def test_json_config_parses(tmp_path):
         (minimal(deploy={"enabled": True}), "deploy.token_file is empty"),
         (minimal(deploy={"require_signature": True, "enabled": True, "token_file": "/t"}), "deploy.public_key is empty"),
         (minimal(deploy={"enabled": "yes"}), "deploy.enabled must be true or false"),
+        (minimal(plc={"protocol": "opcua"}), "plc.opcua_security_mode is SignAndEncrypt but plc.opcua_certificate"),
+        (minimal(plc={"protocol": "opcua", "opcua_security_mode": "Sign", "opcua_certificate": "/c.der"}),
+         "--make-opcua-certificate"),
+        (minimal(plc={"protocol": "opcua", "opcua_security_mode": "Basic128Rsa15"}),
+         "plc.opcua_security_mode must be one of Sign, SignAndEncrypt"),
+        (minimal(plc={"protocol": "opcua", "opcua_security_mode": "None", "opcua_username": "plc"}),
+         "plc.opcua_password_file is empty"),
     ],
 )
 def test_invalid_config_names_key(data, message, monkeypatch):
     monkeypatch.delenv("DEFECTSEEK_DEPLOY_TOKEN", raising=False)
+    monkeypatch.delenv("DEFECTSEEK_OPCUA_PASSWORD", raising=False)
     with pytest.raises(ConfigError) as caught:
         parse_config(data, Path("station.toml"))
     assert message in str(caught.value)
@@ -120,3 +128,18 @@ def test_hardware_trigger_camera_not_expected_to_stream():
     config = parse_config(minimal(cameras=cameras), Path("station.toml"))
     continuous = [feed_settings(camera).expect_continuous_frames for camera in config.cameras]
     assert continuous == [True, False, False]
+
+
+def test_opcua_none_mode_needs_no_files():
+    config = parse_config(minimal(plc={"protocol": "opcua", "opcua_security_mode": "None"}), Path("station.toml"))
+    assert config.plc["opcua_security_mode"] == "None"
+    assert config.plc["opcua_certificate"] == ""
+
+
+def test_opcua_password_read_from_file(tmp_path):
+    password_file = tmp_path / "opcua.password"
+    password_file.write_text("s3cret\n")
+    plc = {"protocol": "opcua", "opcua_certificate": "/c.der", "opcua_private_key": "/k.pem",
+           "opcua_username": "plc", "opcua_password_file": str(password_file)}
+    config = parse_config(minimal(plc=plc), Path("station.toml"))
+    assert config.opcua_password() == "s3cret"

@@ -17,6 +17,7 @@ from app.station.results import ResultCode
 from app.station.signals.base import FaultCode
 from app.station.signals.modbus import LANE_BLOCK, ModbusSignaller
 from app.station.signals.opcua import NAMESPACE_URI, OpcUaSignaller
+from app.station.signals.opcua_security import OpcUaSecurity
 from app.station.signals.webhook import WebhookSink
 from app.station.sources.fake import FakeCamera
 from app.station.sources.feed import CameraFeed, FeedSettings
@@ -136,7 +137,7 @@ def test_modbus_station_registers_read_only(port):
 
 def test_opcua_trigger_and_result(tmp_path, port):
     judge = FakeJudge()
-    signaller = OpcUaSignaller(lanes=1, port=port, heartbeat_s=0)
+    signaller = OpcUaSignaller(lanes=1, port=port, heartbeat_s=0, security=OpcUaSecurity(mode="None"))
     pipeline, store = start_line(tmp_path, signaller, judge)
 
     async def plc() -> dict[str, object]:
