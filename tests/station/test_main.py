@@ -1,4 +1,4 @@
-"""``defectseek-station`` as a process: config check, Modbus handshake, deploy, clean stop on SIGTERM."""
+"""``defectseek-station`` as a process: config check, READY and Modbus handshake, deploy, clean stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from pymodbus.client import ModbusTcpClient
 
 from app.station.deploy_client import DeployClientError, station_status
+from app.station.results import ResultCode
 
 from .helpers import free_port, wait_until
 
@@ -21,6 +22,11 @@ CONFIG = """
 [station]
 name = "test-line"
 data_dir = "{data}"
+
+[model]
+engine = "onnxruntime"
+device = "cpu"
+bundle = "{bundle}"
 
 [pipeline]
 result_deadline_ms = 2000
@@ -61,40 +67,35 @@ def test_check_reports_config_error(tmp_path):
     assert "station.name must be a string, got 3" in output
 
 
-def test_station_process_serves_and_stops(tmp_path):
+def test_station_process_serves_and_stops(tmp_path, sample_model):
     modbus_port, deploy_port = free_port(), free_port()
     token = tmp_path / "token"
     token.write_text("process-token")
     path = tmp_path / "station.toml"
     path.write_text(CONFIG.format(data=tmp_path / "data", modbus_port=modbus_port, deploy_port=deploy_port,
-                                  token=token))
+                                  token=token, bundle=sample_model))
     process = run_station(["--config", str(path)])
     client = ModbusTcpClient("127.0.0.1", port=modbus_port)
     failure: AssertionError | None = None
     try:
         assert wait_until(client.connect, timeout_s=30, interval_s=0.2)
 
-        def status_word() -> int:
-            return client.read_holding_registers(0, count=6, device_id=1).registers[0]
+        def registers() -> list[int]:
+            return client.read_holding_registers(0, count=6, device_id=1).registers
 
-        assert wait_until(lambda: status_word() & 0b100000, timeout_s=10)
-
-        def camera_live() -> bool:
-            try:
-                feeds = station_status("127.0.0.1", deploy_port, "process-token", timeout_s=2)["feeds"]
-            except DeployClientError:
-                return False
-            return feeds["cam0"]["state"] == "live"
-
-        # NOTE: the ready bit can rise before the camera is live. A trigger in that window is
-        # decided NG_CAMERA (code 4), so the test waits for the live camera first.
-        assert wait_until(camera_live, timeout_s=20)
-        client.write_registers(8, [1, 55], device_id=1)
-        assert wait_until(lambda: client.read_holding_registers(0, count=6, device_id=1).registers[3] == 1,
-                          timeout_s=10)
-        registers = client.read_holding_registers(0, count=6, device_id=1).registers
-        assert registers[1] == 7
-        assert registers[2] == 55
+        # A PLC that triggers as soon as READY rises: READY must mean that the camera
+        # can deliver the part's frame, so no part may come back NG_CAMERA.
+        assert wait_until(lambda: registers()[0] & 0b1, timeout_s=60, interval_s=0.005)
+        codes = []
+        for trigger_id in (55, 56, 57):
+            counter = registers()[3]
+            client.write_registers(8, [1, trigger_id], device_id=1)
+            assert wait_until(lambda counter=counter: registers()[3] != counter, timeout_s=10)
+            assert registers()[2] == trigger_id
+            codes.append(registers()[1])
+            client.write_registers(8, [2, trigger_id], device_id=1)
+            client.write_registers(8, [0, trigger_id], device_id=1)
+        assert set(codes) <= {ResultCode.OK, ResultCode.NG}
         status = None
         deadline = time.monotonic() + 20
         while status is None and time.monotonic() < deadline:
@@ -104,8 +105,8 @@ def test_station_process_serves_and_stops(tmp_path):
                 time.sleep(0.1)
         assert status is not None
         assert status["station"] == "test-line"
-        assert status["store"]["rows"] == 1
-        assert status["feeds"]["cam0"]["faults"] == ["NO_MODEL"]
+        assert status["store"]["rows"] == 3
+        assert status["feeds"]["cam0"]["faults"] == []
     except AssertionError as error:
         failure = error
     finally:

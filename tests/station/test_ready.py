@@ -93,7 +93,7 @@ def inspect_when_ready(plc, trigger_id: int) -> int:
 
 @pytest.mark.parametrize("protocol", ["modbus", "opcua"])
 def test_ready_follows_camera(tmp_path, port, protocol):
-    # The sensor drops its first triggers after power-up, so a camera that answers
+    # The sensor drops its first triggers after power-up, so a camera that responds to
     # reads is not yet able to deliver a part's frame.
     camera = UnpluggableCamera(ignored_triggers=4)
     if protocol == "modbus":
