@@ -130,8 +130,8 @@ make_tarball() {  # make_tarball NAME
 }
 
 glibc_floor() {  # glibc_floor FOLDER: the newest GLIBC symbol version any bundled binary needs, or nothing
-    # objdump fails on files that are not ELF and grep finds nothing in a folder without
-    # binaries; neither may stop the build, so the caller falls back to a default.
+    # objdump fails on files that are not ELF, and grep finds nothing in a folder without
+    # binaries. Neither may stop the build, because the caller falls back to a default.
     find "$1" -type f \( -name "*.so*" -o -perm -u+x \) -print0 \
         | { xargs -0 objdump -T 2>/dev/null || true; } | { grep -o "GLIBC_[0-9.]*" || true; } \
         | sed "s/GLIBC_//" | sort -V -u | tail -1

@@ -58,15 +58,16 @@ COMMON_EXCLUDES = [
     "openvino.frontend.paddle",
     "openvino.torch",
     "openvino.tools",
-    "onnxruntime.transformers",
-    "onnxruntime.tools",
 ]
 
 # The line runtime must not contain torch or any training code. ``inspect train``
 # stays registered but fails there because ``anomaly`` is missing.
 RUNTIME_EXCLUDES = COMMON_EXCLUDES + [
-    # The studio's INT8 compile quantizes with it; the runtime only loads bundles.
+    # The studio's INT8 compile quantizes with onnxruntime.quantization, which imports
+    # the other two; the runtime only loads bundles.
     "onnxruntime.quantization",
+    "onnxruntime.transformers",
+    "onnxruntime.tools",
     "torch",
     "torchvision",
     "albumentations",
@@ -135,6 +136,18 @@ def openvino_binaries(kept: tuple[str, ...] = OPENVINO_KEPT_LIBRARIES) -> list[t
         if is_library and _library_stem(path.name) in kept:
             collected.append((str(path), "openvino/libs"))
     return collected
+
+
+def onnxruntime_transformers_paths() -> list[str]:
+    """Return ONNX Runtime's ``transformers`` folder, for the studio's ``pathex``, when it exists.
+
+    ``onnxruntime.quantization`` (INT8 compile) imports ``onnxruntime.transformers``, whose
+    modules import each other as top-level modules (``from fusion_utils import ...``)
+    after its ``__init__`` has added its own folder to ``sys.path``. With the folder on
+    ``pathex`` PyInstaller finds and packs those top-level modules.
+    """
+    folder = package_dir("onnxruntime") / "transformers"
+    return [str(folder)] if folder.is_dir() else []
 
 
 def openvino_datas() -> list[tuple[str, str]]:

@@ -49,9 +49,17 @@ def test_runtime_openvino_keeps_cpu_only() -> None:
     assert not any("openvino_c" in name for name in names)
 
 
-def test_studio_keeps_onnxruntime_quantization() -> None:
-    assert "onnxruntime.quantization" not in pyi.COMMON_EXCLUDES
-    assert "onnxruntime.quantization" in pyi.RUNTIME_EXCLUDES
+def test_onnxruntime_transformers_path_found() -> None:
+    paths = pyi.onnxruntime_transformers_paths()
+
+    assert len(paths) == 1
+    assert (Path(paths[0]) / "fusion_utils.py").is_file()
+
+
+@pytest.mark.parametrize("module", ["onnxruntime.quantization", "onnxruntime.transformers", "onnxruntime.tools"])
+def test_studio_keeps_onnxruntime_quantization(module: str) -> None:
+    assert module not in pyi.COMMON_EXCLUDES
+    assert module in pyi.RUNTIME_EXCLUDES
 
 
 def test_runtime_excludes_pillow_avif() -> None:

@@ -1,4 +1,4 @@
-"""Trimming of the runtime's PyInstaller folder: stripping, unlinked libraries and OpenCV's BLAS."""
+"""Trimming of a PyInstaller folder: stripping, unlinked libraries and OpenCV's BLAS."""
 
 from __future__ import annotations
 
