@@ -12,11 +12,19 @@ Run from the repository root::
 
 Without ``--bundle`` it trains the shipped sample first (``inspect train``, needs the
 train extra). This is a script, not a test: CI never runs it.
+
+``--soak-json FILE`` measures nothing. It renders the summary that the soak test
+writes (``DEFECTSEEK_SOAK_JSON=FILE python -m pytest tests/station/test_soak.py -m slow``)
+as a Markdown section. With ``--out`` that section replaces the file's previous soak
+section, or is added at the end when there is none (``--append`` always adds it)::
+
+    python bench/station.py --soak-json soak.json --out docs/benchmarks-station.md
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -24,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +52,7 @@ from app.station.store import ResultStore, StoreSettings  # noqa: E402
 logger = logging.getLogger("bench.station")
 
 READY_BIT = 1
+SOAK_HEADING = "## Line station: soak test"
 SAMPLE_GOOD = REPO_ROOT / "assets" / "sample" / "train" / "good"
 
 
@@ -59,6 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sync", default="FULL", choices=("FULL", "NORMAL"), help="SQLite synchronous level (default: FULL)")
     parser.add_argument("--out", help="write the Markdown section to this file")
     parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
+    parser.add_argument("--soak-json", metavar="FILE",
+                        help="render the soak test's summary JSON instead of measuring latency")
     return parser.parse_args(argv)
 
 
@@ -170,8 +182,99 @@ def markdown(result: dict[str, object], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _number(value: object, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _loads(values: list[float] | None) -> str:
+    return "n/a" if values is None else " / ".join(f"{value:.2f}" for value in values)
+
+
+def soak_markdown(summary: dict[str, Any], source: str) -> str:
+    """Return the Markdown section of one soak run's summary."""
+    memory = summary["memory_mb"]
+    plc = summary["plc_latency_ms"]
+    station = summary["station_latency_ms"]
+    swap = summary["hot_swap"]
+    load = summary["load_average"]
+    minutes = float(summary["duration_s"]) / 60.0
+    if swap.get("performed") and swap.get("ok"):
+        swap_text = f"{swap['from']} to {swap['to']} in {swap['seconds']} s, verdicts continued"
+    elif swap.get("performed"):
+        swap_text = f"failed: {swap.get('error', 'the new bundle was not in service')}"
+    else:
+        swap_text = "not performed (run shorter than half its length?)"
+    codes = ", ".join(f"{name} {count}" for name, count in summary["result_codes"].items())
+    lines = [
+        f"{SOAK_HEADING} ({minutes:.1f} minutes, finished {summary['finished_at']})",
+        "",
+        f"Command: `DEFECTSEEK_SOAK_S={summary['duration_s']:.0f} DEFECTSEEK_SOAK_JSON={source} "
+        "python -m pytest tests/station/test_soak.py -m slow`, then "
+        f"`python bench/station.py --soak-json {source} --out docs/benchmarks-station.md`.",
+        "",
+        f"Machine: {summary['machine']}, Python {summary['python']}. Load average (1, 5, 15 min) at start "
+        f"{_loads(load['start'])}, at end {_loads(load['end'])}.",
+        "",
+        "Setup: two fake cameras at 320 x 240. Lane 0 runs free at 25 fps and fails 6 reads in a row at "
+        "regular intervals. Lane 1 is triggered by a Modbus TCP client on 127.0.0.1 that waits for each "
+        "result. A fake model takes 5 ms per batch. The webhook posts to a local HTTP server, the store has "
+        "a 20 MB disk limit, and a second bundle is hot-swapped in halfway.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| parts judged (both lanes) | {summary['parts_judged']} ({_number(summary['parts_per_s'])} per s) |",
+        f"| PLC triggers answered / sent | {summary['plc_answered']} / {summary['plc_triggers']} |",
+        f"| lost verdicts | {summary['lost_verdicts']} |",
+        f"| result codes | {codes} |",
+        f"| camera outages / reconnects | {summary['camera_outages']} / {summary['camera_reconnects']} |",
+        f"| resident memory MiB: start / after warm-up / end / max | {_number(memory['start'], 1)} / "
+        f"{_number(memory['baseline'], 1)} / {_number(memory['end'], 1)} / {_number(memory['max'], 1)} |",
+        f"| PLC trigger to result read, ms: p50 / p99 / max ({plc['count']} parts) | {_number(plc['p50'])} / "
+        f"{_number(plc['p99'])} / {_number(plc['max'])} |",
+        f"| station trigger to signal, ms: p50 / p99 / max (last {station['count']} parts) | "
+        f"{_number(station['p50'])} / {_number(station['p99'])} / {_number(station['max'])} |",
+        f"| hot swap | {swap_text} |",
+        f"| store disk usage | {_number(summary['disk_usage_mb'])} MB |",
+        f"| results delivered to the MES | {summary['mes_delivered']} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def replace_soak_section(document: str, section: str) -> str:
+    """Replace the first soak section of ``document`` with ``section``, or add it at the end."""
+    start = document.find(SOAK_HEADING)
+    if start < 0:
+        return document.rstrip("\n") + "\n\n" + section if document.strip() else section
+    end = document.find("\n## ", start + len(SOAK_HEADING))
+    rest = document[end + 1:] if end >= 0 else ""
+    return document[:start] + section + ("\n" + rest if rest else "")
+
+
+def render_soak(args: argparse.Namespace) -> int:
+    source = Path(args.soak_json)
+    try:
+        summary = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"bench/station.py: cannot read the soak summary {source}: {error}", file=sys.stderr)
+        return 2
+    text = soak_markdown(summary, args.soak_json)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        previous = out.read_text(encoding="utf-8") if out.exists() else ""
+        if args.append:
+            updated = previous.rstrip("\n") + "\n\n" + text if previous.strip() else text
+        else:
+            updated = replace_soak_section(previous, text)
+        out.write_text(updated, encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.soak_json:
+        return render_soak(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="bench-station-") as folder:
         result = measure(args, Path(folder))
