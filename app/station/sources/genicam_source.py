@@ -13,6 +13,7 @@ from app.station.sources.base import CameraError
 logger = logging.getLogger(__name__)
 
 CHANNEL_ORDERS = {"RGB8": "RGB", "BGR8": "BGR", "RGBa8": "RGB", "BGRa8": "BGR"}
+SOFTWARE_TRIGGER_FEATURES = ("TriggerMode", "TriggerSource", "TriggerSoftware")
 
 
 class GenicamDriver:
@@ -53,14 +54,12 @@ class GenicamDriver:
             harvester.reset()
             raise CameraError(f"Camera {self.device!r} not found through {self.cti} ({error})") from error
         if self.supports_software_trigger:
-            node_map = acquirer.remote_device.node_map
-            if not all(node_map.has_node(name) for name in ("TriggerMode", "TriggerSource", "TriggerSoftware")):
+            try:
+                enable_software_trigger(acquirer.remote_device.node_map, self.device)
+            except CameraError:
                 acquirer.destroy()
                 harvester.reset()
-                raise CameraError(f"Camera {self.device!r} has no software trigger (TriggerMode, TriggerSource, "
-                                  "TriggerSoftware); set software_trigger = false and run it free")
-            node_map.TriggerMode.value = "On"
-            node_map.TriggerSource.value = "Software"
+                raise
         acquirer.start()
         self._harvester, self._acquirer = harvester, acquirer
 
@@ -88,7 +87,7 @@ class GenicamDriver:
         """Execute ``TriggerSoftware``."""
         if self._acquirer is None:
             raise CameraError(f"{self.name}: trigger before open")
-        self._acquirer.remote_device.node_map.TriggerSoftware.execute()
+        fire_software_trigger(self._acquirer.remote_device.node_map)
 
     def close(self) -> None:
         """Stop acquisition and release the producer."""
@@ -99,6 +98,35 @@ class GenicamDriver:
             acquirer.destroy()
         if harvester is not None:
             harvester.reset()
+
+
+def enable_software_trigger(node_map: object, device: int | str) -> None:
+    """Put a GenICam camera in software-triggered frame acquisition (SFNC feature names).
+
+    Selects the ``FrameStart`` trigger where the camera has ``TriggerSelector``, then
+    sets ``TriggerMode=On`` and ``TriggerSource=Software``.
+
+    Raises:
+        CameraError: the camera lacks ``TriggerMode``, ``TriggerSource`` or ``TriggerSoftware``.
+    """
+    # NOTE: tested on the reference GenApi with registers in memory only. The virtual GenTL
+    # producer of the genicam package has no trigger features, so no software-triggered
+    # frame has been acquired through GenTL in the tests.
+    missing = [name for name in SOFTWARE_TRIGGER_FEATURES if not node_map.has_node(name)]  # type: ignore[attr-defined]
+    if missing:
+        raise CameraError(f"Camera {device!r} has no software trigger (missing {', '.join(missing)}); "
+                          "set software_trigger = false and run it free")
+    if node_map.has_node("TriggerSelector"):  # type: ignore[attr-defined]
+        selector = node_map.TriggerSelector  # type: ignore[attr-defined]
+        if "FrameStart" in selector.symbolics:
+            selector.value = "FrameStart"
+    node_map.TriggerMode.value = "On"  # type: ignore[attr-defined]
+    node_map.TriggerSource.value = "Software"  # type: ignore[attr-defined]
+
+
+def fire_software_trigger(node_map: object) -> None:
+    """Execute the camera's ``TriggerSoftware`` command."""
+    node_map.TriggerSoftware.execute()  # type: ignore[attr-defined]
 
 
 def _selector(harvester: object, device: int | str) -> int | dict[str, str]:
