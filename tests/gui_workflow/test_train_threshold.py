@@ -168,3 +168,25 @@ def test_train_warns_about_outlier(make_window, outlier_dataset, qtbot, tmp_path
     assert page.threshold_warning.isVisibleTo(page)
     assert "Check them for defects" in page.threshold_warning.text()
     assert OUTLIER_NAME in page.threshold_warning.text()
+
+
+def test_threshold_texts_chinese(make_window, qapp):
+    from app.gui.i18n import SIMPLIFIED_CHINESE, install_translators
+
+    translators = install_translators(qapp, SIMPLIFIED_CHINESE)
+    try:
+        page = make_window().pages["train"]
+        page.show_result(
+            {
+                "model_dir": "/models/model-1", "image_count": 17, "input_size": [128, 128], "threshold": 1.5,
+                "train_seconds": 3.0, "threshold_method": "good-prediction-bound", "threshold_target_frr": 0.02,
+                "threshold_good_count": 17, "good_above": 1, "good_above_images": [f"/data/{OUTLIER_NAME}"],
+            }
+        )
+        assert page.threshold_label.text() == "阈值仅由 17 张良品图像确定，按可接受的误判率 2.0% 设定。"
+        assert page.threshold_warning.text().startswith("有 1 张良品训练图像的分数高于阈值。")
+        assert OUTLIER_NAME in page.threshold_warning.text()
+        assert "误判" in page.frr_spin.toolTip()
+    finally:
+        for translator in translators:
+            qapp.removeTranslator(translator)
