@@ -122,6 +122,20 @@ def test_no_warning_without_outliers(make_window):
     assert not page.threshold_warning.isVisibleTo(page)
 
 
+def test_margin_rule_text(make_window):
+    page = make_window().pages["train"]
+    text = page.threshold_text(
+        {"threshold_method": "good-max-plus-margin", "threshold_good_count": 8, "threshold_margin": 0.5}
+    )
+    assert text == "Threshold from 8 good images only, by the margin rule (margin 0.50)."
+
+
+def test_unknown_rule_shows_note(make_window):
+    page = make_window().pages["train"]
+    text = page.threshold_text({"threshold_method": "future-rule", "threshold_note": "Chosen some other way."})
+    assert text == "Chosen some other way."
+
+
 def test_warning_lists_at_most_ten(make_window):
     page = make_window().pages["train"]
     names = [f"/data/good/{index}.png" for index in range(12)]

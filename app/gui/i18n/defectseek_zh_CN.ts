@@ -1984,8 +1984,8 @@
     </message>
     <message>
         <location filename="../pages/train_page.py" line="434"/>
-        <source>Threshold from {0} good images only: the highest good score plus {1:.2f} times their spread.</source>
-        <translation>阈值仅由 {0} 张良品图像确定：良品最高分数加上 {1:.2f} 倍的离散度。</translation>
+        <source>Threshold from {0} good images only, by the margin rule (margin {1:.2f}).</source>
+        <translation>阈值仅由 {0} 张良品图像按余量规则确定（余量 {1:.2f}）。</translation>
     </message>
     <message>
         <location filename="../pages/train_page.py" line="437"/>

@@ -431,7 +431,7 @@ class TrainPage(StudioPage):
             ).format(good, result["threshold_target_frr"])
         if method == "good-max-plus-margin":
             return self.tr(
-                "Threshold from {0} good images only: the highest good score plus {1:.2f} times their spread."
+                "Threshold from {0} good images only, by the margin rule (margin {1:.2f})."
             ).format(good, result.get("threshold_margin", 0.0))
         if method == "defect-miss-rate":
             return self.tr("Threshold set between the scores of {0} good images and {1} labelled NG images.").format(
