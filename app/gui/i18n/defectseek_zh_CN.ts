@@ -1766,7 +1766,7 @@
         <translation>用已标注的不良图像（测试集以外）确定阈值</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="280"/>
+        <location filename="../pages/train_page.py" line="281"/>
         <source>Defect-type classification is not available in this installation; the model judges OK/NG only.</source>
         <translation>此安装不包含缺陷类型分类；模型只判断良品/不良。</translation>
     </message>
@@ -1832,178 +1832,178 @@
     </message>
     <message>
         <location filename="../pages/train_page.py" line="188"/>
-        <source>Older rule: threshold = highest good training score plus the margin times the spread of the good scores. One unusual training image raises it as far as that image scores.</source>
-        <translation>旧规则：阈值 = 良品训练图像的最高分数 + 余量 × 良品分数的离散度。一张异常的训练图像会把阈值抬高到它自己的分数之上。</translation>
+        <source>Older rule: threshold = highest good training score plus the margin times the spread of the good scores, widened when there are fewer than 20 images. One unusual training image raises it as far as that image scores.</source>
+        <translation>旧规则：阈值 = 良品训练图像的最高分数 + 余量 × 良品分数的离散度（图像少于 20 张时放宽）。一张异常的训练图像会把阈值抬高到它自己的分数之上。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="205"/>
+        <location filename="../pages/train_page.py" line="206"/>
         <source>Resize rule:</source>
         <translation>缩放方式：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="206"/>
+        <location filename="../pages/train_page.py" line="207"/>
         <source>Memory bank fraction (coreset ratio):</source>
         <translation>记忆库比例（核心集比例）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="208"/>
+        <location filename="../pages/train_page.py" line="209"/>
         <source>Threshold margin (spreads of the good scores):</source>
         <translation>阈值余量（良品分数离散度的倍数）：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="209"/>
+        <location filename="../pages/train_page.py" line="210"/>
         <source>Memory budget for features:</source>
         <translation>特征内存预算：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="210"/>
+        <location filename="../pages/train_page.py" line="211"/>
         <source>Random seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="218"/>
+        <location filename="../pages/train_page.py" line="219"/>
         <source>Train</source>
         <translation>训练</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="221"/>
+        <location filename="../pages/train_page.py" line="222"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="257"/>
-        <location filename="../pages/train_page.py" line="299"/>
+        <location filename="../pages/train_page.py" line="258"/>
+        <location filename="../pages/train_page.py" line="300"/>
         <source>No project is open.</source>
         <translation>没有打开的项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="263"/>
+        <location filename="../pages/train_page.py" line="264"/>
         <source>{0} good images in the train split or without a split.</source>
         <translation>训练集或未划分的良品图像共 {0} 张。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="267"/>
+        <location filename="../pages/train_page.py" line="268"/>
         <source>(no type)</source>
         <translation>（无类型）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="269"/>
+        <location filename="../pages/train_page.py" line="270"/>
         <source>Labelled NG images outside the test split: {0}</source>
         <translation>测试集以外已标注的不良图像：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="271"/>
+        <location filename="../pages/train_page.py" line="272"/>
         <source>No labelled NG images outside the test split.</source>
         <translation>测试集以外没有已标注的不良图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="289"/>
+        <location filename="../pages/train_page.py" line="290"/>
         <source>Examples per defect type: {0}</source>
         <translation>各缺陷类型的样本数：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="292"/>
+        <location filename="../pages/train_page.py" line="293"/>
         <source>Give NG images outside the test split a defect type to teach the defect-type classifier.</source>
         <translation>为测试集以外的不良图像指定缺陷类型，即可训练缺陷类型分类器。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="299"/>
+        <location filename="../pages/train_page.py" line="300"/>
         <source>Create or open a project first.</source>
         <translation>请先新建或打开项目。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="304"/>
+        <location filename="../pages/train_page.py" line="305"/>
         <source>The project has no good images to train on.</source>
         <translation>项目中没有可用于训练的良品图像。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="306"/>
+        <location filename="../pages/train_page.py" line="307"/>
         <source>Mark images as good in the Label page, or import a dataset with train/good images.</source>
         <translation>请在“标注”页将图像标为良品，或导入含 train/good 图像的数据集。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="349"/>
+        <location filename="../pages/train_page.py" line="350"/>
         <source>Starting the training process...</source>
         <translation>正在启动训练进程...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="362"/>
+        <location filename="../pages/train_page.py" line="363"/>
         <source>Cancelling...</source>
         <translation>正在取消...</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="376"/>
+        <location filename="../pages/train_page.py" line="377"/>
         <source>Training was cancelled; no model was written.</source>
         <translation>训练已取消，未写入模型。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="379"/>
-        <location filename="../pages/train_page.py" line="383"/>
+        <location filename="../pages/train_page.py" line="380"/>
+        <location filename="../pages/train_page.py" line="384"/>
         <source>Training failed.</source>
         <translation>训练失败。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="385"/>
+        <location filename="../pages/train_page.py" line="386"/>
         <source>Check the settings (a smaller input size or memory budget needs less memory) and train again.</source>
         <translation>请检查设置（较小的输入尺寸或内存预算占用更少内存）后重新训练。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="394"/>
+        <location filename="../pages/train_page.py" line="395"/>
         <source>{0}: {1} of {2}</source>
         <translation>{0}：{1}/{2}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="396"/>
+        <location filename="../pages/train_page.py" line="397"/>
         <source>(about {0} s left in this stage)</source>
         <translation>（本阶段约剩 {0} 秒）</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="402"/>
+        <location filename="../pages/train_page.py" line="403"/>
         <source>Training finished.</source>
         <translation>训练完成。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="404"/>
+        <location filename="../pages/train_page.py" line="405"/>
         <source>Model {0}: {1} images, input {2} x {3}, threshold {4:.4f}, {5:.1f} s.</source>
         <translation>模型 {0}：{1} 张图像，输入 {2} x {3}，阈值 {4:.4f}，用时 {5:.1f} 秒。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="412"/>
+        <location filename="../pages/train_page.py" line="413"/>
         <source>Defect types (examples): {0}</source>
         <translation>缺陷类型（样本数）：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="419"/>
+        <location filename="../pages/train_page.py" line="420"/>
         <source>Training finished: {0}</source>
         <translation>训练完成：{0}</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="430"/>
+        <location filename="../pages/train_page.py" line="431"/>
         <source>Threshold from {0} good images only, set for an accepted false-reject rate of {1:.1%}.</source>
         <translation>阈值仅由 {0} 张良品图像确定，按可接受的误判率 {1:.1%} 设定。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="434"/>
+        <location filename="../pages/train_page.py" line="435"/>
         <source>Threshold from {0} good images only, by the margin rule (margin {1:.2f}).</source>
         <translation>阈值仅由 {0} 张良品图像按余量规则确定（余量 {1:.2f}）。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="437"/>
+        <location filename="../pages/train_page.py" line="438"/>
         <source>Threshold set between the scores of {0} good images and {1} labelled NG images.</source>
         <translation>阈值设在 {0} 张良品图像与 {1} 张已标注不良图像的分数之间。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="449"/>
+        <location filename="../pages/train_page.py" line="450"/>
         <source>{0} good training image(s) score above the threshold. Check them for defects or unusual parts, then relabel or remove them and train again.</source>
         <translation>有 {0} 张良品训练图像的分数高于阈值。请检查它们是否有缺陷或属于异常零件，然后重新标注或移除，再重新训练。</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="456"/>
+        <location filename="../pages/train_page.py" line="457"/>
         <source>and {0} more</source>
         <translation>等另外 {0} 张</translation>
     </message>
     <message>
-        <location filename="../pages/train_page.py" line="457"/>
+        <location filename="../pages/train_page.py" line="458"/>
         <source>Highest first: {0}</source>
         <translation>按分数从高到低：{0}</translation>
     </message>

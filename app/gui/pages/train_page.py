@@ -186,7 +186,8 @@ class TrainPage(StudioPage):
         self.margin_rule_check.setToolTip(
             self.tr(
                 "Older rule: threshold = highest good training score plus the margin times the spread of the "
-                "good scores. One unusual training image raises it as far as that image scores."
+                "good scores, widened when there are fewer than 20 images. One unusual training image "
+                "raises it as far as that image scores."
             )
         )
         self.margin_spin = _double_spin(0.0, 10.0, DEFAULT_THRESHOLD_MARGIN, 2)
