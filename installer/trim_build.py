@@ -24,11 +24,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import platform
 import re
 import shutil
 import struct
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 OPENCV_LIBS_FOLDER = "opencv_python_headless.libs"
 OPENBLAS_NAME_PATTERN = re.compile(r"^libopenblas.*\.so(\.\d+)*$")
-MULTIARCH_LIB_DIR = Path("/usr/lib/x86_64-linux-gnu")
+MULTIARCH_LIB_DIR = Path("/usr/lib") / (sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu")
 # The reference libraries in load order: each one links only to those before it and
 # to glibc. Debian installs BLAS and LAPACK in subfolders that its alternatives
 # system links to, so these paths name the reference build even where OpenBLAS or
@@ -49,6 +51,13 @@ REFERENCE_BLAS_LIBRARIES = (
     MULTIARCH_LIB_DIR / "lapack" / "liblapack.so.3",
 )
 REFERENCE_BLAS_PACKAGES = "gcc libblas3 liblapack3 libgfortran5"
+# Debian's copyright files of the copied libraries, packed beside them (BSD-3-Clause for
+# BLAS and LAPACK, GPL-3 with the GCC Runtime Library Exception for libgfortran and libquadmath).
+REFERENCE_BLAS_COPYRIGHTS = tuple(
+    Path("/usr/share/doc") / package / "copyright"
+    for package in ("libblas3", "liblapack3", "libgfortran5", "libquadmath0")
+)
+LICENSES_FOLDER = "reference-blas-licenses"
 ELF_MAGIC = b"\x7fELF"
 PT_LOAD = 1
 PAGE_SIZE_BYTES = 4096
@@ -189,12 +198,22 @@ def replace_opencv_blas(internal: Path) -> Cut:
     _write_blas_link_library(openblas, openblas.name)
     for library in REFERENCE_BLAS_LIBRARIES:
         shutil.copyfile(library.resolve(), libs / library.name)
+    _copy_copyrights(internal / LICENSES_FOLDER)
     removed = remove_unlinked_libraries(internal, libs)
     logger.info("replaced %s; removed %s", openblas.name, ", ".join(removed) or "nothing else")
     return Cut(
         "OpenCV's OpenBLAS, libgfortran and libquadmath, replaced by the reference BLAS and LAPACK",
         before - _folder_bytes(libs),
     )
+
+
+def _copy_copyrights(target: Path) -> None:
+    target.mkdir(exist_ok=True)
+    for path in REFERENCE_BLAS_COPYRIGHTS:
+        if path.is_file():
+            shutil.copyfile(path, target / f"{path.parent.name}-copyright")
+        else:
+            logger.warning("%s is missing; add the license of %s to the package by hand", path, path.parent.name)
 
 
 def remove_unlinked_libraries(root: Path, folder: Path) -> list[str]:

@@ -178,6 +178,7 @@ def test_reference_blas_keeps_opencv_matrix_routines(tmp_path: Path) -> None:
     assert cut.saved_bytes > 20 * 2**20
     assert not list(libs.glob("libgfortran-*"))
     assert (libs / "liblapack.so.3").is_file()
+    assert (internal / trim_build.LICENSES_FOLDER / "liblapack3-copyright").is_file()
     assert result.returncode == 0, result.stderr
     assert f"cv2 {internal}" in result.stdout
     assert str(libs / "liblapack.so.3") in result.stdout
