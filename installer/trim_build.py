@@ -41,9 +41,9 @@ OPENCV_LIBS_FOLDER = "opencv_python_headless.libs"
 OPENBLAS_NAME_PATTERN = re.compile(r"^libopenblas.*\.so(\.\d+)*$")
 MULTIARCH_LIB_DIR = Path("/usr/lib") / (sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu")
 # The reference libraries in load order: each one links only to those before it and
-# to the C and GCC runtime libraries that every system has. Debian installs BLAS and LAPACK in subfolders that its alternatives
-# system links to, so these paths name the reference build even where OpenBLAS or
-# another implementation is the system default.
+# to the C and GCC runtime libraries that every system has. Debian installs BLAS and
+# LAPACK in subfolders that its alternatives system links to, so these paths name the
+# reference build even where OpenBLAS or another implementation is the system default.
 REFERENCE_BLAS_LIBRARIES = (
     MULTIARCH_LIB_DIR / "libquadmath.so.0",
     MULTIARCH_LIB_DIR / "libgfortran.so.5",
