@@ -95,7 +95,7 @@ def needed_libraries(path: Path) -> list[str]:
 
 
 def load_segments_aligned(path: Path) -> bool:
-    """Return whether every PT_LOAD segment of a 64-bit little-endian ELF file has offset = address modulo the page size.
+    """Return whether each PT_LOAD segment of a 64-bit little-endian ELF file has offset = address modulo 4096.
 
     The dynamic loader rejects a library whose segments break this rule with
     "ELF load command address/offset not page-aligned".
