@@ -61,7 +61,7 @@ def add_openvino_extension(core: object, library: Path) -> str | None:
 def search_kernel(library: Path, search: str) -> str | None:
     """Return the kernel that the ``search`` strategy of ``library`` runs on this CPU, or None if unknown.
 
-    Examples: ``int8-screened-avx512-vnni``, ``fp32-scan-avx2``. The library is loaded through
+    Examples: ``int8-screened-avx512-vnni``, ``int8-screened-avx2``, ``fp32-scan-avx512``. The library is loaded through
     ctypes; import ``openvino`` first so that the OpenVINO libraries it links to are found.
     """
     try:

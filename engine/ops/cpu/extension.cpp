@@ -28,7 +28,7 @@ public:
 
     void validate_and_infer_types() override {
         NODE_VALIDATION_CHECK(this, parse_search(m_search_name.c_str(), &m_search), "invalid search '", m_search_name,
-                              "'; use screened, fp32 or screened-portable");
+                              "'; use screened, fp32, screened-avx2 or screened-portable");
         const auto& features = get_input_partial_shape(0);
         ov::PartialShape output = ov::PartialShape::dynamic(4);
         if (features.rank().is_static() && features.rank().get_length() == 4)

@@ -176,6 +176,8 @@ bool parse_search(const char* name, Search* search) {
         *search = Search::kScreened;
     else if (value == "fp32")
         *search = Search::kFp32;
+    else if (value == "screened-avx2")
+        *search = Search::kScreenedAvx2;
     else if (value == "screened-portable")
         *search = Search::kScreenedPortable;
     else
@@ -183,18 +185,39 @@ bool parse_search(const char* name, Search* search) {
     return true;
 }
 
-void nearest_distance(const float* features, int64_t patches, const PreparedBank& bank, Search search, float* distances) {
+namespace {
+
+// The screen that `search` runs here, or false when it runs the fp32 scan.
+bool screen_for(Search search, ScreenIsa* isa) {
+    const ScreenIsa best = best_screen_isa();
     if (search == Search::kScreenedPortable)
-        nearest_distance_screened(features, patches, bank, false, distances);
-    else if (search == Search::kScreened && screened_search_uses_vnni())
-        nearest_distance_screened(features, patches, bank, true, distances);
+        *isa = ScreenIsa::kPortable;
+    else if (search == Search::kScreenedAvx2)
+        *isa = best == ScreenIsa::kPortable ? ScreenIsa::kPortable : ScreenIsa::kAvx2;
+    else if (search == Search::kScreened && best != ScreenIsa::kPortable)
+        *isa = best;
+    else
+        return false;
+    return true;
+}
+
+}  // namespace
+
+void nearest_distance(const float* features, int64_t patches, const PreparedBank& bank, Search search, float* distances) {
+    ScreenIsa isa;
+    if (screen_for(search, &isa))
+        nearest_distance_screened(features, patches, bank, isa, distances);
     else
         nearest_distance_fp32(features, patches, bank, distances);
 }
 
 const char* search_kernel_name(Search search) {
-    if (search == Search::kScreenedPortable) return "int8-screened-portable";
-    if (search == Search::kScreened && screened_search_uses_vnni()) return "int8-screened-avx512-vnni";
+    ScreenIsa isa;
+    if (screen_for(search, &isa)) {
+        if (isa == ScreenIsa::kVnni) return "int8-screened-avx512-vnni";
+        if (isa == ScreenIsa::kAvx2) return "int8-screened-avx2";
+        return "int8-screened-portable";
+    }
     if (__builtin_cpu_supports("avx512f")) return "fp32-scan-avx512";
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "fp32-scan-avx2";
     return "fp32-scan-generic";

@@ -32,27 +32,31 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
 // one image's C x P block (channel-major, as in N x C x h x w).
 void nearest_distance_fp32(const float* features, int64_t patches, const PreparedBank& bank, float* distances);
 
+// Instruction sets of the screened search's first stage.
+enum class ScreenIsa { kVnni, kAvx2, kPortable };
+
+// The fastest screen this CPU runs: AVX-512 VNNI, else AVX2 with FMA, else plain C++.
+ScreenIsa best_screen_isa();
+
 // Exact search screened by INT8 dot products (needs a bank prepared with_int8): rows whose
 // proven lower bound is not above the smallest proven upper bound are re-ranked in fp32, so the
-// result equals nearest_distance_fp32 up to float rounding. Uses VNNI when allow_vnni is true and
-// the CPU has it, else a portable integer loop.
-void nearest_distance_screened(const float* features, int64_t patches, const PreparedBank& bank, bool allow_vnni,
+// result equals nearest_distance_fp32 up to float rounding. An `isa` the CPU lacks is replaced
+// by the best one it has.
+void nearest_distance_screened(const float* features, int64_t patches, const PreparedBank& bank, ScreenIsa isa,
                                float* distances);
 
-// Whether this CPU runs the screened search with AVX-512 VNNI.
-bool screened_search_uses_vnni();
-
 // Search strategies of the NearestDistance operator (its `search` attribute).
-enum class Search { kScreened, kFp32, kScreenedPortable };
+enum class Search { kScreened, kFp32, kScreenedAvx2, kScreenedPortable };
 
-// Parses a `search` attribute value ("screened", "fp32", "screened-portable"); false if unknown.
+// Parses a `search` attribute value ("screened", "fp32", "screened-avx2", "screened-portable");
+// returns false if the value is unknown.
 bool parse_search(const char* name, Search* search);
 
-// Runs the strategy on one image: kScreened uses the INT8 screen with VNNI and falls back to the
-// fp32 scan on CPUs without it; kScreenedPortable forces the screen without VNNI.
+// Runs the strategy on one image. kScreened runs the fastest screen of this CPU (VNNI, then AVX2)
+// and the fp32 scan on CPUs with neither; kScreenedAvx2 and kScreenedPortable force that screen.
 void nearest_distance(const float* features, int64_t patches, const PreparedBank& bank, Search search, float* distances);
 
-// Name of the kernel that `search` runs on this CPU, e.g. "int8-screened-avx512-vnni" or "fp32-scan-avx2".
+// Name of the kernel that `search` runs on this CPU, e.g. "int8-screened-avx512-vnni" or "fp32-scan-avx512".
 const char* search_kernel_name(Search search);
 
 // Bilinear upsampling (half-pixel centres, edge clamped) of an h x w map to H x W,

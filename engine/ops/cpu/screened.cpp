@@ -4,7 +4,7 @@
 // and computes approximate squared distances |x|^2 + |b|^2 - 2 x^.b^ with VNNI dot products.
 // By Cauchy-Schwarz, x.b - x^.b^ = x.(b - b^) + (x - x^).b^, so the true squared distance lies
 // within 2 (|x| |b - b^| + |x - x^| |b^|) of the approximation (plus a small slack for float
-// rounding). Stage 2 takes the smallest upper bound U over the bank and re-ranks, in exact fp32,
+// rounding). Stage 1 runs with AVX-512 VNNI, with AVX2 (7-bit patches) or in plain C++. Stage 2 takes the smallest upper bound U over the bank and re-ranks, in exact fp32,
 // every row whose lower bound is at most U. The nearest row always passes, because its squared
 // distance is at most every row's upper bound, so the result equals a full fp32 scan.
 #include <algorithm>
@@ -28,7 +28,7 @@ constexpr int64_t kTileGroups = 2;      // row groups per screening step
 constexpr float kRoundingSlack = 1e-4f; // relative slack on (|x| + |b|)^2 for float rounding
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 
-// One tile of patches quantized to unsigned bytes (int8 + 128), channels contiguous per patch.
+// One tile of patches quantized to unsigned bytes (q + offset), channels contiguous per patch.
 struct PatchTile {
     int64_t count = 0;
     std::vector<uint8_t> bytes;      // kTilePatches x packed_channels
@@ -38,6 +38,7 @@ struct PatchTile {
     float squared_norm[kTilePatches] = {};
     float norm[kTilePatches] = {};
     float error[kTilePatches] = {};  // |x - x^|
+    int32_t offset = 128;            // byte = q + offset: 128 for 8-bit patches, 64 for 7-bit ones (AVX2)
 };
 
 // Copies patches [start, start + count) of the channel-major features into the tile, one row each.
@@ -86,7 +87,7 @@ void bounds_generic(const int32_t* dots, const PreparedBank& bank, int64_t first
                     Bounds* out) {
     for (int64_t i = 0; i < kGroupRows; ++i) {
         const int64_t row = first + i;
-        const int32_t centred = dots[i] - 128 * bank.row_sums[row];
+        const int32_t centred = dots[i] - tile.offset * bank.row_sums[row];
         const float approximate =
             tile.squared_norm[p] + bank.norms[row] - 2.0f * tile.scale[p] * bank.row_scales[row] * float(centred);
         const float reach = tile.norm[p] + bank.row_norms[row];
@@ -202,6 +203,148 @@ DEFECTSEEK_VNNI void screen_vnni(const PatchTile& tile, const PreparedBank& bank
     for (int64_t p = 0; p < kTilePatches; ++p) smallest_upper[p] = _mm512_reduce_min_ps(upper[p]);
 }
 
+
+// AVX2 without VNNI: vpmaddubsw adds two u8 x s8 products into int16, which cannot overflow when
+// the patch bytes stay below 128, so patches use 7 bits (q in [-63, 63], byte = q + 64). The
+// coarser patch quantization widens the bounds, which costs re-ranked rows but not exactness.
+#define DEFECTSEEK_AVX2 __attribute__((target("avx2,fma")))
+constexpr int kAvx2Levels = 63;
+constexpr int64_t kAvx2SubTile = 4;  // patches per register tile: 8 accumulators fit in 16 ymm registers
+
+DEFECTSEEK_AVX2 inline float horizontal_sum(__m256 v) {
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+    return _mm_cvtss_f32(_mm_add_ss(sum, _mm_movehdup_ps(sum)));
+}
+
+DEFECTSEEK_AVX2 inline float horizontal_max(__m256 v) {
+    __m128 top = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    top = _mm_max_ps(top, _mm_movehl_ps(top, top));
+    return _mm_cvtss_f32(_mm_max_ss(top, _mm_movehdup_ps(top)));
+}
+
+DEFECTSEEK_AVX2 inline float horizontal_min(__m256 v) {
+    __m128 low = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    low = _mm_min_ps(low, _mm_movehl_ps(low, low));
+    return _mm_cvtss_f32(_mm_min_ss(low, _mm_movehdup_ps(low)));
+}
+
+DEFECTSEEK_AVX2 void quantize_tile_avx2(int64_t packed_channels, PatchTile* tile) {
+    const int64_t vectors = tile->stride / 8;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    tile->offset = kAvx2Levels + 1;
+    for (int64_t p = 0; p < kTilePatches; ++p) {
+        const float* values = tile->values.data() + p * tile->stride;
+        __m256 peak = _mm256_setzero_ps();
+        __m256 squared = _mm256_setzero_ps();
+        for (int64_t v = 0; v < vectors; ++v) {
+            const __m256 x = _mm256_loadu_ps(values + v * 8);
+            peak = _mm256_max_ps(peak, _mm256_andnot_ps(sign, x));
+            squared = _mm256_fmadd_ps(x, x, squared);
+        }
+        const float largest = horizontal_max(peak);
+        const float scale = largest > 0.0f ? largest / float(kAvx2Levels) : 1.0f;
+        const __m256 inverse = _mm256_set1_ps(1.0f / scale);
+        const __m256 step = _mm256_set1_ps(scale);
+        __m256 error = _mm256_setzero_ps();
+        uint8_t* bytes = tile->bytes.data() + p * packed_channels;
+        for (int64_t v = 0; v < vectors; ++v) {
+            const __m256 x = _mm256_loadu_ps(values + v * 8);
+            __m256i quantized = _mm256_cvtps_epi32(_mm256_mul_ps(x, inverse));
+            quantized = _mm256_max_epi32(_mm256_min_epi32(quantized, _mm256_set1_epi32(kAvx2Levels)),
+                                         _mm256_set1_epi32(-kAvx2Levels));
+            const __m256 residual = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(quantized), step, x);
+            error = _mm256_fmadd_ps(residual, residual, error);
+            int32_t lanes[8];
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi32(quantized, _mm256_set1_epi32(tile->offset)));
+            for (int64_t k = 0; k < 8 && v * 8 + k < packed_channels; ++k) bytes[v * 8 + k] = static_cast<uint8_t>(lanes[k]);
+        }
+        const float total = horizontal_sum(squared);
+        tile->scale[p] = scale;
+        tile->squared_norm[p] = total;
+        tile->norm[p] = std::sqrt(total);
+        tile->error[p] = std::sqrt(horizontal_sum(error));
+    }
+}
+
+DEFECTSEEK_AVX2 inline void bounds_avx2(__m256i dots, const PreparedBank& bank, int64_t first, const PatchTile& tile,
+                                        int64_t p, float* lower, __m256* smallest_upper) {
+    const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bank.row_sums.data() + first));
+    const __m256 dot = _mm256_cvtepi32_ps(_mm256_sub_epi32(dots, _mm256_mullo_epi32(sums, _mm256_set1_epi32(tile.offset))));
+    const __m256 factor = _mm256_mul_ps(_mm256_set1_ps(-2.0f * tile.scale[p]), _mm256_loadu_ps(bank.row_scales.data() + first));
+    const __m256 base = _mm256_add_ps(_mm256_set1_ps(tile.squared_norm[p]), _mm256_loadu_ps(bank.norms.data() + first));
+    const __m256 approximate = _mm256_fmadd_ps(dot, factor, base);
+    const __m256 reach = _mm256_add_ps(_mm256_set1_ps(tile.norm[p]), _mm256_loadu_ps(bank.row_norms.data() + first));
+    __m256 bound = _mm256_mul_ps(_mm256_set1_ps(kRoundingSlack), _mm256_mul_ps(reach, reach));
+    bound = _mm256_fmadd_ps(_mm256_set1_ps(2.0f * tile.norm[p]), _mm256_loadu_ps(bank.row_errors.data() + first), bound);
+    bound = _mm256_fmadd_ps(_mm256_set1_ps(2.0f * tile.error[p]), _mm256_loadu_ps(bank.quantized_norms.data() + first),
+                            bound);
+    _mm256_storeu_ps(lower + first, _mm256_sub_ps(approximate, bound));
+    *smallest_upper = _mm256_min_ps(*smallest_upper, _mm256_add_ps(approximate, bound));
+}
+
+// Stage 1 with AVX2: sub-tiles of kAvx2SubTile patches x one group of 16 rows (two registers).
+DEFECTSEEK_AVX2 void screen_avx2(const PatchTile& tile, const PreparedBank& bank, float* lower, float* smallest_upper) {
+    const int64_t packed_channels = bank.packed_channels;
+    const int64_t quads = packed_channels / 4;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t sub = 0; sub < kTilePatches; sub += kAvx2SubTile) {
+        __m256 upper[kAvx2SubTile];
+        for (int64_t p = 0; p < kAvx2SubTile; ++p) upper[p] = _mm256_set1_ps(kInfinity);
+        for (int64_t group = 0; group < bank.padded_rows / kGroupRows; ++group) {
+            const int8_t* packed = bank.packed.data() + group * packed_channels * kGroupRows;
+            __m256i acc[kAvx2SubTile][2];
+            for (int64_t p = 0; p < kAvx2SubTile; ++p) acc[p][0] = acc[p][1] = _mm256_setzero_si256();
+            for (int64_t c4 = 0; c4 < quads; ++c4) {
+                const __m256i low_rows = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + c4 * 64));
+                const __m256i high_rows = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + c4 * 64 + 32));
+                for (int64_t p = 0; p < kAvx2SubTile; ++p) {
+                    int32_t four_bytes;
+                    std::memcpy(&four_bytes, tile.bytes.data() + (sub + p) * packed_channels + c4 * 4, sizeof(four_bytes));
+                    const __m256i quad = _mm256_set1_epi32(four_bytes);
+                    const __m256i low = _mm256_madd_epi16(_mm256_maddubs_epi16(quad, low_rows), ones);
+                    const __m256i high = _mm256_madd_epi16(_mm256_maddubs_epi16(quad, high_rows), ones);
+                    acc[p][0] = _mm256_add_epi32(acc[p][0], low);
+                    acc[p][1] = _mm256_add_epi32(acc[p][1], high);
+                }
+            }
+            const int64_t first = group * kGroupRows;
+            for (int64_t p = 0; p < kAvx2SubTile; ++p) {
+                float* bounds = lower + (sub + p) * bank.padded_rows;
+                bounds_avx2(acc[p][0], bank, first, tile, sub + p, bounds, &upper[p]);
+                bounds_avx2(acc[p][1], bank, first + 8, tile, sub + p, bounds, &upper[p]);
+            }
+        }
+        for (int64_t p = 0; p < kAvx2SubTile; ++p) smallest_upper[sub + p] = horizontal_min(upper[p]);
+    }
+}
+
+DEFECTSEEK_AVX2 float exact_squared_avx2(const float* patch, const float* row, int64_t channels) {
+    __m256 sum = _mm256_setzero_ps();
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+        const __m256 difference = _mm256_sub_ps(_mm256_loadu_ps(patch + c), _mm256_loadu_ps(row + c));
+        sum = _mm256_fmadd_ps(difference, difference, sum);
+    }
+    float total = horizontal_sum(sum);
+    for (; c < channels; ++c) total += (patch[c] - row[c]) * (patch[c] - row[c]);
+    return total;
+}
+
+DEFECTSEEK_AVX2 float rerank_avx2(const float* patch, const float* lower, float smallest_upper, const PreparedBank& bank) {
+    float nearest = kInfinity;
+    const __m256 limit = _mm256_set1_ps(smallest_upper);
+    for (int64_t first = 0; first < bank.padded_rows; first += 8) {
+        uint32_t mask = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(lower + first), limit, _CMP_LE_OQ)));
+        while (mask != 0) {
+            const int64_t row = first + __builtin_ctz(mask);
+            mask &= mask - 1;
+            nearest = std::min(nearest, exact_squared_avx2(patch, bank.rows_fp32.data() + row * bank.channels, bank.channels));
+        }
+    }
+    return nearest;
+}
+
 float exact_squared_generic(const float* patch, const float* row, int64_t channels) {
     float sum = 0.0f;
     for (int64_t c = 0; c < channels; ++c) {
@@ -251,6 +394,11 @@ DEFECTSEEK_VNNI float rerank_avx512(const float* patch, const float* lower, floa
     return nearest;
 }
 
+bool cpu_has_avx2() {
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+}
+
 bool cpu_has_vnni() {
     static const bool has = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
                             __builtin_cpu_supports("avx512dq") &&
@@ -258,7 +406,7 @@ bool cpu_has_vnni() {
     return has;
 }
 
-void screened_range(const float* features, int64_t patches, const PreparedBank& bank, bool vnni, int64_t begin,
+void screened_range(const float* features, int64_t patches, const PreparedBank& bank, ScreenIsa isa, int64_t begin,
                     int64_t end, float* distances) {
     PatchTile tile;
     tile.bytes.resize(kTilePatches * bank.packed_channels);
@@ -268,21 +416,28 @@ void screened_range(const float* features, int64_t patches, const PreparedBank& 
     for (int64_t index = begin; index < end; ++index) {
         const int64_t start = index * kTilePatches;
         gather_tile(features, patches, bank.channels, start, &tile);
-        if (vnni)
-            quantize_tile_vnni(bank.channels, bank.packed_channels, &tile);
-        else
-            quantize_tile_generic(bank.channels, bank.packed_channels, &tile);
         float smallest_upper[kTilePatches];
         std::fill(smallest_upper, smallest_upper + kTilePatches, kInfinity);
-        if (vnni)
+        if (isa == ScreenIsa::kVnni) {
+            quantize_tile_vnni(bank.channels, bank.packed_channels, &tile);
             screen_vnni(tile, bank, lower.data(), smallest_upper);
-        else
+        } else if (isa == ScreenIsa::kAvx2) {
+            quantize_tile_avx2(bank.packed_channels, &tile);
+            screen_avx2(tile, bank, lower.data(), smallest_upper);
+        } else {
+            quantize_tile_generic(bank.channels, bank.packed_channels, &tile);
             screen_generic(tile, bank, lower.data(), smallest_upper);
+        }
         for (int64_t p = 0; p < tile.count; ++p) {
             const float* patch = tile.values.data() + p * tile.stride;
             const float* bounds = lower.data() + p * bank.padded_rows;
-            const float nearest = vnni ? rerank_avx512(patch, bounds, smallest_upper[p], bank)
-                                       : rerank_generic(patch, bounds, smallest_upper[p], bank);
+            float nearest;
+            if (isa == ScreenIsa::kVnni)
+                nearest = rerank_avx512(patch, bounds, smallest_upper[p], bank);
+            else if (isa == ScreenIsa::kAvx2)
+                nearest = rerank_avx2(patch, bounds, smallest_upper[p], bank);
+            else
+                nearest = rerank_generic(patch, bounds, smallest_upper[p], bank);
             distances[start + p] = std::sqrt(std::max(nearest, 0.0f));
         }
     }
@@ -290,14 +445,19 @@ void screened_range(const float* features, int64_t patches, const PreparedBank& 
 
 }  // namespace
 
-bool screened_search_uses_vnni() { return cpu_has_vnni(); }
+ScreenIsa best_screen_isa() {
+    if (cpu_has_vnni()) return ScreenIsa::kVnni;
+    if (cpu_has_avx2()) return ScreenIsa::kAvx2;
+    return ScreenIsa::kPortable;
+}
 
-void nearest_distance_screened(const float* features, int64_t patches, const PreparedBank& bank, bool allow_vnni,
+void nearest_distance_screened(const float* features, int64_t patches, const PreparedBank& bank, ScreenIsa isa,
                                float* distances) {
-    const bool vnni = allow_vnni && cpu_has_vnni();
+    if (isa == ScreenIsa::kVnni && !cpu_has_vnni()) isa = best_screen_isa();
+    if (isa == ScreenIsa::kAvx2 && !cpu_has_avx2()) isa = ScreenIsa::kPortable;
     const int64_t tiles = (patches + kTilePatches - 1) / kTilePatches;
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, tiles, 2), [&](const tbb::blocked_range<int64_t>& range) {
-        screened_range(features, patches, bank, vnni, range.begin(), range.end(), distances);
+        screened_range(features, patches, bank, isa, range.begin(), range.end(), distances);
     });
 }
 
