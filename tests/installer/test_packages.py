@@ -268,6 +268,23 @@ def test_runtime_station_serves_modbus(tmp_path: Path) -> None:
     assert process.returncode == 0, output
 
 
+STATION_SOURCE_MODULES = ("fake", "folder_source", "opencv_source", "genicam_source", "pylon_source")
+
+
+def test_runtime_station_packs_sources(tmp_path: Path) -> None:
+    viewer = shutil.which("pyi-archive_viewer")
+    if viewer is None:
+        pytest.skip("pyi-archive_viewer is not installed (pip install pyinstaller)")
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+
+    listing = subprocess.run(
+        [viewer, "-l", "-r", str(folder / "defectseek-station")], capture_output=True, text=True, check=True
+    ).stdout
+
+    for module in STATION_SOURCE_MODULES:
+        assert f"app.station.sources.{module}" in listing
+
+
 def test_runtime_station_checks_config(tmp_path: Path) -> None:
     folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
     program = folder / "defectseek-station"
