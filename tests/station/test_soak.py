@@ -18,7 +18,6 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from pymodbus.client import ModbusTcpClient
 
