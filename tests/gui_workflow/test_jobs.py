@@ -121,3 +121,13 @@ def test_eta_from_stage_rate():
     assert eta.update("coreset", 0, 100) is None
     now[0] = 6.0
     assert eta.update("coreset", 50, 100) == pytest.approx(1.0)
+
+
+def test_train_request_defaults_match_the_cli() -> None:
+    from anomaly import TrainConfig
+    from app.gui.workflow.train_job import TrainRequest
+
+    request = TrainRequest(good_images=(), model_dir="unused")
+    assert request.backbone == TrainConfig.backbone
+    assert request.coreset_ratio == TrainConfig.coreset_ratio
+    assert request.target_frr == TrainConfig.target_frr

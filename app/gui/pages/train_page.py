@@ -28,7 +28,7 @@ from app.gui.pages.base import PageContext, StudioPage
 from app.gui.pages.workflow_widgets import JobPoller, wrap_in_scroll_area
 from app.gui.workflow import project_data
 from app.gui.workflow.jobs import CANCELLED, DONE, FAILED, PROGRESS, EtaEstimator, JobEvent, JobProcess
-from app.gui.workflow.train_job import TRAIN_TARGET, TrainRequest
+from app.gui.workflow.train_job import DEFAULT_BACKBONE, DEFAULT_CORESET_RATIO, TRAIN_TARGET, TrainRequest
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class TrainPage(StudioPage):
             strict=True,
         ):
             self.resize_combo.addItem(text, value)
-        self.coreset_spin = _double_spin(0.001, 1.0, 0.1, 3)
+        self.coreset_spin = _double_spin(0.001, 1.0, DEFAULT_CORESET_RATIO, 3)
         self.margin_rule_check = QCheckBox(self.tr("Use the margin rule instead of the false-reject rate"))
         self.margin_rule_check.setObjectName("margin_rule")
         self.margin_rule_check.setToolTip(
@@ -464,9 +464,9 @@ class TrainPage(StudioPage):
     def _load_settings(self) -> None:
         settings = self.context.settings
         _select_data(self.size_combo, settings.value(KEY_PREFIX + "size", "auto"))
-        _select_data(self.backbone_combo, settings.value(KEY_PREFIX + "backbone", BACKBONES[0]))
+        _select_data(self.backbone_combo, settings.value(KEY_PREFIX + "backbone", DEFAULT_BACKBONE))
         _select_data(self.resize_combo, settings.value(KEY_PREFIX + "resize", "auto"))
-        self.coreset_spin.setValue(float(settings.value(KEY_PREFIX + "coreset_ratio", 0.1)))
+        self.coreset_spin.setValue(float(settings.value(KEY_PREFIX + "coreset_ratio", DEFAULT_CORESET_RATIO)))
         settings.remove(OLD_KEY_THRESHOLD_MARGIN)
         self.frr_spin.setValue(float(settings.value(KEY_TARGET_FRR_PERCENT, DEFAULT_TARGET_FRR_PERCENT)))
         self.margin_rule_check.setChecked(str(settings.value(KEY_THRESHOLD_RULE, RULE_FALSE_REJECTS)) == RULE_MARGIN)

@@ -25,6 +25,12 @@ STAGE_EXPORT = "export"
 STAGE_TYPES = "types"
 
 
+# The same defaults as ``anomaly.TrainConfig`` (a test checks it); repeated here so the
+# GUI does not import torch before a training job starts.
+DEFAULT_BACKBONE = "efficientnet-lite1"
+DEFAULT_CORESET_RATIO = 0.03
+
+
 @dataclass(frozen=True)
 class TrainRequest:
     """Training request from the Train page.
@@ -53,10 +59,10 @@ class TrainRequest:
     model_dir: str
     pick_count: int = 0
     defect_images: tuple[str, ...] = ()
-    backbone: str = "efficientnet-lite0"
+    backbone: str = DEFAULT_BACKBONE
     size: tuple[int, int] | None = None
     resize: str = "auto"
-    coreset_ratio: float = 0.1
+    coreset_ratio: float = DEFAULT_CORESET_RATIO
     target_frr: float | None = 0.01
     threshold_margin: float = 0.25
     memory_budget_mb: int = 4096
