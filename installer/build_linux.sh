@@ -108,14 +108,9 @@ check_no_torch() {  # check_no_torch VENV_PYTHON
     fi
 }
 
-run_pyinstaller() {  # run_pyinstaller VENV SPEC PACKAGE_NAME
+run_pyinstaller() {  # run_pyinstaller VENV SPEC
     log "pyinstaller $2 (this takes minutes)"
     "$1/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$DIST" --workpath "$WORK/$(basename "$2" .spec)" "$2"
-    # Some Python builds (pyenv's among them) ship libpython with debug symbols, about
-    # 17 MB of 23 MB. Only libpython is stripped because it is known to stay intact.
-    if command -v strip >/dev/null; then
-        find "$DIST/$3/_internal" -maxdepth 1 -type f -name "libpython*.so*" -exec strip --strip-unneeded {} +
-    fi
 }
 
 make_tarball() {  # make_tarball NAME
@@ -203,7 +198,7 @@ build_runtime() {
         check_no_torch "$RUNTIME_VENV/bin/python"
         log "preparing the self-test bundle with the studio environment"
         "$STUDIO_PYTHON" installer/prepare_selftest.py
-        run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec defectseek-runtime
+        run_pyinstaller "$RUNTIME_VENV" installer/runtime.spec
         local options=()
         [[ "$OPENCV_BLAS" == bundled ]] && options+=(--keep-opencv-blas)
         trim_folder "$DIST/defectseek-runtime" "${options[@]}"
@@ -223,7 +218,7 @@ build_studio() {
     if [[ "$PACKAGE_ONLY" == 1 ]]; then
         require_built defectseek-studio
     else
-        run_pyinstaller "$STUDIO_VENV" installer/studio.spec defectseek-studio
+        run_pyinstaller "$STUDIO_VENV" installer/studio.spec
         # The studio has no size goal, and its training libraries (albumentations) call
         # OpenCV's matrix routines, so it keeps OpenBLAS at full speed.
         trim_folder "$DIST/defectseek-studio" --keep-opencv-blas

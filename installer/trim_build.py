@@ -1,6 +1,6 @@
 """Shrink a PyInstaller one-folder build after PyInstaller has run (Linux only).
 
-Three steps, each of which keeps every feature (the studio skips the first):
+Three steps, each of which keeps every feature (the studio runs only the last):
 
 1. OpenCV's wheel bundles OpenBLAS with libgfortran and libquadmath (about 50 MB)
    for its matrix routines (``cv2.gemm``, ``cv2.solve``, SVD, eigenvectors), which
@@ -8,15 +8,17 @@ Three steps, each of which keeps every feature (the studio skips the first):
    and LAPACK (Debian's libblas3 and liblapack3, about 11 MB with libgfortran).
    A small library under OpenBLAS's file name links them, so ``cv2`` loads
    unchanged and its matrix routines still work, only slower on large matrices.
-2. Libraries in a wheel's ``*.libs`` folder that no file of the folder links to
-   any more are removed.
+2. The libraries in OpenCV's ``*.libs`` folder that nothing links to any more (the
+   wheel's libgfortran and libquadmath) are removed, with PyInstaller's links to them.
 3. Shared libraries lose their symbol tables and debug sections (``strip
-   --strip-unneeded``). A stripped copy replaces the original only when its
-   loadable segments stay page-aligned, because ``strip`` breaks some libraries
-   that ``patchelf`` has edited (NumPy's OpenBLAS, for one).
+   --strip-unneeded``). torch's symbol tables and the debug sections of some Python
+   builds (pyenv's libpython and extension modules) are the largest. A stripped
+   copy replaces the original only when its loadable segments stay page-aligned,
+   because ``strip`` breaks some libraries that ``patchelf`` has edited (NumPy's
+   OpenBLAS, for one).
 
 Usage: ``python installer/trim_build.py dist/defectseek-runtime`` (the build
-script runs it on both packages). ``--keep-opencv-blas`` skips the first step.
+script runs it on both packages). ``--keep-opencv-blas`` skips the first two steps.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ def _write_blas_link_library(target: Path, soname: str) -> None:
 
 
 def replace_opencv_blas(internal: Path) -> Cut:
-    """Replace OpenCV's bundled OpenBLAS with the reference BLAS and LAPACK (step 1 of the module docstring).
+    """Replace OpenCV's bundled OpenBLAS with the reference BLAS and LAPACK (steps 1 and 2 of the module docstring).
 
     Args:
         internal: the ``_internal`` folder of the PyInstaller build.
