@@ -129,7 +129,6 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
     prepared.packed.assign(prepared.padded_rows * prepared.packed_channels, 0);
     prepared.row_scales.assign(prepared.padded_rows, 0.0f);
     prepared.row_sums.assign(prepared.padded_rows, 0);
-    prepared.row_norms.assign(prepared.padded_rows, 0.0f);
     prepared.row_errors.assign(prepared.padded_rows, 0.0f);
     prepared.quantized_norms.assign(prepared.padded_rows, 0.0f);
     for (int64_t row = 0; row < rows; ++row) {
@@ -151,7 +150,7 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
             error += residual * residual;
             quantized_squared += restored * restored;
         }
-        prepared.row_norms[row] = std::sqrt(std::max(norms[row], 0.0f));
+        prepared.largest_row_norm = std::max(prepared.largest_row_norm, std::sqrt(std::max(norms[row], 0.0f)));
         prepared.row_errors[row] = float(std::sqrt(error));
         prepared.quantized_norms[row] = float(std::sqrt(quantized_squared));
     }

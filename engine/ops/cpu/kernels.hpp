@@ -20,7 +20,7 @@ struct PreparedBank {
     std::vector<int8_t> packed;
     std::vector<float> row_scales;  // per row: value = scale * int8
     std::vector<int32_t> row_sums;  // per row: sum of int8 values, for the unsigned-offset correction
-    std::vector<float> row_norms;        // per row: |b|
+    float largest_row_norm = 0.0f;       // max over rows of |b|
     std::vector<float> row_errors;       // per row: |b - scale * int8|, the quantization error
     std::vector<float> quantized_norms;  // per row: |scale * int8|
     bool has_int8 = false;

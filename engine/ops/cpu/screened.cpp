@@ -38,6 +38,7 @@ struct PatchTile {
     float squared_norm[kTilePatches] = {};
     float norm[kTilePatches] = {};
     float error[kTilePatches] = {};  // |x - x^|
+    float slack[kTilePatches] = {};  // kRoundingSlack (|x| + max |b|)^2, the float rounding allowance
     int32_t offset = 128;            // byte = q + offset: 128 for 8-bit patches, 64 for 7-bit ones (AVX2)
 };
 
@@ -90,9 +91,8 @@ void bounds_generic(const int32_t* dots, const PreparedBank& bank, int64_t first
         const int32_t centred = dots[i] - tile.offset * bank.row_sums[row];
         const float approximate =
             tile.squared_norm[p] + bank.norms[row] - 2.0f * tile.scale[p] * bank.row_scales[row] * float(centred);
-        const float reach = tile.norm[p] + bank.row_norms[row];
-        const float bound = 2.0f * (tile.norm[p] * bank.row_errors[row] + tile.error[p] * bank.quantized_norms[row]) +
-                            kRoundingSlack * reach * reach;
+        const float bound =
+            2.0f * (tile.norm[p] * bank.row_errors[row] + tile.error[p] * bank.quantized_norms[row]) + tile.slack[p];
         out->lower[i] = approximate - bound;
         out->upper[i] = approximate + bound;
     }
@@ -164,8 +164,7 @@ DEFECTSEEK_VNNI inline void bounds_vnni(__m512i dots, const PreparedBank& bank, 
     const __m512 factor = _mm512_mul_ps(_mm512_set1_ps(-2.0f * tile.scale[p]), _mm512_loadu_ps(bank.row_scales.data() + first));
     const __m512 base = _mm512_add_ps(_mm512_set1_ps(tile.squared_norm[p]), _mm512_loadu_ps(bank.norms.data() + first));
     const __m512 approximate = _mm512_fmadd_ps(dot, factor, base);
-    const __m512 reach = _mm512_add_ps(_mm512_set1_ps(tile.norm[p]), _mm512_loadu_ps(bank.row_norms.data() + first));
-    __m512 bound = _mm512_mul_ps(_mm512_set1_ps(kRoundingSlack), _mm512_mul_ps(reach, reach));
+    __m512 bound = _mm512_set1_ps(tile.slack[p]);
     bound = _mm512_fmadd_ps(_mm512_set1_ps(2.0f * tile.norm[p]), _mm512_loadu_ps(bank.row_errors.data() + first), bound);
     bound = _mm512_fmadd_ps(_mm512_set1_ps(2.0f * tile.error[p]), _mm512_loadu_ps(bank.quantized_norms.data() + first),
                             bound);
@@ -274,8 +273,7 @@ DEFECTSEEK_AVX2 inline void bounds_avx2(__m256i dots, const PreparedBank& bank, 
     const __m256 factor = _mm256_mul_ps(_mm256_set1_ps(-2.0f * tile.scale[p]), _mm256_loadu_ps(bank.row_scales.data() + first));
     const __m256 base = _mm256_add_ps(_mm256_set1_ps(tile.squared_norm[p]), _mm256_loadu_ps(bank.norms.data() + first));
     const __m256 approximate = _mm256_fmadd_ps(dot, factor, base);
-    const __m256 reach = _mm256_add_ps(_mm256_set1_ps(tile.norm[p]), _mm256_loadu_ps(bank.row_norms.data() + first));
-    __m256 bound = _mm256_mul_ps(_mm256_set1_ps(kRoundingSlack), _mm256_mul_ps(reach, reach));
+    __m256 bound = _mm256_set1_ps(tile.slack[p]);
     bound = _mm256_fmadd_ps(_mm256_set1_ps(2.0f * tile.norm[p]), _mm256_loadu_ps(bank.row_errors.data() + first), bound);
     bound = _mm256_fmadd_ps(_mm256_set1_ps(2.0f * tile.error[p]), _mm256_loadu_ps(bank.quantized_norms.data() + first),
                             bound);
@@ -418,16 +416,22 @@ void screened_range(const float* features, int64_t patches, const PreparedBank& 
         gather_tile(features, patches, bank.channels, start, &tile);
         float smallest_upper[kTilePatches];
         std::fill(smallest_upper, smallest_upper + kTilePatches, kInfinity);
-        if (isa == ScreenIsa::kVnni) {
+        if (isa == ScreenIsa::kVnni)
             quantize_tile_vnni(bank.channels, bank.packed_channels, &tile);
-            screen_vnni(tile, bank, lower.data(), smallest_upper);
-        } else if (isa == ScreenIsa::kAvx2) {
+        else if (isa == ScreenIsa::kAvx2)
             quantize_tile_avx2(bank.packed_channels, &tile);
-            screen_avx2(tile, bank, lower.data(), smallest_upper);
-        } else {
+        else
             quantize_tile_generic(bank.channels, bank.packed_channels, &tile);
-            screen_generic(tile, bank, lower.data(), smallest_upper);
+        for (int64_t p = 0; p < kTilePatches; ++p) {
+            const float reach = tile.norm[p] + bank.largest_row_norm;
+            tile.slack[p] = kRoundingSlack * reach * reach;
         }
+        if (isa == ScreenIsa::kVnni)
+            screen_vnni(tile, bank, lower.data(), smallest_upper);
+        else if (isa == ScreenIsa::kAvx2)
+            screen_avx2(tile, bank, lower.data(), smallest_upper);
+        else
+            screen_generic(tile, bank, lower.data(), smallest_upper);
         for (int64_t p = 0; p < tile.count; ++p) {
             const float* patch = tile.values.data() + p * tile.stride;
             const float* bounds = lower.data() + p * bank.padded_rows;
