@@ -8,13 +8,13 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies
-from anomaly.backbone import INTENSITY_FIXED, FeatureExtractor
+from anomaly.backbone import INTENSITY_FIXED, INTENSITY_PER_IMAGE, INTENSITY_RULES, FeatureExtractor
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
 from anomaly.patchcore import DEFAULT_SCORE_TOP_FRACTION, DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
 from anomaly.threshold import (
@@ -24,7 +24,7 @@ from anomaly.threshold import (
     threshold_for_false_rejects,
     threshold_from_good,
 )
-from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image
+from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image, to_model_rgb
 from labeling.model_input import MAX_AUTO_ASPECT, auto_size, combine_outputs, model_inputs, plan_tiles, round_size
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_BACKBONE = "efficientnet-lite1"
 # Models saved before the intensity rule existed used the fixed rule.
 LEGACY_INTENSITY = INTENSITY_FIXED
-DEFAULT_INTENSITY = INTENSITY_FIXED
+INTENSITY_AUTO = "auto"
+DEFAULT_INTENSITY = INTENSITY_AUTO
+# Coefficient of variation of the good images' mean gray levels above which ``auto``
+# standardizes each image.
+EXPOSURE_VARIATION_LIMIT = 0.2
 DEFAULT_CORESET_RATIO = 0.03
 DEFAULT_MEMORY_BUDGET_MB = 4096
 DEFAULT_MAX_CANDIDATES = 100_000
@@ -126,6 +130,7 @@ def train_patchcore(
     if not images:
         raise TrainingError("no readable good images to train on; check the folder and the file types")
     torch.manual_seed(config.seed)
+    config = replace(config, intensity=choose_intensity(config.intensity, images))
     resize = choose_resize(config.resize, images)
     size = _choose_size(config, images, resize)
     bit_depth = max(image.bit_depth for image in images)
@@ -173,6 +178,28 @@ def choose_threshold(good_scores: np.ndarray, config: TrainConfig) -> Threshold:
     if config.target_frr is None:
         return threshold_from_good(good_scores, config.threshold_margin)
     return threshold_for_false_rejects(good_scores, config.target_frr)
+
+
+def choose_intensity(requested: str, images: Sequence[LoadedImage]) -> str:
+    """Resolve the intensity rule; ``auto`` standardizes per image when exposure varies between the good images.
+
+    The spread is the coefficient of variation of the images' mean gray levels. A
+    lit part photographed at several exposures varies by tens of percent, while a
+    line with stable lighting varies by a few percent; with one image it is unknown,
+    so the raw intensities are kept.
+    """
+    if requested != INTENSITY_AUTO:
+        if requested not in INTENSITY_RULES:
+            raise TrainingError(f"unknown intensity rule {requested!r}; use auto, {', '.join(INTENSITY_RULES)}")
+        return requested
+    if len(images) < 2:
+        return INTENSITY_FIXED
+    depth = max(image.bit_depth for image in images)
+    levels = np.array([float(to_model_rgb(image, depth).mean()) for image in images])
+    variation = float(levels.std() / max(levels.mean(), 1e-6))
+    chosen = INTENSITY_PER_IMAGE if variation > EXPOSURE_VARIATION_LIMIT else INTENSITY_FIXED
+    logger.info("Mean gray level varies by %.1f%% between good images: intensity rule %s", 100 * variation, chosen)
+    return chosen
 
 
 def choose_resize(requested: str, images: Sequence[LoadedImage]) -> str:

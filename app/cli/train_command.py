@@ -36,11 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--intensity",
-        choices=["fixed", "per-image"],
+        choices=["auto", "fixed", "per-image"],
         default=None,
         help="'per-image' standardizes each image's gray level and contrast before the backbone, so exposure "
         "changes between parts are not anomalies; 'fixed' keeps raw intensities, for defects that are only "
-        "a change of brightness (default: fixed)",
+        "a change of brightness; 'auto' picks per-image when the good images' mean brightness varies by more "
+        "than 20 %% (default: auto)",
     )
     threshold = parser.add_mutually_exclusive_group()
     threshold.add_argument(

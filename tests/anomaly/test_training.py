@@ -10,7 +10,9 @@ import torch
 
 from anomaly import TrainConfig, train_patchcore
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies, transform_pixels
-from anomaly.trainer import bank_size
+from anomaly import TrainingError
+from anomaly.backbone import FeatureExtractor
+from anomaly.trainer import bank_size, choose_intensity
 from labeling.imageio import LoadedImage, image_from_array
 
 SIZE = (64, 64)
@@ -86,13 +88,15 @@ def test_augmentation_adds_bank_candidates(rng: np.random.Generator) -> None:
     assert set(np.unique(augmented.bank_owners)) == {0, 1}
 
 
-def test_export_parity_onnxruntime_openvino(rng: np.random.Generator, tmp_path: Path) -> None:
+@pytest.mark.parametrize("intensity", ["fixed", "per-image"])
+def test_export_parity_onnxruntime_openvino(rng: np.random.Generator, tmp_path: Path, intensity: str) -> None:
     onnxruntime = pytest.importorskip("onnxruntime")
     openvino = pytest.importorskip("openvino")
     from engine.compile.export import export_onnx
 
     images = [_texture(rng, index) for index in range(2)]
-    trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=128, score_top_fraction=0.02))
+    config = TrainConfig(size=SIZE, min_bank_size=128, score_top_fraction=0.02, intensity=intensity)
+    trained = train_patchcore(images, config)
     path = export_onnx(trained, tmp_path / "model.onnx")
     batch = np.stack([np.repeat(_with_spot(_texture(rng, 5)).pixels[None], 3, 0)]).astype(np.float32)
     with torch.no_grad():
@@ -112,3 +116,39 @@ def test_one_shot_threshold_leaves_out_original(rng: np.random.Generator) -> Non
     assert plain.good_scores.shape == (4,)
     assert augmented.good_scores.shape == (4,)
     assert augmented.good_scores.min() > plain.good_scores.max()
+
+
+def _exposed(image: LoadedImage, gain: float) -> LoadedImage:
+    pixels = np.clip(image.pixels.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    return image_from_array(pixels, source=f"{image.source}x{gain}")
+
+
+def test_auto_intensity_follows_exposure_spread(rng: np.random.Generator) -> None:
+    steady = [_texture(rng, index) for index in range(4)]
+    varied = [_exposed(image, gain) for image, gain in zip(steady, (0.4, 0.8, 1.2, 1.6), strict=True)]
+    assert choose_intensity("auto", steady) == "fixed"
+    assert choose_intensity("auto", varied) == "per-image"
+    assert choose_intensity("auto", steady[:1]) == "fixed"
+    assert choose_intensity("fixed", varied) == "fixed"
+
+
+def test_unknown_intensity_rule_is_rejected(rng: np.random.Generator) -> None:
+    with pytest.raises(TrainingError, match="unknown intensity rule"):
+        choose_intensity("gamma", [_texture(rng, 0)])
+
+
+def test_per_image_rule_ignores_exposure(rng: np.random.Generator) -> None:
+    image = _texture(rng, 0)
+    batch = np.stack([np.repeat(item.pixels[None], 3, 0) for item in (image, _exposed(image, 0.7))]).astype(np.float32)
+    changes = {}
+    for rule in ("fixed", "per-image"):
+        with torch.no_grad():
+            features = FeatureExtractor("efficientnet-lite0", SIZE, rule)(torch.from_numpy(batch))
+        changes[rule] = float((features[0] - features[1]).norm() / features[0].norm())
+    assert changes["per-image"] < 0.2 * changes["fixed"]
+
+
+def test_trained_model_records_the_resolved_rule(rng: np.random.Generator) -> None:
+    images = [_texture(rng, index) for index in range(2)]
+    trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=64, intensity="auto"))
+    assert trained.config.intensity == "fixed"
