@@ -26,7 +26,7 @@ from labeling.fileio import atomic_write_text  # noqa: E402
 logger = logging.getLogger(__name__)
 
 MARKER = "<!-- Generated below by python bench/collect.py from the docs/benchmarks-<area>.md pages. -->"
-AREAS = ("accuracy", "engine", "fewshot", "station", "installer")
+AREAS = ("accuracy", "engine", "fewshot", "station", "batching", "installer")
 HEADING = re.compile(r"^(#+) ", re.MULTILINE)
 
 
