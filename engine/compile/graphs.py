@@ -174,7 +174,21 @@ def build_openvino_graphs(
             raise CompileError(f"--head native: {note}")
         logger.info("Native head skipped: %s", note)
         return replace(graphs, native_note=note)
-    native = stitch_native_head(model, library, bank, kernel, output_size, options.native_search, top_count)
+    try:
+        native = stitch_native_head(model, library, bank, kernel, output_size, options.native_search, top_count)
+    except RuntimeError as error:
+        # A library built from older sources lacks the attributes this version's head operator sets.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        note = (
+            f"the native OpenVINO extension {library} does not accept this version's head operator ({reason}); "
+            "rebuild it with: python -m engine.ops.build"
+        )
+        if options.head == "native":
+            from engine.compile.pipeline import CompileError
+
+            raise CompileError(f"--head native: {note}") from None
+        logger.warning("Native head skipped: %s", note)
+        return replace(graphs, native_note=note)
     ov.save_model(native, str(staging / OPENVINO_NATIVE_NAME), compress_to_fp16=options.precision == "fp16")
     (staging / EXTENSION_DIR).mkdir(exist_ok=True)
     shutil.copy2(library, staging / EXTENSION_DIR / LIBRARY_NAME)

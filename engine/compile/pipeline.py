@@ -136,9 +136,9 @@ def compile_bundle(
         compact = compact_bank(trained, options.bank_ratio)
         source_path = reference_path if compact is trained else export_onnx(compact, Path(work) / "compact.onnx")
         graphs = _build_graphs(compact, source_path, staging, target, calibration_batch, options)
-        reports, reference_scores = _validate(graphs, reference_path, validation_set, trained, options)
+        reports, reference_scores, engine_scores = _validate(graphs, reference_path, validation_set, trained, options)
         _copy_task_files(source_root, source_manifest, staging)
-        reference = _write_reference(staging, validation_set, reference_scores, trained)
+        reference = _write_reference(staging, validation_set, reference_scores, engine_scores, trained)
         manifest = _manifest(compact, source_manifest, target, options, graphs, reports, reference, validation_set)
         written = write_manifest(staging, manifest)
         _replace_directory(staging, Path(out))
@@ -220,6 +220,12 @@ def _validation(folder, held_out: np.ndarray | None, trained, options: CompileOp
     if held_out is None:
         return None
     count = len(held_out)
+    logger.warning(
+        "Validating on %d held-out calibration images: when they are training images they all score far below "
+        "the threshold, so agreement and score deltas prove little; pass --validation with a test set "
+        "(good and defect images, the MVTec AD layout also checks AUROC)",
+        count,
+    )
     return ValidationSet(
         batch=held_out,
         owners=np.arange(count),
@@ -257,20 +263,25 @@ def _build_graphs(
 
 def _validate(
     graphs: GraphSet, reference_path: Path, validation: ValidationSet | None, trained, options: CompileOptions
-) -> tuple[list[ValidationReport], np.ndarray | None]:
-    """Score the validation inputs with the fp32 export and with every graph written; apply the guard."""
+) -> tuple[list[ValidationReport], np.ndarray | None, dict[str, float]]:
+    """Score the validation inputs with the fp32 export and with every graph written; apply the guard.
+
+    Returns the reports, the fp32 scores of the validation inputs, and each compiled graph's
+    score of the first input (the runtime self-test compares an engine with its own graph).
+    """
     from engine.compile.graphs import score_with
 
     if validation is None:
         if options.precision == "int8":
             raise CompileError("INT8 needs held-out images: pass --validation, or at least four calibration images")
         logger.warning("No validation images: the compiled graphs are checked on no held-out image")
-        return [], None
+        return [], None, {}
     threshold = trained.threshold
     reference = score_with("onnxruntime", reference_path, validation.batch, options.threads)
-    reports, problems = [], []
+    reports, problems, first_scores = [], [], {}
     for engine, runner in graphs.runners():
         compiled = runner(validation.batch, options.threads)
+        first_scores[engine] = float(np.asarray(compiled, dtype=np.float64).reshape(-1)[0])
         report = compare_scores(
             engine,
             validation.image_scores(reference),
@@ -284,7 +295,7 @@ def _validate(
         problems.extend(guard_violations(report, options.tolerance))
     if problems:
         raise GuardRejected("the compiled bundle was not written: " + "; ".join(problems))
-    return reports, reference
+    return reports, reference, first_scores
 
 
 def _copy_task_files(source_root: Path, source_manifest: Manifest, staging: Path) -> None:
@@ -297,21 +308,33 @@ def _copy_task_files(source_root: Path, source_manifest: Manifest, staging: Path
         shutil.copy2(source_root / graph, target)
 
 
-def _write_reference(staging: Path, validation: ValidationSet | None, reference_scores, trained) -> dict | None:
-    """Store one validation input and its fp32 CPU score for the runtime self-test."""
+def _write_reference(
+    staging: Path, validation: ValidationSet | None, reference_scores, engine_scores: dict[str, float], trained
+) -> dict | None:
+    """Store one validation input with its fp32 CPU score and each compiled graph's score, for the runtime self-test.
+
+    An INT8 graph legitimately scores a little apart from fp32, so the runtime compares
+    an engine with the score its own graph gave on this machine (``engine_scores``).
+    """
     if validation is None or reference_scores is None:
         return None
     path = staging / REFERENCE_INPUT
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, validation.batch[:1])
-    score = float(reference_scores[0])
     threshold = trained.threshold
+
+    def outcome(score: float) -> dict:
+        return {
+            "score": score,
+            "normalized_score": float(normalize_score(score, threshold.value, threshold.normal_level)),
+            "verdict": NG if score > threshold.value else OK,
+        }
+
     return {
         "input": REFERENCE_INPUT,
-        "score": score,
-        "normalized_score": float(normalize_score(score, threshold.value, threshold.normal_level)),
-        "verdict": NG if score > threshold.value else OK,
+        **outcome(float(reference_scores[0])),
         "engine": "onnxruntime:CPUExecutionProvider (fp32 export)",
+        "engine_scores": {engine: outcome(score) for engine, score in engine_scores.items()},
     }
 
 

@@ -99,6 +99,10 @@ def quantize_openvino_nncf(
     quantized smoothing convolution in the head destroys the anomaly map.
     """
     import nncf
+
+    # NNCF logs every quantization step at INFO on its own handler: show them only in verbose runs.
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
+    logging.getLogger("nncf").setLevel(logging.INFO if verbose else logging.WARNING)
     import openvino as ov
 
     model = ov.Core().read_model(str(model_path))

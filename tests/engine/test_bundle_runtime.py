@@ -65,13 +65,34 @@ def test_self_test_flags_disagreement(bundle_copy: Path) -> None:
     assert inspector.self_test_result.passed
     assert inspector.warnings == ()
     reference = dict(inspector.manifest.validation["reference"])
-    reference["normalized_score"] = reference["normalized_score"] + 0.05
+    own = dict(reference["engine_scores"]["onnxruntime:CPUExecutionProvider"])
+    own["normalized_score"] = own["normalized_score"] + 0.05
+    reference["engine_scores"] = {**reference["engine_scores"], "onnxruntime:CPUExecutionProvider": own}
     validation = {**inspector.manifest.validation, "reference": reference}
     inspector.manifest = dataclasses.replace(inspector.manifest, validation=validation)
     result = inspector.self_test()
     assert not result.passed
     assert result.delta == pytest.approx(0.05, abs=1e-3)
-    assert any("self-test" in warning for warning in inspector.warnings)
+    message = next(warning for warning in inspector.warnings if "self-test" in warning)
+    assert "compile the bundle on this PC" in message
+
+
+def test_self_test_compares_with_the_same_graph(bundle_copy: Path) -> None:
+    inspector = Inspector.open(bundle_copy, engine="onnxruntime", device="cpu")
+    reference = dict(inspector.manifest.validation["reference"])
+    reference["normalized_score"] = reference["normalized_score"] + 0.05
+    validation = {**inspector.manifest.validation, "reference": reference}
+    inspector.manifest = dataclasses.replace(inspector.manifest, validation=validation)
+    assert inspector.self_test().passed
+
+
+def test_self_test_of_older_bundles_uses_the_fp32_score(bundle_copy: Path) -> None:
+    inspector = Inspector.open(bundle_copy, engine="onnxruntime", device="cpu")
+    reference = dict(inspector.manifest.validation["reference"])
+    del reference["engine_scores"]
+    validation = {**inspector.manifest.validation, "reference": reference}
+    inspector.manifest = dataclasses.replace(inspector.manifest, validation=validation)
+    assert inspector.self_test().passed
 
 
 def test_compile_cli(models, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
