@@ -11,6 +11,9 @@ from app.cli.progress import ProgressBar
 
 logger = logging.getLogger(__name__)
 
+# How many training images above the threshold the warning names.
+LISTED_ABOVE = 10
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``inspect train``."""
@@ -68,6 +71,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     defect_options.add_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def images_above_threshold(trained, images) -> list[tuple[str, float]]:
+    """Return (file, held-out score) of the training images that score above the threshold, highest first.
+
+    Empty for a single image, whose held-out scores come from shifted copies of it.
+    """
+    scores = trained.good_scores
+    if len(images) < 2 or len(scores) != len(images):
+        return []
+    threshold = trained.threshold.value
+    above = [(image.source, float(score)) for image, score in zip(images, scores, strict=True) if score > threshold]
+    return sorted(above, key=lambda item: -item[1])
 
 
 def training_unavailable_message(error: ImportError) -> str:
@@ -141,10 +157,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if trained.threshold.target_frr is not None:
         print(f"threshold set for an expected false-reject rate of {trained.threshold.target_frr:.1%} of good parts")
-    if trained.threshold.good_above:
+    above = images_above_threshold(trained, images)
+    if above:
         print(
-            f"warning: {trained.threshold.good_above} training image(s) score above the threshold; "
-            "check them for defects or unusual parts",
+            "warning: training images that score above the threshold (check them for defects or unusual parts): "
+            + ", ".join(f"{name} ({score:.2f})" for name, score in above[:LISTED_ABOVE])
+            + (f", and {len(above) - LISTED_ABOVE} more" if len(above) > LISTED_ABOVE else ""),
             file=sys.stderr,
         )
     print(f"model: {args.out} (bundle {manifest.bundle_id})")

@@ -117,3 +117,23 @@ def test_target_frr_outside_the_range_is_a_usage_error(tmp_path: Path, capsys: p
     train = sorted((SAMPLE / "train" / "good").iterdir())[:2]
     assert main(["train", *map(str, train), "--target-frr", "0.7", "--out", str(tmp_path / "m")]) == 2
     assert "--target-frr" in capsys.readouterr().err
+
+
+def test_training_images_above_the_threshold_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from labeling.imageio import read_image, write_image
+
+    train = sorted((SAMPLE / "train" / "good").iterdir())
+    folder = tmp_path / "good"
+    folder.mkdir()
+    for path in train:
+        pixels = read_image(path).pixels
+        write_image(folder / path.name, pixels)
+        write_image(folder / f"flipped_{path.name}", pixels[:, ::-1].copy())
+    odd = read_image(train[0]).pixels.copy()
+    odd[(np.indices(odd.shape[:2]).sum(axis=0) // 8) % 2 == 0] = 255
+    write_image(folder / "odd_part.png", odd)
+    options = ["--size", "96", "--target-frr", "0.05", "--no-augment", "--out", str(tmp_path / "model")]
+    assert main(["train", str(folder), *options]) == 0
+    err = capsys.readouterr().err
+    assert "score above the threshold" in err
+    assert "odd_part.png" in err
