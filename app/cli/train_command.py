@@ -105,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
     from labeling.model_input import parse_size
 
     if args.target_frr is not None and not 0.0 < args.target_frr < 0.5:
-        print("error: --target-frr must be between 0 and 0.5, for example 0.01 for one part in a hundred", file=sys.stderr)
+        print(
+            "error: --target-frr must be between 0 and 0.5, for example 0.01 for one part in a hundred",
+            file=sys.stderr,
+        )
         return exit_codes.USAGE
     if not 0.0 < args.coreset_ratio <= 1.0:
         print("error: --coreset-ratio must be in (0, 1]", file=sys.stderr)

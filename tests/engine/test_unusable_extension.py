@@ -42,7 +42,7 @@ def test_auto_head_falls_back_with_rebuild_advice(small_model: Path, unusable_li
     assert "python -m engine.ops.build" in manifest.head["native_note"]
 
 
-def test_native_head_request_fails_with_rebuild_advice(small_model: Path, unusable_library: Path, tmp_path: Path) -> None:
+def test_native_head_request_fails_with_advice(small_model: Path, unusable_library: Path, tmp_path: Path) -> None:
     from engine.compile.pipeline import CompileError, CompileOptions, compile_bundle
 
     with pytest.raises(CompileError, match="rebuild it with: python -m engine.ops.build"):
