@@ -60,11 +60,17 @@ class OpcUaPlc:
 
     def __init__(self, endpoint: str, lane: int = 0, configure=None) -> None:
         self.client = Client(endpoint, timeout=10)
-        if configure is not None:
-            configure(self.client)
-        self.client.connect()
-        namespace = self.client.get_namespace_index(NAMESPACE_URI)
-        folder = self.client.nodes.objects.get_child([f"{namespace}:Station", f"{namespace}:Lane{lane}"])
+        try:
+            if configure is not None:
+                configure(self.client)
+            self.client.connect()
+            namespace = self.client.get_namespace_index(NAMESPACE_URI)
+            folder = self.client.nodes.objects.get_child([f"{namespace}:Station", f"{namespace}:Lane{lane}"])
+        except BaseException:
+            # The sync client runs its event loop in a non-daemon thread, which would keep
+            # the test process alive after a rejected connection unless it is stopped.
+            self.close()
+            raise
         names = ("Ready", "Fault", "FaultCode", "ResultCode", "TriggerIdEcho", "ResultCounter", "Trigger",
                  "ResultAck", "TriggerId")
         self.nodes = {name: folder.get_child(f"{namespace}:{name}") for name in names}
@@ -81,4 +87,8 @@ class OpcUaPlc:
         self.nodes["Trigger"].write_value(ua.Variant(bool(control & 1), ua.VariantType.Boolean))
 
     def close(self) -> None:
-        self.client.disconnect()
+        """Disconnect; the client's event loop thread stops even when the disconnect fails."""
+        try:
+            self.client.disconnect()
+        except Exception:  # noqa: BLE001 - a rejected or broken connection has nothing left to close
+            pass
