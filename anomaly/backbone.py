@@ -122,7 +122,8 @@ class FeatureExtractor(nn.Module):
         super().__init__()
         if intensity not in INTENSITY_RULES:
             raise ValueError(f"unknown intensity rule {intensity!r}; use one of {', '.join(INTENSITY_RULES)}")
-        self.per_image = intensity == INTENSITY_PER_IMAGE
+        # A submodule, so the exported nodes share the ``/extractor/intensity/`` scope that INT8 keeps in float.
+        self.intensity = IntensityStandardizer() if intensity == INTENSITY_PER_IMAGE else None
         self.spec = BACKBONES[backbone]
         network = load_efficientnet_lite(backbone, image_size)
         last = max(self.spec.feature_blocks)
@@ -140,8 +141,8 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return the patch embeddings of a batch of 0..255 RGB images."""
-        if self.per_image:
-            images = standardize_intensity(images)
+        if self.intensity is not None:
+            images = self.intensity(images)
         x = self.stem((images - INPUT_MEAN) / INPUT_SCALE)
         stages = []
         for index, block in enumerate(self.blocks):
@@ -164,3 +165,11 @@ def standardize_intensity(images: torch.Tensor) -> torch.Tensor:
     spread = ((gray - mean) ** 2).mean(dim=(2, 3), keepdim=True).sqrt()
     scaled = (images - mean) / (spread + MIN_GRAY_SPREAD) * STANDARD_GRAY_SPREAD + INPUT_MEAN
     return scaled.clamp(0.0, 255.0)
+
+
+class IntensityStandardizer(nn.Module):
+    """Graph module of :func:`standardize_intensity` (no parameters)."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Return the standardized batch."""
+        return standardize_intensity(images)

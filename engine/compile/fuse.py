@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 HEAD_SCOPES = ("/head/", "/postprocess/")
 STEM_SCOPE = "/extractor/stem/"
+# The per-image intensity standardization: 8-bit steps in its mean and spread would shift every feature.
+INTENSITY_SCOPE = "/extractor/intensity/"
 BLOCK_SCOPE = "/extractor/blocks.{index}/"
 FEATURES_OUTPUT = "features"
 MAP_OUTPUT = "anomaly_map"
@@ -64,8 +66,8 @@ def nodes_after_aggregation(model: onnx.ModelProto) -> list[str]:
 
 
 def leading_scopes(blocks: int) -> list[str]:
-    """Return the node-name prefixes of the stem and the first ``blocks`` backbone blocks."""
-    return [STEM_SCOPE] + [BLOCK_SCOPE.format(index=index) for index in range(blocks)]
+    """Return the node-name prefixes of the intensity standardization, the stem and the first ``blocks`` blocks."""
+    return [INTENSITY_SCOPE, STEM_SCOPE] + [BLOCK_SCOPE.format(index=index) for index in range(blocks)]
 
 
 def nodes_in_leading_blocks(model: onnx.ModelProto, blocks: int) -> list[str]:

@@ -48,3 +48,17 @@ def test_fused_graph_matches_export(models, tmp_path) -> None:
     actual = ort.InferenceSession(fused.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"image": batch})
     for reference, result in zip(expected, actual, strict=True):
         np.testing.assert_allclose(result, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_intensity_standardization_stays_in_float(tmp_path) -> None:
+    from anomaly import TrainConfig, train_patchcore
+    from engine.compile.fuse import nodes_in_leading_blocks
+    from labeling.imageio import image_from_array
+
+    rng = np.random.default_rng(5)
+    images = [image_from_array(rng.integers(0, 255, (64, 64), dtype=np.uint8), f"good{i}") for i in range(2)]
+    trained = train_patchcore(images, TrainConfig(size=(64, 64), min_bank_size=64, intensity="per-image"))
+    model = onnx.load(str(export_onnx(trained, tmp_path / "model.onnx")))
+    intensity = {node.name for node in model.graph.node if node.name.startswith("/extractor/intensity/")}
+    assert intensity
+    assert intensity <= set(nodes_in_leading_blocks(model, 0))
