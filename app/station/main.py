@@ -48,6 +48,17 @@ def make_opcua_certificate(folder: str, hostnames: list[str] | None) -> int:
     return EXIT_OK
 
 
+# Protocol libraries that log every node and request at INFO: thousands of lines per start.
+CHATTY_LOGGERS = ("asyncua", "pymodbus")
+
+
+def quiet_protocol_libraries(level: str) -> None:
+    """Keep the protocol libraries at WARNING unless the station logs at DEBUG."""
+    if level.upper() != "DEBUG":
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the station (or write a certificate); returns 0 on success, 2 for config errors, 3 when it cannot start."""
     parser = build_parser()
@@ -63,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     logging.basicConfig(level=config.station["log_level"].upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_protocol_libraries(config.station["log_level"])
     if arguments.check:
         print(f"{arguments.config}: valid ({len(config.cameras)} camera(s), PLC {config.plc['protocol']})")
         return EXIT_OK

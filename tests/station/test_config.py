@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,13 @@ def test_opcua_password_read_from_file(tmp_path):
            "opcua_username": "plc", "opcua_password_file": str(password_file)}
     config = parse_config(minimal(plc=plc), Path("station.toml"))
     assert config.opcua_password() == "s3cret"
+
+
+@pytest.mark.parametrize(("level", "expected"), [("INFO", logging.WARNING), ("DEBUG", logging.NOTSET)])
+def test_protocol_libraries_stay_quiet_below_debug(level: str, expected: int) -> None:
+    from app.station.main import CHATTY_LOGGERS, quiet_protocol_libraries
+
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    quiet_protocol_libraries(level)
+    assert [logging.getLogger(name).level for name in CHATTY_LOGGERS] == [expected] * len(CHATTY_LOGGERS)
