@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"error: {error}", file=sys.stderr)
             write_failures += 1
+    if args.heatmaps:
+        written = sum(1 for row in rows if row.heatmap)
+        print(f"heatmaps: {written} written under {args.heatmaps}", file=sys.stderr)
     return _summarize(rows, elapsed, write_failures, args.fail_on_ng)
 
 

@@ -18,11 +18,14 @@ from tests.conftest import SAMPLE
 REPORT_KEYS = {"path", "score", "normalized_score", "verdict", "threshold", "width", "height", "error"}
 
 
-def test_run_writes_json_report_and_heatmaps(sample_model: Path, tmp_path: Path) -> None:
+def test_run_writes_json_report_and_heatmaps(
+    sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = tmp_path / "report.json"
     heatmaps = tmp_path / "heat"
     status = main(["run", str(sample_model), str(SAMPLE / "test"), "--report", str(report), "--heatmaps", str(heatmaps)])
     assert status == 0
+    assert f"heatmaps: 5 written under {heatmaps}" in capsys.readouterr().err
     rows = json.loads(report.read_text(encoding="utf-8"))
     assert len(rows) == 5
     for row in rows:
