@@ -90,6 +90,18 @@ class TrainedModel:
     train_seconds: float
     skipped: tuple[ImageReadError, ...] = field(default_factory=tuple)
 
+    def images_above_threshold(self, images: Sequence[LoadedImage]) -> list[tuple[str, float]]:
+        """Return (source, held-out score) of the training ``images`` that score above the threshold, highest first.
+
+        ``images`` are the images this model was trained on, in training order. A single
+        image has held-out scores of shifted copies, not of files, so the list is then empty.
+        """
+        if len(self.good_scores) != len(images):
+            return []
+        pairs = zip(images, self.good_scores, strict=True)
+        above = [(str(image.source), float(score)) for image, score in pairs if score > self.threshold.value]
+        return sorted(above, key=lambda item: -item[1])
+
     def torch_model(self) -> PatchCoreModel:
         """Build the eval-mode torch model (extractor, bank, post-processing) for prediction or export."""
         extractor = FeatureExtractor(self.config.backbone, self.input_size, self.config.intensity)
@@ -183,10 +195,10 @@ def choose_threshold(good_scores: np.ndarray, config: TrainConfig) -> Threshold:
 def choose_intensity(requested: str, images: Sequence[LoadedImage]) -> str:
     """Resolve the intensity rule; ``auto`` standardizes per image when exposure varies between the good images.
 
-    The spread is the coefficient of variation of the images' mean gray levels. A
-    lit part photographed at several exposures varies by tens of percent, while a
-    line with stable lighting varies by a few percent; with one image it is unknown,
-    so the raw intensities are kept.
+    The spread is the coefficient of variation of the images' mean gray levels. Parts
+    photographed at several exposures vary by tens of percent, and a line with stable
+    lighting by a few percent. With one image the spread is unknown, so the raw
+    intensities are kept.
     """
     if requested != INTENSITY_AUTO:
         if requested not in INTENSITY_RULES:

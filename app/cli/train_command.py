@@ -73,19 +73,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def images_above_threshold(trained, images) -> list[tuple[str, float]]:
-    """Return (file, held-out score) of the training images that score above the threshold, highest first.
-
-    Empty for a single image, whose held-out scores come from shifted copies of it.
-    """
-    scores = trained.good_scores
-    if len(images) < 2 or len(scores) != len(images):
-        return []
-    threshold = trained.threshold.value
-    above = [(image.source, float(score)) for image, score in zip(images, scores, strict=True) if score > threshold]
-    return sorted(above, key=lambda item: -item[1])
-
-
 def training_unavailable_message(error: ImportError) -> str:
     """Explain that this installation has no training support (a line runtime), and what to install."""
     return (
@@ -160,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if trained.threshold.target_frr is not None:
         print(f"threshold set for an expected false-reject rate of {trained.threshold.target_frr:.1%} of good parts")
-    above = images_above_threshold(trained, images)
+    above = trained.images_above_threshold(images)
     if above:
         print(
             "warning: training images that score above the threshold (check them for defects or unusual parts): "

@@ -107,7 +107,7 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
     _check_cancel(cancel, TrainingCancelled)
     if request.defect_images:
         trained = _calibrate_with_defects(trained, request.defect_images, progress)
-    sources_above = _training_images_above(trained, images)
+    sources_above = [source for source, _ in trained.images_above_threshold(images)]
     _check_cancel(cancel, TrainingCancelled)
     progress(STAGE_EXPORT, 0, 1)
     manifest = write_model_bundle(trained, request.model_dir)
@@ -138,21 +138,6 @@ def run_training(request: TrainRequest, progress: Callable[[str, int, int], None
 def _check_cancel(cancel: Any, cancelled: type[Exception]) -> None:
     if cancel is not None and cancel.is_set():
         raise cancelled("training was cancelled")
-
-
-def _training_images_above(trained: Any, images: list) -> list[str]:
-    """Return the files of the training images whose held-out score is above the threshold, highest first.
-
-    With a single training image the held-out scores belong to shifted copies of it, not
-    to files, so the list is empty then.
-    """
-    import numpy as np
-
-    scores = np.asarray(trained.good_scores, dtype=np.float64)
-    if scores.size != len(images):
-        return []
-    above = [index for index in np.argsort(-scores) if scores[index] > trained.threshold.value]
-    return [str(images[index].source) for index in above]
 
 
 def _pick(images: list, request: TrainRequest, progress: Callable[[str, int, int], None]) -> tuple[list, list[str]]:
