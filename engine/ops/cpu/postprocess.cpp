@@ -179,14 +179,21 @@ float map_postprocess(const float* patch_map, int64_t height, int64_t width, con
     for (int64_t x = 0; x < out_width; ++x) source_position(x, width, out_width, &x_low[x], &x_high[x], &x_weight[x]);
     std::vector<float> upsampled(out_height * out_width);
     const Isa isa = detect_isa();
+    auto* upsample = upsample_generic;
+    auto* smooth = smooth_generic;
+    if (isa == Isa::kAvx512) {
+        upsample = upsample_avx512;
+        smooth = smooth_avx512;
+    } else if (isa == Isa::kAvx2) {
+        upsample = upsample_avx2;
+        smooth = smooth_avx2;
+    }
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, out_height, kRowGrain), [&](const tbb::blocked_range<int64_t>& r) {
-        auto* upsample = isa == Isa::kAvx512 ? upsample_avx512 : isa == Isa::kAvx2 ? upsample_avx2 : upsample_generic;
         upsample(geometry, x_low.data(), x_high.data(), x_weight.data(), r.begin(), r.end(), upsampled.data());
     });
     const float peak = tbb::parallel_reduce(
         tbb::blocked_range<int64_t>(0, out_height, kRowGrain), -kInfinity,
         [&](const tbb::blocked_range<int64_t>& r, float running) {
-            auto* smooth = isa == Isa::kAvx512 ? smooth_avx512 : isa == Isa::kAvx2 ? smooth_avx2 : smooth_generic;
             return std::max(running, smooth(geometry, upsampled.data(), r.begin(), r.end(), out_map));
         },
         [](float left, float right) { return std::max(left, right); });
