@@ -44,7 +44,7 @@ def test_accepted_false_reject_rate_sets_a_prediction_bound() -> None:
     assert "0.1%" in strict.note
 
 
-def test_one_unusual_good_image_does_not_lift_the_threshold_to_it() -> None:
+def test_outlier_good_image_stays_above() -> None:
     scores = np.append(np.random.default_rng(3).normal(25.0, 1.0, size=59), 40.0)
     threshold = threshold_for_false_rejects(scores)
     assert threshold.value < 40.0
@@ -62,13 +62,13 @@ def test_few_good_scores_widen_the_bound() -> None:
 
 
 @pytest.mark.parametrize("scores", [[5.0], [2.0, 2.0]])
-def test_too_few_scores_fall_back_to_the_margin_rule(scores: list[float]) -> None:
+def test_few_scores_use_margin_rule(scores: list[float]) -> None:
     threshold = threshold_for_false_rejects(np.array(scores))
     assert threshold.method == "good-max-plus-margin"
     assert threshold.value >= max(scores)
 
 
-def test_identical_good_scores_still_give_a_threshold_above_them() -> None:
+def test_identical_scores_threshold_above() -> None:
     threshold = threshold_for_false_rejects(np.array([2.0, 2.0, 2.0, 2.0]))
     assert threshold.value > 2.0
     assert threshold.normal_level < threshold.value
@@ -113,13 +113,13 @@ def test_threshold_margin_option_selects_the_older_rule(tmp_path: Path) -> None:
     assert post["threshold_margin"] == 0.5
 
 
-def test_target_frr_outside_the_range_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_target_frr_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     train = sorted((SAMPLE / "train" / "good").iterdir())[:2]
     assert main(["train", *map(str, train), "--target-frr", "0.7", "--out", str(tmp_path / "m")]) == 2
     assert "--target-frr" in capsys.readouterr().err
 
 
-def test_training_images_above_the_threshold_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_images_above_threshold_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from labeling.imageio import read_image, write_image
 
     train = sorted((SAMPLE / "train" / "good").iterdir())

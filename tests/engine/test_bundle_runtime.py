@@ -86,7 +86,7 @@ def test_self_test_compares_with_the_same_graph(bundle_copy: Path) -> None:
     assert inspector.self_test().passed
 
 
-def test_self_test_of_older_bundles_uses_the_fp32_score(bundle_copy: Path) -> None:
+def test_self_test_older_bundle_fp32(bundle_copy: Path) -> None:
     inspector = Inspector.open(bundle_copy, engine="onnxruntime", device="cpu")
     reference = dict(inspector.manifest.validation["reference"])
     del reference["engine_scores"]

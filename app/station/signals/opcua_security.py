@@ -120,7 +120,7 @@ def load_trusted_certificates(folder: Path) -> list[x509.Certificate]:
     """Load every certificate in ``folder`` (files that are not certificates are skipped with a warning).
 
     Raises:
-        OpcUaSecurityError: the folder is missing or holds no certificate.
+        OpcUaSecurityError: the folder is missing or contains no certificate.
     """
     if not folder.is_dir():
         raise OpcUaSecurityError(f"plc.opcua_trusted_clients {folder} is not a folder; create it and copy the "
@@ -183,9 +183,9 @@ def make_self_signed_certificate(common_name: str, application_uri: str, hostnam
                                  valid_days: int = VALID_DAYS) -> tuple[bytes, bytes]:
     """Create an OPC UA application certificate signed by its own key.
 
-    The certificate carries the application URI and the host names (or IP addresses)
-    as subject alternative names, the key usages OPC UA requires and both the server
-    and the client extended key usage, so it serves the station or a test client.
+    The subject alternative names are the application URI and the host names (or IP
+    addresses). The certificate has the key usages OPC UA requires and both the server
+    and the client extended key usage, so the station and a test client can both use it.
 
     Returns:
         The certificate as DER and the unencrypted private key as PEM.
@@ -232,7 +232,7 @@ def write_server_certificate(folder: Path, hostnames: list[str] | None = None) -
         The certificate path (DER) and the private key path (PEM).
 
     Raises:
-        FileExistsError: the folder already holds a certificate or key of that name.
+        FileExistsError: the folder already contains a certificate or key of that name.
     """
     hostnames = hostnames or [socket.gethostname()]
     certificate_path, key_path = folder / CERTIFICATE_FILE, folder / PRIVATE_KEY_FILE
