@@ -132,6 +132,29 @@ glibc_floor() {  # glibc_floor FOLDER: the newest GLIBC symbol version any bundl
         | sed "s/GLIBC_//" | sort -V -u | tail -1
 }
 
+# The station's systemd unit, rewritten to start the packaged program instead of a venv's.
+STATION_UNIT=installer/systemd/defectseek-station.service
+STATION_UNIT_VENV_PROGRAM=/opt/defectseek/venv/bin/defectseek-station
+
+add_station_service() {  # add_station_service STAGE_ROOT NAME: unit, maintainer scripts and example config
+    local root="$1" name="$2"
+    local program="/opt/$name/defectseek-station"
+    if ! grep -q "$STATION_UNIT_VENV_PROGRAM" "$STATION_UNIT"; then
+        echo "error: $STATION_UNIT no longer starts $STATION_UNIT_VENV_PROGRAM; update add_station_service" >&2
+        exit 1
+    fi
+    mkdir -p "$root/lib/systemd/system"
+    sed -e "s|$STATION_UNIT_VENV_PROGRAM|$program|g" \
+        -e "s|^# Install: .*|# Installed by the $name package; its postinst enables it.|" \
+        "$STATION_UNIT" > "$root/lib/systemd/system/defectseek-station.service"
+    chmod 644 "$root/lib/systemd/system/defectseek-station.service"
+    install -D -m 644 installer/linux/station.toml.example "$root/usr/share/doc/$name/station.toml.example"
+    local script
+    for script in postinst prerm postrm; do
+        install -m 755 "installer/linux/runtime/$script" "$root/DEBIAN/$script"
+    done
+}
+
 make_deb() {  # make_deb NAME CONTROL_TEMPLATE LINK:PROGRAM...
     local name="$1" template="$2"
     shift 2
@@ -149,6 +172,9 @@ make_deb() {  # make_deb NAME CONTROL_TEMPLATE LINK:PROGRAM...
     done
     if [[ -f "installer/linux/$name.desktop" ]]; then
         install -D -m 644 "installer/linux/$name.desktop" "$root/usr/share/applications/$name.desktop"
+    fi
+    if [[ "$name" == defectseek-runtime ]]; then
+        add_station_service "$root" "$name"
     fi
     local size_kb
     size_kb="$(du -sk "$root/opt" | cut -f1)"

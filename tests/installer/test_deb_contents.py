@@ -113,3 +113,52 @@ def test_package_only_needs_build(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "run without --package-only first" in result.stderr
+
+
+def test_runtime_deb_station_unit(debs: dict[str, Path], tmp_path: Path) -> None:
+    subprocess.run(["dpkg-deb", "-x", str(debs["defectseek-runtime"]), str(tmp_path)], check=True)
+
+    unit = (tmp_path / "lib" / "systemd" / "system" / "defectseek-station.service").read_text(encoding="utf-8")
+
+    exec_lines = [line for line in unit.splitlines() if line.startswith(("ExecStart=", "ExecStartPre="))]
+    assert len(exec_lines) == 2
+    assert all(line.split("=", 1)[1].startswith("/opt/defectseek-runtime/defectseek-station ") for line in exec_lines)
+    assert (tmp_path / "opt" / "defectseek-runtime" / "defectseek-station").is_file()
+    assert "ConditionPathExists=/etc/defectseek/station.toml" in unit
+    assert "venv" not in unit
+
+
+def test_runtime_deb_ships_example_config(debs: dict[str, Path], tmp_path: Path) -> None:
+    subprocess.run(["dpkg-deb", "-x", str(debs["defectseek-runtime"]), str(tmp_path)], check=True)
+
+    example = tmp_path / "usr" / "share" / "doc" / "defectseek-runtime" / "station.toml.example"
+
+    assert example.read_bytes() == (REPO_ROOT / "installer" / "linux" / "station.toml.example").read_bytes()
+
+
+def test_runtime_deb_maintainer_scripts(debs: dict[str, Path], tmp_path: Path) -> None:
+    subprocess.run(["dpkg-deb", "-e", str(debs["defectseek-runtime"]), str(tmp_path)], check=True)
+
+    for script in ("postinst", "prerm", "postrm"):
+        assert os.access(tmp_path / script, os.X_OK), script
+
+
+def test_studio_deb_has_no_service(debs: dict[str, Path]) -> None:
+    files = deb_files(debs["defectseek-studio"])
+
+    assert not any(path.startswith("/lib/systemd/") for path in files)
+
+
+def test_station_unit_passes_verify(debs: dict[str, Path], tmp_path: Path) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    subprocess.run(["dpkg-deb", "-x", str(debs["defectseek-runtime"]), str(tmp_path)], check=True)
+    unit = tmp_path / "lib" / "systemd" / "system" / "defectseek-station.service"
+    # The packaged program exists only under the extracted root, so point the unit there.
+    text = unit.read_text(encoding="utf-8").replace("/opt/defectseek-runtime/", f"{tmp_path}/opt/defectseek-runtime/")
+    checked = tmp_path / "defectseek-station.service"
+    checked.write_text(text, encoding="utf-8")
+
+    result = subprocess.run(["systemd-analyze", "verify", str(checked)], capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
