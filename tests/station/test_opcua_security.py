@@ -217,7 +217,7 @@ BAD_FILES = {
     key_of_other_pair: "does not belong to",
     not_a_certificate: "is not an X.509 certificate",
     files_not_set: "plc.opcua_certificate is not set",
-    empty_trusted_folder: "holds no certificate",
+    empty_trusted_folder: "contains no certificate",
 }
 
 

@@ -135,7 +135,7 @@ def load_trusted_certificates(folder: Path) -> list[x509.Certificate]:
             continue
         certificates.append(certificate)
     if not certificates:
-        raise OpcUaSecurityError(f"plc.opcua_trusted_clients {folder} holds no certificate; copy the PLC's "
+        raise OpcUaSecurityError(f"plc.opcua_trusted_clients {folder} contains no certificate; copy the PLC's "
                                  "client certificate (DER or PEM) into it")
     return certificates
 
