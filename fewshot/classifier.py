@@ -33,7 +33,7 @@ MIN_RADIUS = 1e-6
 LONE_EXAMPLE_RADIUS = 2.0
 SPREAD_FACTOR = 2.0
 TEMPERATURE_GAP_FRACTION = 0.25
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class FewShotError(ValueError):
@@ -56,7 +56,8 @@ class ClassifierParameters:
     ``temperature`` scales prototype distances in the softmax that turns them into a
     confidence. ``support_rows`` are the support examples in the open-set space and
     ``support_types`` their type indices. A region is known when its distance to the
-    nearest support example of some type k is at most ``type_radius[k]``.
+    nearest support example of some type k is at most ``type_radius[k]``. ``shape_mean``
+    and ``shape_scale`` cover the shape and layout values at the end of a raw descriptor.
     """
 
     type_names: tuple[str, ...]
@@ -90,7 +91,8 @@ class DefectTypeClassifier:
         support: raw descriptors (n x D) per type name, in insertion order.
         with_region: per type, how many examples came with a mask or box.
         declared: type names listed without examples (kept so reports can name them).
-        shape_weight: weight of the shape part against the unit-length appearance part.
+        shape_weight: weight of the shape part (with the layout part in the open-set space)
+            against the unit-length appearance or contrast part.
         unknown_margin: factor on the calibrated per-type radii; above 1 reports
             fewer regions as unknown, below 1 more.
     """
@@ -106,7 +108,7 @@ class DefectTypeClassifier:
 
         Raises:
             FewShotError: the type name is empty or reserved, or the descriptor width is not
-                2 C + 8 or differs from the other types'.
+                2 C + 11 or differs from the other types'.
         """
         name = defect_type.strip()
         if not name or name == UNKNOWN:

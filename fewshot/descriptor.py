@@ -8,14 +8,18 @@ deviation over the image: it describes how the defect differs from its own surro
 The shape part is eight numbers from the region's image moments and outline. They are
 log area, elongation, the two principal extents, contact with the image border, how
 elliptic the region is, and two perimeter ratios. The perimeter ratios matter because
-a thin crack has a long outline for its area.
+a thin crack has a long outline for its area. The layout part is three numbers that
+horizontal and vertical flips leave unchanged: the log ratio of the region's row and
+column spreads (upright or lying), and the log distance from the region to the nearest
+top or bottom border and to the nearest left or right border. A chipped edge lies at
+the border, a spot anywhere.
 
 The head normalizes the parts with statistics of the support set. It returns the
 Euclidean distance to every type's prototype, computed from appearance and shape
 (Snell et al., "Prototypical Networks for Few-shot Learning", NeurIPS 2017). It also
-returns the distance to each type's nearest support example, computed from contrast
-and shape, which the open-set rule compares with a per-type radius. Every step uses
-standard ONNX operators, so the training side and every engine compute the same numbers.
+returns the distance to each type's nearest support example, computed from contrast,
+shape and layout, which the open-set rule compares with a per-type radius. Every step
+uses standard ONNX operators, so the training side and every engine compute the same numbers.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from torch.nn import functional as F
 
 FEATURE_STRIDE_PX = 8
 SHAPE_DIMENSIONS = 8
+LAYOUT_DIMENSIONS = 3
+# Shape and layout values at the end of a raw descriptor. The prototype space uses only the shape values.
+GEOMETRY_DIMENSIONS = SHAPE_DIMENSIONS + LAYOUT_DIMENSIONS
+# Added to a border distance (a fraction of the image side) before its log, so a region at the border stays finite.
+BORDER_GAP_OFFSET = 0.02
+# Border distance of an empty region, the largest a region can have.
+EMPTY_BORDER_GAP = 0.5
 BORDER_WIDTH_PX = 3
 REGION_LEVEL = 0.5
 EPSILON = 1e-8
@@ -39,15 +50,15 @@ FAR_PENALTY = 1e6
 
 
 def channels_of(width: int) -> int:
-    """Return the embedding channels C of a raw descriptor of ``width`` = 2 C + 8 values.
+    """Return the embedding channels C of a raw descriptor of ``width`` = 2 C + 11 values.
 
     Raises:
         ValueError: the width does not have that form; the message names it.
     """
-    channels, odd = divmod(width - SHAPE_DIMENSIONS, 2)
+    channels, odd = divmod(width - GEOMETRY_DIMENSIONS, 2)
     if odd or channels <= 0:
         raise ValueError(
-            f"a raw region descriptor has 2 C + {SHAPE_DIMENSIONS} values, got {width}; "
+            f"a raw region descriptor has 2 C + {GEOMETRY_DIMENSIONS} values, got {width}; "
             "describe the regions again with fewshot.descriptor.describe_regions"
         )
     return channels
@@ -66,16 +77,16 @@ class RegionDescriptor(nn.Module):
 
     Input ``features``: N x C x h x w patch embeddings (the anomaly graph's third
     output). Input ``region``: N x 1 x H x W region weights in 0..1 at the model input
-    size, with H = 8 h and W = 8 w. Output: N x (2 C + 8) raw descriptors: appearance,
-    contrast, shape.
+    size, with H = 8 h and W = 8 w. Output: N x (2 C + 11) raw descriptors: appearance,
+    contrast, shape, layout.
     """
 
     def forward(self, features: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-        """Return the appearance, contrast and shape parts side by side; see the class docstring."""
+        """Return the appearance, contrast, shape and layout parts side by side; see the class docstring."""
         cells = F.avg_pool2d(region, kernel_size=FEATURE_STRIDE_PX, stride=FEATURE_STRIDE_PX)
         inside = _weighted_mean(features, cells)
         image_mean = features.mean(dim=(2, 3))
-        return torch.cat([inside - image_mean, self._contrast(features, cells, inside, image_mean), self._shape(region)], dim=1)
+        return torch.cat([inside - image_mean, self._contrast(features, cells, inside, image_mean), self._geometry(region)], dim=1)
 
     @staticmethod
     def _contrast(features: torch.Tensor, cells: torch.Tensor, inside: torch.Tensor, image_mean: torch.Tensor) -> torch.Tensor:
@@ -96,7 +107,8 @@ class RegionDescriptor(nn.Module):
         return (inside - _weighted_mean(features, ring)) / deviation
 
     @staticmethod
-    def _shape(region: torch.Tensor) -> torch.Tensor:
+    def _geometry(region: torch.Tensor) -> torch.Tensor:
+        """Return the shape part (8 values) and the layout part (3 values) of N x 1 x H x W regions."""
         height, width = region.shape[2], region.shape[3]
         rows = (torch.arange(height, dtype=torch.float32) / height).view(1, 1, height, 1)
         cols = (torch.arange(width, dtype=torch.float32) / width).view(1, 1, 1, width)
@@ -121,7 +133,7 @@ class RegionDescriptor(nn.Module):
         frame = torch.ones(1, 1, height, width)
         frame[:, :, BORDER_WIDTH_PX:-BORDER_WIDTH_PX, BORDER_WIDTH_PX:-BORDER_WIDTH_PX] = 0.0
         border = (binary * frame).amax(dim=(1, 2, 3))
-        return torch.stack(
+        shape = torch.stack(
             [
                 torch.log(area + 1e-5),
                 0.5 * torch.log(major / minor),
@@ -134,16 +146,43 @@ class RegionDescriptor(nn.Module):
             ],
             dim=1,
         )
+        return torch.cat([shape, _layout(binary, var_row, var_col)], dim=1)
+
+
+def _layout(binary: torch.Tensor, var_row: torch.Tensor, var_col: torch.Tensor) -> torch.Tensor:
+    """Return N x 3 flip-invariant layout values of N x 1 x H x W binary regions with the given spreads.
+
+    The first value is the log ratio of the row and column spreads. The other two are the
+    logs of the smallest distance from a region pixel to the top or bottom border and to
+    the left or right border, as fractions of the image height and width. An empty
+    region is :data:`EMPTY_BORDER_GAP` from every border.
+    """
+    height, width = binary.shape[2], binary.shape[3]
+    row_index = torch.arange(height, dtype=torch.float32)
+    col_index = torch.arange(width, dtype=torch.float32)
+    row_gap = (torch.minimum(row_index, height - 1.0 - row_index) / height).view(1, 1, height, 1)
+    col_gap = (torch.minimum(col_index, width - 1.0 - col_index) / width).view(1, 1, 1, width)
+    inside = binary > REGION_LEVEL
+    nearest_row = torch.where(inside, row_gap, torch.full_like(binary, EMPTY_BORDER_GAP)).amin(dim=(1, 2, 3))
+    nearest_col = torch.where(inside, col_gap, torch.full_like(binary, EMPTY_BORDER_GAP)).amin(dim=(1, 2, 3))
+    return torch.stack(
+        [
+            0.5 * torch.log((var_row + 1e-6) / (var_col + 1e-6)),
+            torch.log(nearest_row + BORDER_GAP_OFFSET),
+            torch.log(nearest_col + BORDER_GAP_OFFSET),
+        ],
+        dim=1,
+    )
 
 
 class PrototypeHead(nn.Module):
     """Normalize raw descriptors; return prototype distances and nearest-support distances per type.
 
     Outputs: ``distance`` N x K (Euclidean distance to each prototype in the appearance
-    and shape space), ``descriptor`` N x (2 C + 8), the raw descriptor, so a region
+    and shape space), ``descriptor`` N x (2 C + 11), the raw descriptor, so a region
     judged at the line can later become a new support example, and
     ``support_distance`` N x K (distance to the nearest support example of each type
-    in the contrast and shape space).
+    in the contrast, shape and layout space).
     """
 
     def __init__(
@@ -162,9 +201,11 @@ class PrototypeHead(nn.Module):
         self.channels = int(appearance_centre.shape[0])
         self.register_buffer("appearance_centre", torch.as_tensor(appearance_centre, dtype=torch.float32))
         self.register_buffer("contrast_centre", torch.as_tensor(contrast_centre, dtype=torch.float32))
-        self.register_buffer("shape_mean", torch.as_tensor(shape_mean, dtype=torch.float32))
-        factor = shape_weight / math.sqrt(SHAPE_DIMENSIONS)
-        self.register_buffer("shape_factor", torch.as_tensor(factor / shape_scale, dtype=torch.float32))
+        self.register_buffer("geometry_mean", torch.as_tensor(shape_mean, dtype=torch.float32))
+        prototype_factor = geometry_factor(shape_weight, "appearance") / shape_scale[:SHAPE_DIMENSIONS]
+        open_set_factor = geometry_factor(shape_weight, "contrast") / shape_scale
+        self.register_buffer("prototype_factor", torch.as_tensor(prototype_factor, dtype=torch.float32))
+        self.register_buffer("open_set_factor", torch.as_tensor(open_set_factor, dtype=torch.float32))
         self.register_buffer("prototypes", torch.as_tensor(prototypes, dtype=torch.float32))
         self.register_buffer("support_rows", torch.as_tensor(support_rows, dtype=torch.float32))
         types = np.asarray(support_types, dtype=np.int64)
@@ -175,10 +216,13 @@ class PrototypeHead(nn.Module):
         """Return (distance N x K, raw descriptor N x D, support distance N x K)."""
         raw = self.descriptor(features, region)
         channels = self.channels
-        shape = (raw[:, 2 * channels :] - self.shape_mean) * self.shape_factor
+        geometry = raw[:, 2 * channels :] - self.geometry_mean
+        shape = geometry[:, :SHAPE_DIMENSIONS] * self.prototype_factor
         prototype_space = torch.cat([_unit_torch(raw[:, :channels] - self.appearance_centre), shape], dim=1)
         distance = _euclidean_torch(prototype_space, self.prototypes)
-        open_set_space = torch.cat([_unit_torch(raw[:, channels : 2 * channels] - self.contrast_centre), shape], dim=1)
+        open_set_space = torch.cat(
+            [_unit_torch(raw[:, channels : 2 * channels] - self.contrast_centre), geometry * self.open_set_factor], dim=1
+        )
         to_rows = _euclidean_torch(open_set_space, self.support_rows)
         support_distance = (to_rows.unsqueeze(1) + self.support_penalty.unsqueeze(0)).amin(dim=2)
         return distance, raw, support_distance
@@ -201,18 +245,28 @@ def normalize_descriptors(
     shape_weight: float,
     part: str = "appearance",
 ) -> np.ndarray:
-    """Normalize raw N x (2 C + 8) descriptors into the space of one part plus shape.
+    """Normalize raw N x (2 C + 11) descriptors into the space of one part plus geometry.
 
-    ``part="appearance"`` gives the prototype space and ``part="contrast"`` the open-set
-    space. The chosen part is centred on ``centre`` and scaled to unit length. The shape
-    part is z-scored and weighted so that it weighs ``shape_weight`` against it.
+    ``part="appearance"`` gives the prototype space, with the shape part, and
+    ``part="contrast"`` the open-set space, with the shape and layout parts. The chosen
+    part is centred on ``centre`` and scaled to unit length. ``shape_mean`` and
+    ``shape_scale`` hold the statistics of all 11 shape and layout values. Those values
+    are z-scored and weighted so that together they weigh ``shape_weight`` against it.
     """
     channels = centre.shape[0]
     start = 0 if part == "appearance" else channels
     values = raw[:, start : start + channels] - centre
     values = values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), EPSILON)
-    shape = (raw[:, 2 * channels :] - shape_mean) / shape_scale * (shape_weight / math.sqrt(SHAPE_DIMENSIONS))
-    return np.concatenate([values, shape], axis=1)
+    count = SHAPE_DIMENSIONS if part == "appearance" else GEOMETRY_DIMENSIONS
+    end = 2 * channels + count
+    geometry = (raw[:, 2 * channels : end] - shape_mean[:count]) / shape_scale[:count] * geometry_factor(shape_weight, part)
+    return np.concatenate([values, geometry], axis=1)
+
+
+def geometry_factor(shape_weight: float, part: str) -> float:
+    """Return the factor on z-scored geometry values: ``shape_weight`` shared among the values that ``part``'s space uses."""
+    count = SHAPE_DIMENSIONS if part == "appearance" else GEOMETRY_DIMENSIONS
+    return shape_weight / math.sqrt(count)
 
 
 @torch.no_grad()

@@ -105,7 +105,8 @@ def write_classifier(directory: str | os.PathLike[str], result: FewShotResult, i
         "temperature": parameters.temperature,
         "method": (
             "type: nearest prototype (appearance minus image mean, shape moments); "
-            "open set: nearest support example (contrast to the surrounding ring, shape moments) within a per-type radius"
+            "open set: nearest support example (contrast to the surrounding ring, shape moments, "
+            "orientation and border distances) within a per-type radius"
         ),
         "examples": {item.name: item.examples for item in result.classifier.summary()},
         "warnings": list(result.warnings),

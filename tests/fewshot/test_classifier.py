@@ -19,10 +19,10 @@ from fewshot.classifier import (
     distances_to_support,
     predict,
 )
-from fewshot.descriptor import SHAPE_DIMENSIONS, normalize_descriptors
+from fewshot.descriptor import GEOMETRY_DIMENSIONS, SHAPE_DIMENSIONS, normalize_descriptors
 
 CHANNELS = 16
-WIDTH = 2 * CHANNELS + SHAPE_DIMENSIONS
+WIDTH = 2 * CHANNELS + GEOMETRY_DIMENSIONS
 
 
 def cluster(centre_seed: int, count: int, seed: int, spread: float = 0.05) -> np.ndarray:
