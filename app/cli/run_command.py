@@ -30,7 +30,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--heatmaps", help="folder for heatmap overlay PNGs, one per image at the image's size")
     parser.add_argument("--engine", choices=ENGINES, default="auto", help="inference engine (default: auto)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="device; an explicit one must be usable")
-    parser.add_argument("--batch-size", type=int, default=1, help="images per inference call (default: 1)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        help="images per inference call (default: 1); above 1 the images are judged in batches, one batch at a time",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("throughput", "latency"),
+        default="throughput",
+        help="with --batch-size 1: 'throughput' keeps several images in flight on OpenVINO and reads the next "
+        "images meanwhile (default); 'latency' judges one image at a time, as the line station does",
+    )
     parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
     parser.add_argument("--fail-on-ng", action="store_true", help="exit with status 1 when any image is NG")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
@@ -51,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     files, missing = find_images(args.paths)
     rows = [_error_row(error, inspector) for error in missing]
     started = time.perf_counter()
-    write_failures = 0
-    for start in range(0, len(files), args.batch_size):
-        chunk_rows, failures = _judge_chunk(inspector, files[start : start + args.batch_size], args)
-        rows.extend(chunk_rows)
-        write_failures += failures
+    if args.batch_size == 1:
+        judged_rows, write_failures = _judge_stream(inspector, files, args)
+    else:
+        judged_rows, write_failures = _judge_batches(inspector, files, args)
+    rows.extend(judged_rows)
     elapsed = time.perf_counter() - started
     if not args.quiet:
         _print_table(rows)
@@ -86,6 +98,35 @@ def open_inspector(model: str, engine: str, device: str, threads: int | None) ->
     if inspector.fallback_warning:
         print(f"warning: {inspector.fallback_warning}", file=sys.stderr)
     return inspector
+
+
+def _judge_stream(inspector: Inspector, paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[ReportRow], int]:
+    """Judge images one by one in input order, with several in flight in throughput mode."""
+    rows: list[ReportRow] = []
+    failures = 0
+    for result in inspector.inspect_many(paths, read_image, throughput=args.mode == "throughput"):
+        if result.error is not None:
+            rows.append(_error_row(result.error, inspector))
+            continue
+        heatmap = None
+        if args.heatmaps:
+            heatmap, failed = _write_heatmap(
+                inspector, result.image, result.verdict, result.source, Path(args.heatmaps), args.paths
+            )
+            failures += failed
+        rows.append(_verdict_row(result.source, result.verdict, inspector, heatmap))
+    return rows, failures
+
+
+def _judge_batches(inspector: Inspector, paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[ReportRow], int]:
+    """Judge images in batches of ``--batch-size``, one batch at a time."""
+    rows: list[ReportRow] = []
+    failures = 0
+    for start in range(0, len(paths), args.batch_size):
+        chunk_rows, chunk_failures = _judge_chunk(inspector, paths[start : start + args.batch_size], args)
+        rows.extend(chunk_rows)
+        failures += chunk_failures
+    return rows, failures
 
 
 def _judge_chunk(inspector: Inspector, paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[ReportRow], int]:

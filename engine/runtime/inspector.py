@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +18,14 @@ from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
 from engine.ops.loader import search_kernel
 from engine.runtime.defect_types import DefectRegion, RegionClassifier
 from engine.runtime.engines import Engine, default_threads, open_engine
-from labeling.imageio import LoadedImage
+from engine.runtime.throughput import (
+    EXTRA_PREPARED_IMAGES,
+    PreparedImage,
+    RequestsInFlight,
+    judge_in_flight,
+    prepare_ahead,
+)
+from labeling.imageio import ImageReadError, LoadedImage, read_image
 from labeling.model_input import TilePlan, combine_outputs, model_inputs
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,16 @@ class Verdict:
     defect_type: str | None = None
     defect_confidence: float | None = None
     regions: tuple[DefectRegion, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """The outcome for one source of :meth:`Inspector.inspect_many`: the image and its verdict, or the read error."""
+
+    source: object
+    image: LoadedImage | None
+    verdict: Verdict | None
+    error: ImageReadError | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,7 @@ class Inspector:
         self.self_test_result: SelfTestResult | None = None
         self.classifier: RegionClassifier | None = None
         self._features: list[np.ndarray] = []
+        self._requests: RequestsInFlight | None = None
 
     @classmethod
     def open(
@@ -250,13 +268,79 @@ class Inspector:
         start = 0
         for image, (inputs, plan) in zip(images, prepared):
             stop = start + inputs.shape[0]
-            anomaly_map, score = combine_outputs(maps[start:stop], scores[start:stop], plan, image.height, image.width)
-            verdict = self._decide(image, anomaly_map, score)
-            if verdict.verdict == NG and features is not None and self.classifier is not None:
-                verdict = self._with_types(verdict, features[start:stop], plan)
-            verdicts.append(verdict)
+            part = features[start:stop] if features is not None else None
+            verdicts.append(self._judge(image, plan, maps[start:stop], scores[start:stop], part))
             start = stop
         return verdicts
+
+    def inspect_many(
+        self,
+        sources: Iterable[object],
+        load: Callable[[object], LoadedImage] = read_image,
+        *,
+        throughput: bool = True,
+    ) -> Iterator[ImageResult]:
+        """Judge the images that ``load`` reads from ``sources``, yielding one result per source in input order.
+
+        A worker thread reads and resizes the next images while the engine runs. With
+        ``throughput`` on OpenVINO, several inputs are in flight on separate streams
+        within the same thread budget (``OpenVinoEngine.throughput_model``); ONNX Runtime,
+        and OpenVINO without ``throughput``, run one input at a time. Either way every
+        image gets the score and verdict that :meth:`inspect_images` gives it at batch
+        size 1. A source whose ``load`` raises :class:`labeling.imageio.ImageReadError`
+        yields a result with that error and no verdict.
+        """
+        requests = self._requests_in_flight() if throughput else None
+        ahead = (requests.requests if requests is not None else 1) + EXTRA_PREPARED_IMAGES
+        prepared = prepare_ahead(sources, lambda index, source: self._prepare(index, source, load), ahead)
+        if requests is None:
+            for item in prepared:
+                rows = 0 if item.inputs is None else item.inputs.shape[0]
+                outputs = [self._engine.run(item.inputs[row : row + 1]) for row in range(rows)]
+                yield self._finish(item, outputs)
+            return
+        yield from judge_in_flight(prepared, requests, self._finish)
+
+    def _requests_in_flight(self) -> RequestsInFlight | None:
+        """Return the engine's requests for several inputs in flight, or None when it runs one at a time."""
+        if self._requests is None:
+            compile_for_throughput = getattr(self._engine, "throughput_model", None)
+            if compile_for_throughput is None:
+                return None
+            compiled = compile_for_throughput()
+            count = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+            self._requests = RequestsInFlight(compiled, self._engine.output_names, count)
+            logger.info("Judging with %d requests in flight", count)
+        return self._requests
+
+    def _prepare(self, index: int, source: object, load: Callable[[object], LoadedImage]) -> PreparedImage:
+        try:
+            image = load(source)
+        except ImageReadError as error:
+            return PreparedImage(index, source, None, None, None, error)
+        prep = self.manifest.preprocessing
+        inputs, plan = model_inputs(image, self.manifest.input_size, prep.bit_depth, prep.resize)
+        return PreparedImage(index, source, image, np.ascontiguousarray(inputs, dtype=np.float32), plan)
+
+    def _finish(self, item: PreparedImage, outputs: list[dict[str, np.ndarray]]) -> ImageResult:
+        if item.image is None:
+            return ImageResult(item.source, None, None, item.error)
+        maps = np.concatenate([np.asarray(part["anomaly_map"], dtype=np.float32)[:, 0] for part in outputs])
+        scores = np.concatenate([np.asarray(part["score"], dtype=np.float64).reshape(-1) for part in outputs])
+        features = None
+        if self.classifier is not None:
+            features = np.concatenate([np.asarray(part["features"], dtype=np.float32) for part in outputs])
+        return ImageResult(item.source, item.image, self._judge(item.image, item.plan, maps, scores, features))
+
+    def _judge(
+        self, image: LoadedImage, plan: TilePlan | None, maps: np.ndarray, scores: np.ndarray, features: np.ndarray | None
+    ) -> Verdict:
+        """Combine one image's input outputs into its map and score, decide, and add defect types to an NG verdict."""
+        anomaly_map, score = combine_outputs(maps, scores, plan, image.height, image.width)
+        verdict = self._decide(image, anomaly_map, score)
+        if verdict.verdict == NG and features is not None and self.classifier is not None:
+            verdict = self._with_types(verdict, features, plan)
+        return verdict
 
     def _run_rows(self, rows: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         maps, scores = [], []
