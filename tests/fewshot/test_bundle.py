@@ -111,3 +111,39 @@ def test_add_type_without_retraining(typed_model, tmp_path):
         np.testing.assert_array_equal(result.classifier.support[name], before.support[name])
     verdicts = Inspector.open(directory, engine="onnxruntime", device="cpu", threads=2).inspect_images(queries("grid"))
     assert [verdict.defect_type for verdict in verdicts] == ["grid"] * 3
+
+
+def write_format_two_support(directory) -> None:
+    """Rewrite the support file as format 2 wrote it: descriptors without the three layout values."""
+    import io
+    import json
+
+    from engine.bundle import write_manifest
+    from fewshot.descriptor import LAYOUT_DIMENSIONS
+
+    path = directory / SUPPORT_NAME
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        arrays = {name: data[name][:, :-LAYOUT_DIMENSIONS] for name in data.files if name.startswith("support_")}
+    meta["format_version"] = 2
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+    path.write_bytes(buffer.getvalue())
+    root, manifest = load_manifest(directory, verify=False)
+    write_manifest(root, manifest)
+
+
+def test_older_support_file_still_runs(typed_model, tmp_path):
+    from fewshot.classifier import FewShotError
+
+    source, _ = typed_model
+    directory = tmp_path / "model"
+    shutil.copytree(source, directory)
+    write_format_two_support(directory)
+    verdicts = Inspector.open(directory, engine="onnxruntime", device="cpu", threads=2).inspect_images(queries("spot"))
+    grid = [DefectExample(image, "grid", mask, image.source) for image, mask in defect_images("grid", 2, seed=3)]
+    assert all(verdict.regions[0].nearest_type == "spot" for verdict in verdicts)
+    with pytest.raises(FewShotError, match="--replace"):
+        add_defect_types(directory, grid)
+    result = add_defect_types(directory, grid, replace_existing=True)
+    assert result.parameters.type_names == ("grid",)
