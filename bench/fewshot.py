@@ -116,7 +116,7 @@ def run_draws(
     rng = np.random.default_rng(seed)
     labels = described.labels
     known = [c for c in range(len(described.type_names)) if c != held_out]
-    closed, open_known, rejected, fit_ms = [], [], [], []
+    closed, open_known, rejected, fit_ms, taken_for = [], [], [], [], []
     for _ in range(draws):
         chosen = np.concatenate([rng.choice(np.flatnonzero(labels == c), shots, replace=False) for c in known])
         queries = np.setdiff1d(np.arange(labels.size), chosen)
@@ -136,10 +136,11 @@ def run_draws(
         if held_out is not None:
             open_known.append(balanced_accuracy(truth, decided, known))
             rejected.append(float(np.mean(decided[truth == held_out] == -1)))
+            taken_for.extend(int(value) for value in decided[truth == held_out] if value >= 0)
     logging.disable(logging.NOTSET)
     result = {"closed": float(np.mean(closed)), "closed_std": float(np.std(closed)), "fit_ms": float(np.median(fit_ms))}
     if held_out is not None:
-        result.update(open_known=float(np.mean(open_known)), unknown_rate=float(np.mean(rejected)))
+        result.update(open_known=float(np.mean(open_known)), unknown_rate=float(np.mean(rejected)), taken_for=taken_for)
     return result
 
 
@@ -193,7 +194,7 @@ def _table(described: Described, draws: int, augmentations: int) -> list[str]:
                 f"| {source} | {shots} | {closed['closed']:.3f} ± {closed['closed_std']:.3f} | {unknown:.3f} | "
                 f"{known_open:.3f} (closed {known_closed:.3f}) | {closed['fit_ms']:.1f} |"
             )
-    lines += ["", _margin_table(described, draws)]
+    lines += ["", _margin_table(described, draws), "", _held_out_table(described, draws)]
     return lines
 
 
@@ -211,6 +212,22 @@ def _margin_table(described: Described, draws: int) -> str:
         known = np.mean([item["open_known"] for item in opened])
         closed = np.mean([item["closed"] for item in opened])
         rows.append(f"| {margin:.2f} | {unknown:.3f} | {known:.3f} ({closed:.3f}) |")
+    return "\n".join(rows)
+
+
+def _held_out_table(described: Described, draws: int) -> str:
+    """Return, per held-out type, its share reported unknown and the known types it is taken for (mask regions, k = 5)."""
+    rows = [
+        "Per held-out type, mask regions, k = 5, unknown_margin 1.0:",
+        "",
+        "| held-out type | reported unknown | otherwise taken for |",
+        "| --- | --- | --- |",
+    ]
+    for held, name in enumerate(described.type_names):
+        result = run_draws(described, "mask", 5, draws, held, seed=5)
+        counts = np.bincount(np.array(result["taken_for"], dtype=int), minlength=len(described.type_names))
+        taken = [f"{described.type_names[index]} {counts[index]}" for index in np.argsort(-counts) if counts[index]]
+        rows.append(f"| {name} | {result['unknown_rate']:.3f} | {', '.join(taken) or '-'} |")
     return "\n".join(rows)
 
 
