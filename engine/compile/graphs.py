@@ -157,7 +157,7 @@ def build_openvino_graphs(
     if options.precision == "int8":
         from engine.compile.fuse import leading_scopes
 
-        prefixes = leading_scopes(options.float_blocks)
+        prefixes = leading_scopes(options.openvino_float_blocks)
         model = quantize_openvino_nncf(reference_path, calibration, keep_float, prefixes)
     else:
         model = ov.Core().read_model(str(reference_path))

@@ -62,7 +62,13 @@ class CompileError(ValueError):
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """Settings of one compile; the defaults are those of ``inspect compile``."""
+    """Settings of one compile; the defaults are those of ``inspect compile``.
+
+    ``float_blocks`` and ``openvino_float_blocks`` count the leading backbone blocks that
+    INT8 keeps in float, besides the stem and the intensity standardization, in the ONNX
+    Runtime QDQ graph and in the NNCF-quantized OpenVINO graph. The two quantizers lose
+    different amounts of accuracy in these high-resolution layers (docs/engine.md).
+    """
 
     target: str = "cpu"
     precision: str = "fp32"
@@ -72,6 +78,7 @@ class CompileOptions:
     validation_images: int | None = None
     native_search: str = SEARCH_SCREENED
     float_blocks: int = 3
+    openvino_float_blocks: int = 2
     bank_ratio: float = 1.0
     calibration_method: str = "percentile"
     threads: int | None = None

@@ -105,7 +105,7 @@ def quantize_openvino_nncf(
     logging.getLogger("nncf").setLevel(logging.INFO if verbose else logging.WARNING)
     import openvino as ov
 
-    model = ov.Core().read_model(str(model_path))
+    model = fold_constants(ov.Core().read_model(str(model_path)))
     present = {operation.get_friendly_name() for operation in model.get_ops()}
     names = sorted({name for name in exclude if name in present} | _downstream_of_average_pooling(model))
     dataset = nncf.Dataset([calibration[index : index + 1] for index in range(len(calibration))])
@@ -123,6 +123,25 @@ def quantize_openvino_nncf(
     )
     logger.info("NNCF quantization done (%d calibration images, %d operations kept in float)", len(calibration), len(names))
     return quantized
+
+
+def fold_constants(model):
+    """Return ``model`` with its constant subgraphs folded, in place.
+
+    OpenVINO's ONNX reader reshapes each depthwise convolution's weights to the
+    G x 1 x 1 x kH x kW layout of ``GroupConvolution`` with a ``Reshape`` whose target
+    shape is computed by shape operators. NNCF then misreads the weights' channel axis
+    and quantizes them per (group, kernel column), which the CPU plugin cannot run in
+    INT8: it folds those weights back to f32 and runs every depthwise convolution in
+    f32. With the constants folded first, NNCF quantizes depthwise weights per output
+    channel and they run in INT8. Seen with OpenVINO 2026.4.1 and NNCF 3.4.0.
+    """
+    from openvino import passes
+
+    manager = passes.Manager()
+    manager.register_pass(passes.ConstantFolding())
+    manager.run_passes(model)
+    return model
 
 
 def _downstream_of_average_pooling(model) -> set[str]:
