@@ -1,10 +1,13 @@
 """Benchmark the engines on one model and one image set: torch eager, each engine x precision x head path.
 
 For every configuration it reports the backbone and head milliseconds per image,
-end-to-end images per second (batch 1) and the speed-up over torch eager measured
-in the same run. The head is timed on its own graph (features in, map and score
-out) with the same bank; the backbone time is end-to-end minus head. Every number
-is the median over ``--repeats`` passes over the images. The fp32 and int8 bundles
+end-to-end images per second (batch 1) and the speed-up over two torch eager
+baselines measured in the same run: batch 1 and ``--torch-batch`` (default 8). The
+head is timed on its own graph (features in, map and score out) with the same bank;
+the backbone time is end-to-end minus head. The OpenVINO native-head graphs are also
+timed in throughput mode, as ``inspect run`` judges a folder: one single-thread stream
+per thread and one batch-1 request per stream in flight. Every number is the median
+over ``--repeats`` passes over the images. The fp32 and int8 bundles
 are compiled first, with ``--head native`` when the OpenVINO extension is built.
 
 Run from the repository root (about 10 minutes on 2 CPU cores)::
@@ -49,6 +52,7 @@ from engine.ops.functions import build_head_model, inline_functions  # noqa: E40
 from engine.ops.loader import find_extension, search_kernel  # noqa: E402
 from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine  # noqa: E402
 from engine.runtime.inspector import normalize_score  # noqa: E402
+from engine.runtime.throughput import RequestsInFlight  # noqa: E402
 from labeling.imageio import find_images, read_image  # noqa: E402
 
 logger = logging.getLogger("bench.engine")
@@ -61,40 +65,68 @@ class Row:
     name: str
     head_path: str
     end_to_end_ms: float
-    head_ms: float
+    head_ms: float | None
 
     @property
-    def backbone_ms(self) -> float:
-        """End-to-end minus head, in milliseconds per image."""
+    def backbone_ms(self) -> float | None:
+        """End-to-end minus head, in milliseconds per image (None where the head is not timed alone)."""
+        if self.head_ms is None:
+            return None
         return max(self.end_to_end_ms - self.head_ms, 0.0)
 
     @property
     def images_per_second(self) -> float:
-        """End-to-end throughput at batch 1."""
+        """End-to-end images per second."""
         return 1000.0 / self.end_to_end_ms
 
 
 def median_ms(
-    run: Callable[[np.ndarray], object], inputs: np.ndarray, repeats: int, clock: Callable[[], float] = time.perf_counter
+    run: Callable[[np.ndarray], object],
+    inputs: np.ndarray,
+    repeats: int,
+    clock: Callable[[], float] = time.perf_counter,
+    batch: int = 1,
 ) -> float:
-    """Return the median per-input milliseconds over ``repeats`` passes (warm-up on two inputs first).
+    """Return the median per-input milliseconds over ``repeats`` passes (warm-up on two batches first).
 
-    ``clock`` is wall time by default; ``time.process_time`` gives the CPU time of all the
-    process's threads, which other jobs on a loaded machine do not inflate.
+    ``clock`` is wall time by default. ``time.process_time`` gives the CPU time of all the
+    process's threads, which other jobs on a loaded machine do not inflate. ``run`` gets
+    ``batch`` inputs per call.
     """
-    for item in inputs[:2]:
-        run(item[None])
+    batches = [inputs[start : start + batch] for start in range(0, len(inputs), batch)]
+    for item in batches[:2]:
+        run(item)
     passes = []
     for _ in range(repeats):
         started = clock()
-        for item in inputs:
-            run(item[None])
+        for item in batches:
+            run(item)
         passes.append((clock() - started) * 1000.0 / len(inputs))
     return statistics.median(passes)
 
 
-def torch_rows(model_dir: Path, inputs: np.ndarray, features: np.ndarray, repeats: int, threads: int) -> Row:
-    """Time torch eager: the whole model and its head alone."""
+def in_flight_ms(engine: OpenVinoEngine, inputs: np.ndarray, repeats: int) -> float:
+    """Return the median per-input milliseconds with one input per request and several requests in flight.
+
+    Each pass submits every input at batch 1 to the engine's throughput model and waits
+    for the last one, as ``Inspector.inspect_many`` does for a folder.
+    """
+    compiled = engine.throughput_model()
+    requests = RequestsInFlight(compiled, engine.output_names, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+
+    def one_pass(items: np.ndarray) -> None:
+        for index, item in enumerate(items):
+            requests.submit(index, item[None])
+        requests.wait()
+        requests.take_all(list(range(len(items))))
+
+    return median_ms(one_pass, inputs, repeats, batch=len(inputs))
+
+
+def torch_rows(
+    model_dir: Path, inputs: np.ndarray, features: np.ndarray, repeats: int, threads: int, batch: int = 1
+) -> Row:
+    """Time torch eager at ``batch`` inputs per call: the whole model and its head alone."""
     import torch
 
     torch.set_num_threads(threads)
@@ -108,7 +140,13 @@ def torch_rows(model_dir: Path, inputs: np.ndarray, features: np.ndarray, repeat
     def head(batch: np.ndarray) -> object:
         return model.postprocess(model.head(torch.from_numpy(batch)))
 
-    return Row("torch eager fp32", "torch", median_ms(whole, inputs, repeats), median_ms(head, features, repeats))
+    name = "torch eager fp32" if batch == 1 else f"torch eager fp32, batch {batch}"
+    return Row(
+        name,
+        "torch",
+        median_ms(whole, inputs, repeats, batch=batch),
+        median_ms(head, features, repeats, batch=batch),
+    )
 
 
 def load_torch_model(model_dir: Path):
@@ -161,6 +199,8 @@ def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repea
     if native_graph.is_file() and "fused-native-openvino" in heads:
         native = OpenVinoEngine(native_graph, threads, precision, extension=next((bundle / "ops").iterdir()))
         rows.append(Row(f"OpenVINO CPU {precision}", "fused-native-openvino", median_ms(native.run, inputs, repeats), heads["fused-native-openvino"]))
+        streams = f"OpenVINO CPU {precision}, throughput mode ({threads} streams of 1 thread)"
+        rows.append(Row(streams, "fused-native-openvino", in_flight_ms(native, inputs, repeats), None))
     return rows
 
 
@@ -270,28 +310,34 @@ def model_features(model_dir: Path, images: Path, limit: int) -> tuple[np.ndarra
     return inputs, features, trained
 
 
-def write_table(rows: list[Row], baseline: Row, args: argparse.Namespace, notes: list[str]) -> str:
-    """Return the Markdown report."""
+def write_table(rows: list[Row], baselines: tuple[Row, Row], args: argparse.Namespace, notes: list[str]) -> str:
+    """Return the Markdown report; ``baselines`` are torch eager at batch 1 and at ``--torch-batch``."""
+    baseline, batched = baselines
     lines = [
         "# Engine benchmark",
         "",
         f"Command: `python bench/engine.py --model {args.model} --calibration {args.calibration} --images {args.images} "
-        f"--threads {args.threads} --repeats {args.repeats} --limit {args.limit}`",
+        f"--threads {args.threads} --repeats {args.repeats} --limit {args.limit} --torch-batch {args.torch_batch}`",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {args.threads} threads "
         f"used; Python {platform.python_version()}; {platform.platform()}.",
         f"Load average (1 min) at start and end: {args.load_start:.1f} and {os.getloadavg()[0]:.1f}; numbers taken "
         "while other processes load the CPUs are not comparable with a quiet machine.",
         f"Images: {args.count} model inputs at {args.size[1]}x{args.size[0]}; bank {args.bank[0]} x {args.bank[1]}; "
-        f"median of {args.repeats} passes at batch 1.",
+        f"median of {args.repeats} passes at batch 1, except the torch batch {args.torch_batch} row. Throughput-mode "
+        "rows keep several batch-1 requests in flight and time whole passes, so they have no backbone and head split.",
         "",
-        "| configuration | head path | backbone ms | head ms | end-to-end ms | images/s | vs torch eager |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| configuration | head path | backbone ms | head ms | end-to-end ms | images/s "
+        f"| vs torch eager batch 1 | vs torch eager batch {args.torch_batch} |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for row in [baseline, *rows]:
+    for row in [baseline, batched, *rows]:
+        backbone = "-" if row.backbone_ms is None else f"{row.backbone_ms:.1f}"
+        head = "-" if row.head_ms is None else f"{row.head_ms:.1f}"
         lines.append(
-            f"| {row.name} | {row.head_path} | {row.backbone_ms:.1f} | {row.head_ms:.1f} | {row.end_to_end_ms:.1f} | "
-            f"{row.images_per_second:.1f} | {baseline.end_to_end_ms / row.end_to_end_ms:.2f}x |"
+            f"| {row.name} | {row.head_path} | {backbone} | {head} | {row.end_to_end_ms:.1f} | "
+            f"{row.images_per_second:.1f} | {baseline.end_to_end_ms / row.end_to_end_ms:.2f}x | "
+            f"{batched.end_to_end_ms / row.end_to_end_ms:.2f}x |"
         )
     lines += ["", *notes, ""]
     return "\n".join(lines)
@@ -310,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="threads per engine (default: 2)")
     parser.add_argument("--repeats", type=int, default=5, help="passes over the images (default: 5)")
     parser.add_argument("--limit", type=int, default=24, help="images timed (default: 24)")
+    parser.add_argument(
+        "--torch-batch", type=int, default=8, help="batch size of the second torch eager baseline (default: 8)"
+    )
     parser.add_argument("--work", type=Path, default=None, help="folder for the compiled bundles (default: temporary)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks-engine.md"), help="Markdown table to write")
     args = parser.parse_args(argv)
@@ -330,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     inputs, features, trained = model_features(args.model, args.images, args.limit)
     args.count, args.size, args.bank = len(inputs), trained.input_size, trained.bank.shape
 
-    baseline = torch_rows(args.model, inputs, features, args.repeats, args.threads)
+    baselines = (
+        torch_rows(args.model, inputs, features, args.repeats, args.threads),
+        torch_rows(args.model, inputs, features, args.repeats, args.threads, batch=args.torch_batch),
+    )
     work = args.work or Path(tempfile.mkdtemp(prefix="defectseek-bench-"))
     head = "native" if find_extension() else "function"
     rows, notes = [], []
@@ -348,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{report.score_correlation:.4f}, AUROC drop {report.auroc_drop_points if report.auroc_drop_points is not None else 'n/a'} points"
             )
         rows += engine_rows(bundle, precision, inputs, features, args.model, args.repeats, args.threads)
-    return _write(write_table(rows, baseline, args, notes), args.out)
+    return _write(write_table(rows, baselines, args, notes), args.out)
 
 
 def _write(report: str, out: Path) -> int:

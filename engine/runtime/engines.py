@@ -10,7 +10,8 @@ Thread budget: each engine gets ``threads`` intra-op threads (default: all cores
 one inter-op thread and no spin-waiting, because spinning workers of several
 runtimes in one process slow every call down on small machines. Run one engine per
 process for inspection. The native head kernels run on the OpenVINO thread pool of
-the call, so they stay inside the same budget.
+the call, so they stay inside the same budget. OpenVINO's throughput model (folder
+inspection) splits the same budget into one single-thread stream per thread.
 
 Precision: fp32 and int8 bundles pin OpenVINO's inference precision to f32, so a CPU
 with bf16 or fp16 units does not lower the float parts (the head and the quantization
