@@ -104,7 +104,9 @@ def _judge_stream(inspector: Inspector, paths: Sequence[Path], args: argparse.Na
     """Judge images one by one in input order, with several in flight in throughput mode."""
     rows: list[ReportRow] = []
     failures = 0
-    for result in inspector.inspect_many(paths, read_image, throughput=args.mode == "throughput"):
+    # A single image gains nothing from a second, throughput-compiled graph.
+    throughput = args.mode == "throughput" and len(paths) > 1
+    for result in inspector.inspect_many(paths, read_image, throughput=throughput):
         if result.error is not None:
             rows.append(_error_row(result.error, inspector))
             continue

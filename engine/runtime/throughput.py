@@ -126,6 +126,13 @@ class RequestsInFlight:
         """Block until every submitted input has finished."""
         self._queue.wait_all()
 
+    def reset(self) -> None:
+        """Wait for every submitted input, then drop the outputs and errors nobody took."""
+        self._queue.wait_all()
+        with self._lock:
+            self._finished.clear()
+            self._failures.clear()
+
 
 def judge_in_flight(
     prepared: Iterable[PreparedImage[Source]],
@@ -137,6 +144,8 @@ def judge_in_flight(
     A tiled image has several inputs, and ``finish`` gets their outputs in tile order. Items
     that failed to read are finished with an empty output list, in their place.
     """
+    # A previous caller may have stopped early, leaving outputs stored under the same keys.
+    requests.reset()
     waiting: deque[PreparedImage[Source]] = deque()
     for item in prepared:
         rows = 0 if item.inputs is None else item.inputs.shape[0]

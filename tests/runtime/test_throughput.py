@@ -9,6 +9,7 @@ import pytest
 
 from app.cli.main import main
 from engine.runtime import Inspector
+from engine.runtime.throughput import RequestsInFlight
 from labeling.imageio import ImageReadError, LoadedImage, read_image
 from tests.conftest import SAMPLE
 
@@ -81,3 +82,34 @@ def test_throughput_model_keeps_thread_budget(sample_model: Path) -> None:
     latency = inspector._engine.compiled
     assert int(latency.get_property("NUM_STREAMS")) == 1
     assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) == str(latency.get_property("INFERENCE_PRECISION_HINT"))
+
+
+def test_inspect_many_after_early_stop(sample_model: Path) -> None:
+    files = _sample_files()
+    inspector = Inspector.open(sample_model, engine="openvino", device="cpu", threads=THREADS)
+    stopped = inspector.inspect_many(files)
+    next(stopped)
+    stopped.close()
+    reordered = files[::-1]
+    expected = [inspector.inspect_images([read_image(path)], batch_size=1)[0] for path in reordered]
+    results = list(inspector.inspect_many(reordered))
+    assert [result.source for result in results] == reordered
+    for path, result, verdict in zip(reordered, results, expected):
+        _assert_same(result.verdict, verdict, str(path))
+
+
+def test_reset_drops_untaken_outputs(sample_model: Path) -> None:
+    inspector = Inspector.open(sample_model, engine="openvino", device="cpu", threads=THREADS)
+    engine = inspector._engine
+    requests = RequestsInFlight(engine.throughput_model(), engine.output_names, THREADS)
+    size = inspector.manifest.input_size
+    row = np.full((1, 3, *size), 127.0, dtype=np.float32)
+    requests.submit("left behind", row)
+    requests.wait()
+    requests.reset()
+    assert requests.take_all(["left behind"]) is None
+    requests.submit("taken", row)
+    requests.wait()
+    outputs = requests.take_all(["taken"])
+    assert outputs is not None
+    assert set(outputs[0]) == set(engine.output_names)
