@@ -284,7 +284,7 @@ class Inspector:
 
         A worker thread reads and resizes the next images while the engine runs. With
         ``throughput`` on OpenVINO, several inputs are in flight on separate streams
-        within the same thread budget (``OpenVinoEngine.throughput_model``); ONNX Runtime,
+        within the same thread budget (``OpenVinoEngine.throughput_model``). ONNX Runtime,
         and OpenVINO without ``throughput``, run one input at a time. Either way every
         image gets the score and verdict that :meth:`inspect_images` gives it at batch
         size 1. A source whose ``load`` raises :class:`labeling.imageio.ImageReadError`
@@ -335,7 +335,7 @@ class Inspector:
     def _judge(
         self, image: LoadedImage, plan: TilePlan | None, maps: np.ndarray, scores: np.ndarray, features: np.ndarray | None
     ) -> Verdict:
-        """Combine one image's input outputs into its map and score, decide, and add defect types to an NG verdict."""
+        """Combine the outputs of one image's graph inputs into its map and score, decide, and type an NG verdict's defects."""
         anomaly_map, score = combine_outputs(maps, scores, plan, image.height, image.width)
         verdict = self._decide(image, anomaly_map, score)
         if verdict.verdict == NG and features is not None and self.classifier is not None:
