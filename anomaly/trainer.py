@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies
-from anomaly.backbone import INTENSITY_FIXED, INTENSITY_PER_IMAGE, INTENSITY_RULES, FeatureExtractor
+from anomaly.backbone import BACKBONES, INTENSITY_FIXED, INTENSITY_PER_IMAGE, INTENSITY_RULES, FeatureExtractor
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
 from anomaly.patchcore import DEFAULT_SCORE_TOP_FRACTION, DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
 from anomaly.threshold import (
@@ -53,10 +53,17 @@ class TrainingError(Exception):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of a training run; the defaults are the ones ``inspect train`` uses."""
+    """Settings of a training run; the defaults are the ones ``inspect train`` uses.
+
+    ``feature_blocks`` are the backbone blocks whose outputs form the patch features.
+    None trains with the backbone's ``feature_blocks``, and training stores the
+    resolved blocks. A loaded model with None predates that field and is rebuilt with
+    the backbone's ``legacy_blocks``.
+    """
 
     backbone: str = DEFAULT_BACKBONE
     intensity: str = DEFAULT_INTENSITY
+    feature_blocks: tuple[int, ...] | None = None
     size: tuple[int, int] | None = None
     resize: str = "auto"
     coreset_ratio: float = DEFAULT_CORESET_RATIO
@@ -104,7 +111,9 @@ class TrainedModel:
 
     def torch_model(self) -> PatchCoreModel:
         """Build the eval-mode torch model (extractor, bank, post-processing) for prediction or export."""
-        extractor = FeatureExtractor(self.config.backbone, self.input_size, self.config.intensity)
+        extractor = FeatureExtractor(
+            self.config.backbone, self.input_size, self.config.intensity, self.config.feature_blocks
+        )
         model = PatchCoreModel(
             extractor, torch.from_numpy(self.bank), self.input_size, self.config.sigma_px, self.config.score_top_fraction
         )
@@ -142,11 +151,15 @@ def train_patchcore(
     if not images:
         raise TrainingError("no readable good images to train on; check the folder and the file types")
     torch.manual_seed(config.seed)
-    config = replace(config, intensity=choose_intensity(config.intensity, images))
+    config = replace(
+        config,
+        intensity=choose_intensity(config.intensity, images),
+        feature_blocks=choose_feature_blocks(config.backbone, config.feature_blocks),
+    )
     resize = choose_resize(config.resize, images)
     size = _choose_size(config, images, resize)
     bit_depth = max(image.bit_depth for image in images)
-    extractor = FeatureExtractor(config.backbone, size, config.intensity)
+    extractor = FeatureExtractor(config.backbone, size, config.intensity, config.feature_blocks)
     pool, pool_owners = _bank_sources(images, config)
     input_counts = [_input_count(image, size, resize) for image in pool]
     per_input = _patches_per_input(extractor, size, sum(input_counts), config)
@@ -212,6 +225,17 @@ def choose_intensity(requested: str, images: Sequence[LoadedImage]) -> str:
     chosen = INTENSITY_PER_IMAGE if variation > EXPOSURE_VARIATION_LIMIT else INTENSITY_FIXED
     logger.info("Mean gray level varies by %.1f%% between good images: intensity rule %s", 100 * variation, chosen)
     return chosen
+
+
+def choose_feature_blocks(backbone: str, requested: Sequence[int] | None) -> tuple[int, ...] | None:
+    """Return the requested feature blocks as a sorted tuple, or the backbone's default blocks for None.
+
+    An unknown backbone keeps None, so building the extractor reports it.
+    """
+    if requested is not None:
+        return tuple(sorted({int(block) for block in requested}))
+    spec = BACKBONES.get(backbone)
+    return None if spec is None else spec.feature_blocks
 
 
 def choose_resize(requested: str, images: Sequence[LoadedImage]) -> str:

@@ -15,6 +15,14 @@ logger = logging.getLogger(__name__)
 LISTED_ABOVE = 10
 
 
+def _block_list(text: str) -> tuple[int, ...]:
+    """Parse comma-separated block indices such as ``5,12,14``."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid block list {text!r}; use comma-separated integers such as 5,14") from None
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``inspect train``."""
     parser = subparsers.add_parser("train", help="train an anomaly model from good images", description=__doc__)
@@ -36,6 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="efficientnet-lite1",
         choices=["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"],
         help="pretrained feature extractor (default: efficientnet-lite1)",
+    )
+    parser.add_argument(
+        "--feature-blocks",
+        type=_block_list,
+        default=None,
+        metavar="I,J[,K]",
+        help="backbone block indices whose outputs form the patch features, the first at stride 8, "
+        "for example '5,12,14' (default: the backbone's own choice, 5,14 for efficientnet-lite1)",
     )
     parser.add_argument(
         "--intensity",
@@ -111,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         backbone=args.backbone,
         intensity=args.intensity or TrainConfig.intensity,
+        feature_blocks=args.feature_blocks,
         size=size,
         resize=args.resize,
         coreset_ratio=args.coreset_ratio,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +13,8 @@ import torch
 from anomaly import TrainConfig, train_patchcore
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies, transform_pixels
 from anomaly import TrainingError
-from anomaly.backbone import FeatureExtractor
-from anomaly.trainer import bank_size, choose_intensity
+from anomaly.backbone import BACKBONES, FeatureExtractor
+from anomaly.trainer import bank_size, choose_feature_blocks, choose_intensity
 from labeling.imageio import LoadedImage, image_from_array
 
 SIZE = (64, 64)
@@ -152,3 +154,57 @@ def test_trained_model_records_the_resolved_rule(rng: np.random.Generator) -> No
     images = [_texture(rng, index) for index in range(2)]
     trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=64, intensity="auto"))
     assert trained.config.intensity == "fixed"
+
+
+def test_trained_model_records_feature_blocks(rng: np.random.Generator) -> None:
+    images = [_texture(rng, index) for index in range(2)]
+    trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=64))
+    assert trained.config.feature_blocks == BACKBONES[trained.config.backbone].feature_blocks
+    assert trained.torch_model().extractor.feature_blocks == trained.config.feature_blocks
+
+
+def test_model_without_blocks_uses_legacy_blocks(rng: np.random.Generator) -> None:
+    images = [_texture(rng, index) for index in range(2)]
+    legacy_blocks = BACKBONES["efficientnet-lite1"].legacy_blocks
+    config = TrainConfig(backbone="efficientnet-lite1", size=SIZE, min_bank_size=64, feature_blocks=legacy_blocks)
+    trained = train_patchcore(images, config)
+    saved_before_blocks = replace(trained, config=replace(trained.config, feature_blocks=None))
+    batch = torch.from_numpy(np.stack([np.repeat(_with_spot(_texture(rng, 5)).pixels[None], 3, 0)]).astype(np.float32))
+    with torch.no_grad():
+        expected = trained.torch_model()(batch)[1]
+        rebuilt = saved_before_blocks.torch_model()(batch)[1]
+    assert saved_before_blocks.torch_model().extractor.feature_blocks == legacy_blocks
+    torch.testing.assert_close(rebuilt, expected)
+
+
+def test_saved_model_without_blocks_loads(rng: np.random.Generator, tmp_path: Path) -> None:
+    from engine.bundle import MANIFEST_NAME, sha256_file
+    from engine.compile.export import CONFIG_NAME, load_trained_model, write_model_bundle
+
+    images = [_texture(rng, index) for index in range(2)]
+    legacy_blocks = BACKBONES["efficientnet-lite1"].legacy_blocks
+    config = TrainConfig(backbone="efficientnet-lite1", size=SIZE, min_bank_size=64, feature_blocks=legacy_blocks)
+    write_model_bundle(train_patchcore(images, config), tmp_path / "model")
+    stored = json.loads((tmp_path / "model" / CONFIG_NAME).read_text(encoding="utf-8"))
+    assert stored["feature_blocks"] == list(legacy_blocks)
+    del stored["feature_blocks"]
+    (tmp_path / "model" / CONFIG_NAME).write_text(json.dumps(stored), encoding="utf-8")
+    manifest = json.loads((tmp_path / "model" / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["files"][CONFIG_NAME] = sha256_file(tmp_path / "model" / CONFIG_NAME)
+    (tmp_path / "model" / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    loaded = load_trained_model(tmp_path / "model")
+    assert loaded.config.feature_blocks is None
+    assert loaded.torch_model().extractor.channels == loaded.bank.shape[1]
+
+
+def test_feature_blocks_are_checked() -> None:
+    with pytest.raises(ValueError, match="stride 4"):
+        FeatureExtractor("efficientnet-lite1", SIZE, feature_blocks=(3, 12))
+    with pytest.raises(ValueError, match="block indices"):
+        FeatureExtractor("efficientnet-lite1", SIZE, feature_blocks=(5, 40))
+
+
+def test_feature_blocks_are_sorted() -> None:
+    assert choose_feature_blocks("efficientnet-lite1", [14, 5, 12, 5]) == (5, 12, 14)
+    assert choose_feature_blocks("efficientnet-lite1", None) == BACKBONES["efficientnet-lite1"].feature_blocks
+    assert choose_feature_blocks("no-such-backbone", None) is None
