@@ -19,9 +19,9 @@ from tests.engine.conftest import SETS, TEST_IMAGES
 # NOTE: with the current training defaults (Lite1, top-5 % score) OpenVINO INT8 flips one
 # verdict of 96 on the magnetic_tile slice model (98.96 % < 99 %) and one of 64 on the
 # kolektorsdd slice, so the guard rejects them; these cases run with the slow marker. The
-# kolektorsdd slice flips one verdict whether one, two or three blocks stay in float, and the
-# magnetic_tile slice passes with one or three (docs/engine.md, float blocks on OpenVINO),
-# because the flipped images score next to the threshold.
+# kolektorsdd slice flips one verdict whether one, two or three blocks stay in float
+# (docs/engine.md, float blocks on OpenVINO), because the flipped images score next to the
+# threshold.
 INT8_SETS = [pytest.param(name, marks=pytest.mark.slow) for name in SETS]
 
 
