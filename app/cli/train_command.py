@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="I,J[,K]",
         help="backbone block indices whose outputs form the patch features, the first at stride 8, "
-        "for example '5,12,14' (default: the backbone's own choice, 5,14 for efficientnet-lite1)",
+        "for example '5,12,14' (default: the backbone's own choice, 5,14,19 for efficientnet-lite1)",
     )
     parser.add_argument(
         "--intensity",
@@ -83,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--no-augment",
         action="store_true",
         help="do not add flipped and rotated copies of the good images to the bank (by default they are added "
-        "when there are few images); use it when orientation matters, such as parts with printed text",
+        "when there are fewer than 100 images); use it when orientation matters, such as parts with printed text",
     )
     defect_options.add_arguments(parser)
     parser.set_defaults(handler=run)

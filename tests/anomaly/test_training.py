@@ -117,7 +117,10 @@ def test_one_shot_threshold_leaves_out_original(rng: np.random.Generator) -> Non
     augmented = train_patchcore(image, TrainConfig(size=SIZE, min_bank_size=256))
     assert plain.good_scores.shape == (4,)
     assert augmented.good_scores.shape == (4,)
-    assert augmented.good_scores.min() > plain.good_scores.max()
+    # The last two held-out inputs are re-lit copies: nearly the original, so only its own entries lie close.
+    relit = slice(2, 4)
+    assert augmented.good_scores[relit].min() > 2 * plain.good_scores[relit].max()
+    assert augmented.good_scores.mean() > plain.good_scores.mean()
 
 
 def _exposed(image: LoadedImage, gain: float) -> LoadedImage:
