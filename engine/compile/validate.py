@@ -163,9 +163,11 @@ def guard_violations(report: ValidationReport, tolerance: GuardTolerance) -> lis
     """Return what the report violates in ``tolerance`` (empty when the compile may ship)."""
     problems = []
     if report.verdict_agreement < tolerance.min_verdict_agreement:
+        changed = round((1.0 - report.verdict_agreement) * report.image_count)
         problems.append(
-            f"{report.engine}: verdicts agree with fp32 on {report.verdict_agreement:.1%} of {report.image_count} "
-            f"images, below the required {tolerance.min_verdict_agreement:.1%}"
+            f"{report.engine}: {changed} of {report.image_count} images changed verdict against fp32 "
+            f"({report.verdict_agreement:.2%} agree, below the required {tolerance.min_verdict_agreement:.2%}); "
+            "compile in fp32, or accept the change with a lower --min-agreement"
         )
     drop = report.auroc_drop_points
     if drop is not None and drop > tolerance.auroc_drop_points:
