@@ -164,6 +164,11 @@ def train_patchcore(
     extractor = FeatureExtractor(config.backbone, size, config.intensity, config.feature_blocks)
     pool, pool_owners = _bank_sources(images, config)
     input_counts = [_input_count(image, size, resize) for image in pool]
+    if len(pool) > len(images) and _feature_bytes(extractor, size, sum(input_counts)) > _budget_bytes(config):
+        # The copies only widen the bank, so they go before the originals' patches are subsampled.
+        logger.warning("Augmented copies would exceed the memory budget of %d MB: training without them", config.memory_budget_mb)
+        pool, pool_owners = pool[: len(images)], pool_owners[: len(images)]
+        input_counts = input_counts[: len(images)]
     per_input = _patches_per_input(extractor, size, sum(input_counts), config)
 
     features = _extract(extractor, pool, size, bit_depth, resize, config, progress, cancel)
@@ -266,6 +271,16 @@ def _input_count(image: LoadedImage, size: tuple[int, int], resize: str) -> int:
     return len(plan_tiles(image.height, image.width, size).offsets) if resize == "tile" else 1
 
 
+def _feature_bytes(extractor: FeatureExtractor, size: tuple[int, int], inputs: int) -> int:
+    """Return the estimated bytes of patch features (with a copy for sampling) for ``inputs`` model inputs."""
+    grid = (size[0] // 8) * (size[1] // 8)
+    return inputs * grid * extractor.channels * BYTES_PER_FLOAT * 2
+
+
+def _budget_bytes(config: TrainConfig) -> int:
+    return config.memory_budget_mb * 1024 * 1024
+
+
 def _patches_per_input(extractor: FeatureExtractor, size: tuple[int, int], inputs: int, config: TrainConfig) -> int:
     """Estimate the bank's memory before extraction and return how many patches per input to keep.
 
@@ -274,8 +289,8 @@ def _patches_per_input(extractor: FeatureExtractor, size: tuple[int, int], input
     """
     grid = (size[0] // 8) * (size[1] // 8)
     per_patch = extractor.channels * BYTES_PER_FLOAT * 2
-    budget = config.memory_budget_mb * 1024 * 1024
-    needed = inputs * grid * per_patch
+    budget = _budget_bytes(config)
+    needed = _feature_bytes(extractor, size, inputs)
     logger.info(
         "Estimated feature memory: %.0f MB for %d model inputs (budget %d MB)", needed / 2**20, inputs, config.memory_budget_mb
     )

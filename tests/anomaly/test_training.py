@@ -211,3 +211,12 @@ def test_feature_blocks_are_sorted() -> None:
     assert choose_feature_blocks("efficientnet-lite1", [14, 5, 12, 5]) == (5, 12, 14)
     assert choose_feature_blocks("efficientnet-lite1", None) == BACKBONES["efficientnet-lite1"].feature_blocks
     assert choose_feature_blocks("no-such-backbone", None) is None
+
+
+def test_copies_dropped_over_memory_budget(rng: np.random.Generator, caplog: pytest.LogCaptureFixture) -> None:
+    images = [_texture(rng, index) for index in range(20)]
+    config = TrainConfig(size=(128, 128), memory_budget_mb=16, coreset_ratio=1.0)
+    with caplog.at_level("WARNING"):
+        trained = train_patchcore(images, config)
+    assert "Augmented copies would exceed the memory budget" in caplog.text
+    assert trained.bank.shape[0] == 20 * 16 * 16
