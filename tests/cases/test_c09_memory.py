@@ -38,7 +38,7 @@ def test_budget_too_small_stops_with_advice(tmp_path: Path, rng: np.random.Gener
 
 def test_budget_subsamples_patches(rng: np.random.Generator, caplog: pytest.LogCaptureFixture) -> None:
     images = _images(rng, 40)
-    config = TrainConfig(size=(128, 128), memory_budget_mb=2)
+    config = TrainConfig(size=(128, 128), memory_budget_mb=1)
     with caplog.at_level("INFO"):
         trained = train_patchcore(images, config)
     assert "Estimated feature memory" in caplog.text
