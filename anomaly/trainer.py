@@ -39,7 +39,10 @@ DEFAULT_INTENSITY = INTENSITY_AUTO
 EXPOSURE_VARIATION_LIMIT = 0.2
 DEFAULT_CORESET_RATIO = 0.03
 DEFAULT_MEMORY_BUDGET_MB = 4096
-DEFAULT_MAX_CANDIDATES = 100_000
+# Coreset candidates bound the training time. With mirrored copies of 60 images, 60,000
+# candidates scored as well as 100,000 on three real sets and trained in about 20 s
+# instead of 34 s on 2 cores.
+DEFAULT_MAX_CANDIDATES = 60_000
 DEFAULT_MIN_BANK_SIZE = 2048
 # Flipped copies raised image AUROC with 4 and with 60 good images. They quadruple
 # feature extraction, so training sets of this many images or more go without them.
