@@ -198,14 +198,17 @@ def _table(described: Described, draws: int, augmentations: int) -> list[str]:
     return lines
 
 
+def _table_start(title: str, columns: tuple[str, ...]) -> list[str]:
+    """Return the title, a blank line and the header rows of a Markdown table."""
+    return [title, "", "| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+
+
 def _margin_table(described: Described, draws: int) -> str:
     """Return the open-set trade-off of ``unknown_margin`` for mask regions at 5 shots as Markdown."""
-    rows = [
+    rows = _table_start(
         "Open-set trade-off, mask regions, k = 5 (unknown_margin scales the calibrated per-type radii):",
-        "",
-        "| unknown_margin | held-out reported unknown | known balanced acc. (closed) |",
-        "| --- | --- | --- |",
-    ]
+        ("unknown_margin", "held-out reported unknown", "known balanced acc. (closed)"),
+    )
     for margin in MARGINS:
         opened = [run_draws(described, "mask", 5, draws, held, seed=5, margin=margin) for held in range(len(described.type_names))]
         unknown = np.mean([item["unknown_rate"] for item in opened])
@@ -217,12 +220,10 @@ def _margin_table(described: Described, draws: int) -> str:
 
 def _held_out_table(described: Described, draws: int) -> str:
     """Return, per held-out type, its share reported unknown and the known types it is taken for (mask regions, k = 5)."""
-    rows = [
+    rows = _table_start(
         "Per held-out type, mask regions, k = 5, unknown_margin 1.0:",
-        "",
-        "| held-out type | reported unknown | otherwise taken for |",
-        "| --- | --- | --- |",
-    ]
+        ("held-out type", "reported unknown", "otherwise taken for"),
+    )
     for held, name in enumerate(described.type_names):
         result = run_draws(described, "mask", 5, draws, held, seed=5)
         counts = np.bincount(np.array(result["taken_for"], dtype=int), minlength=len(described.type_names))

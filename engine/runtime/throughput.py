@@ -127,7 +127,7 @@ class RequestsInFlight:
         self._queue.wait_all()
 
     def reset(self) -> None:
-        """Wait for every submitted input, then drop the outputs and errors nobody took."""
+        """Wait for every submitted input, then drop the outputs and errors that no caller collected."""
         self._queue.wait_all()
         with self._lock:
             self._finished.clear()
