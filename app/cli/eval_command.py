@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", help="write metrics and per-image scores to this .json file")
     parser.add_argument("--engine", default="auto", choices=["auto", "openvino", "onnxruntime"], help="inference engine")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "nvidia", "amd"], help="device")
-    parser.add_argument("--batch-size", type=int, default=8, help="images per inference call (default: 8)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        help="images per inference call (default: 1); above 1 the images are judged in batches, one batch at a time",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("throughput", "latency"),
+        default="throughput",
+        help="with --batch-size 1: 'throughput' keeps several images in flight on OpenVINO and reads the next "
+        "images meanwhile (default); 'latency' judges one image at a time",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -71,10 +83,13 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    if args.batch_size < 1:
+        print("error: --batch-size must be at least 1", file=sys.stderr)
+        return exit_codes.USAGE
     inspector = open_inspector(args.model, args.engine, args.device, None)
     if inspector is None:
         return exit_codes.USAGE
-    result = evaluate(inspector, samples, args.batch_size)
+    result = evaluate(inspector, samples, args.batch_size, throughput=args.mode == "throughput")
     _print_result(result)
     if args.report:
         atomic_write_text(args.report, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
@@ -82,29 +97,55 @@ def run(args: argparse.Namespace) -> int:
     return exit_codes.PARTIAL if result["unreadable"] else exit_codes.OK
 
 
-def evaluate(inspector: Inspector, samples: list[TestSample], batch_size: int = 8) -> dict:
-    """Score every sample and return metrics plus per-image rows as a JSON-ready dict."""
-    rows, unreadable = [], []
-    masks, maps = [], []
+def evaluate(inspector: Inspector, samples: list[TestSample], batch_size: int = 1, *, throughput: bool = True) -> dict:
+    """Score every sample and return metrics plus per-image rows as a JSON-ready dict.
+
+    At ``batch_size`` 1 the images stream through :meth:`Inspector.inspect_many`, with
+    several in flight when ``throughput`` is set; larger sizes judge one batch at a time.
+    Scores and verdicts are the same either way.
+    """
+    collected = _Collected()
     started = time.perf_counter()
-    for start in range(0, len(samples), batch_size):
-        chunk, images = [], []
-        for sample in samples[start : start + batch_size]:
-            try:
-                images.append(read_image(sample.path))
-                chunk.append(sample)
-            except ImageReadError as error:
-                unreadable.append({"path": str(sample.path), "error": str(error)})
-        for sample, image, verdict in zip(chunk, images, inspector.inspect_images(images, batch_size)):
-            rows.append({"path": str(sample.path), "label": sample.label, "defect_type": sample.defect_type,
-                         "score": verdict.score, "verdict": verdict.verdict,
-                         "predicted_type": verdict.defect_type, "type_confidence": verdict.defect_confidence})
-            mask = _mask_for(sample, (image.height, image.width))
-            if mask is not None:
-                masks.append(mask)
-                maps.append(verdict.anomaly_map)
+    if batch_size == 1:
+        by_path = {sample.path: sample for sample in samples}
+        for result in inspector.inspect_many([sample.path for sample in samples], read_image, throughput=throughput):
+            if result.error is not None:
+                collected.unreadable.append({"path": str(result.source), "error": str(result.error)})
+            else:
+                collected.add(by_path[result.source], result.image, result.verdict)
+    else:
+        for start in range(0, len(samples), batch_size):
+            chunk, images = [], []
+            for sample in samples[start : start + batch_size]:
+                try:
+                    images.append(read_image(sample.path))
+                    chunk.append(sample)
+                except ImageReadError as error:
+                    collected.unreadable.append({"path": str(sample.path), "error": str(error)})
+            for sample, image, verdict in zip(chunk, images, inspector.inspect_images(images, batch_size)):
+                collected.add(sample, image, verdict)
     elapsed = time.perf_counter() - started
-    return _metrics(inspector, rows, unreadable, masks, maps, elapsed)
+    return _metrics(inspector, collected.rows, collected.unreadable, collected.masks, collected.maps, elapsed)
+
+
+@dataclass
+class _Collected:
+    """Per-image rows, unreadable files, and the masks and maps for pixel metrics, in input order."""
+
+    rows: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)
+    masks: list = field(default_factory=list)
+    maps: list = field(default_factory=list)
+
+    def add(self, sample: TestSample, image, verdict) -> None:
+        """Record one judged sample."""
+        self.rows.append({"path": str(sample.path), "label": sample.label, "defect_type": sample.defect_type,
+                          "score": verdict.score, "verdict": verdict.verdict,
+                          "predicted_type": verdict.defect_type, "type_confidence": verdict.defect_confidence})
+        mask = _mask_for(sample, (image.height, image.width))
+        if mask is not None:
+            self.masks.append(mask)
+            self.maps.append(verdict.anomaly_map)
 
 
 def _mask_for(sample: TestSample, shape: tuple[int, int]) -> np.ndarray | None:
