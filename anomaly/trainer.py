@@ -14,7 +14,15 @@ import numpy as np
 import torch
 
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies
-from anomaly.backbone import BACKBONES, INTENSITY_FIXED, INTENSITY_PER_IMAGE, INTENSITY_RULES, FeatureExtractor
+from anomaly.backbone import (
+    BACKBONES,
+    INTENSITY_FIXED,
+    INTENSITY_PER_IMAGE,
+    INTENSITY_RULES,
+    MIN_STRIDE_32_SIDE_PX,
+    FeatureExtractor,
+    default_feature_blocks,
+)
 from anomaly.coreset import ProgressCallback, TrainingCancelled, greedy_coreset
 from anomaly.patchcore import DEFAULT_SCORE_TOP_FRACTION, DEFAULT_SIGMA_PX, MapPostprocess, PatchCoreModel
 from anomaly.threshold import (
@@ -61,9 +69,10 @@ class TrainConfig:
     """Settings of a training run; the defaults are the ones ``inspect train`` uses.
 
     ``feature_blocks`` are the backbone blocks whose outputs form the patch features.
-    None trains with the backbone's ``feature_blocks``, and training stores the
-    resolved blocks. A loaded model with None predates that field and is rebuilt with
-    the backbone's ``legacy_blocks``.
+    None trains with the backbone's default blocks for the input size (see
+    :func:`anomaly.backbone.default_feature_blocks`), and training stores the resolved
+    blocks. A loaded model with None predates that field and is rebuilt with the
+    backbone's ``legacy_blocks``.
     """
 
     backbone: str = DEFAULT_BACKBONE
@@ -156,13 +165,13 @@ def train_patchcore(
     if not images:
         raise TrainingError("no readable good images to train on; check the folder and the file types")
     torch.manual_seed(config.seed)
+    resize = choose_resize(config.resize, images)
+    size = _choose_size(config, images, resize)
     config = replace(
         config,
         intensity=choose_intensity(config.intensity, images),
-        feature_blocks=choose_feature_blocks(config.backbone, config.feature_blocks),
+        feature_blocks=choose_feature_blocks(config.backbone, config.feature_blocks, size),
     )
-    resize = choose_resize(config.resize, images)
-    size = _choose_size(config, images, resize)
     bit_depth = max(image.bit_depth for image in images)
     extractor = FeatureExtractor(config.backbone, size, config.intensity, config.feature_blocks)
     pool, pool_owners = _bank_sources(images, config)
@@ -237,15 +246,31 @@ def choose_intensity(requested: str, images: Sequence[LoadedImage]) -> str:
     return chosen
 
 
-def choose_feature_blocks(backbone: str, requested: Sequence[int] | None) -> tuple[int, ...] | None:
-    """Return the requested feature blocks as a sorted tuple, or the backbone's default blocks for None.
+def choose_feature_blocks(
+    backbone: str, requested: Sequence[int] | None, size: tuple[int, int]
+) -> tuple[int, ...] | None:
+    """Return the requested feature blocks as a sorted tuple, or for None the defaults for a (height, width) input.
 
-    An unknown backbone keeps None, so building the extractor reports it.
+    An unknown backbone keeps None, so building the extractor reports it. Requested
+    stride-32 blocks stay on an input below ``MIN_STRIDE_32_SIDE_PX``, with a warning.
     """
-    if requested is not None:
-        return tuple(sorted({int(block) for block in requested}))
     spec = BACKBONES.get(backbone)
-    return None if spec is None else spec.feature_blocks
+    if requested is not None:
+        blocks = tuple(sorted({int(block) for block in requested}))
+        stride_32 = [block for block in blocks if spec is not None and block in spec.stride_32_blocks]
+        if stride_32 and min(size) < MIN_STRIDE_32_SIDE_PX:
+            logger.warning(
+                "Feature block(s) %s have stride 32 but the input is only %dx%d. Below %d px on the shorter side "
+                "they raise the anomaly map across the whole part, so leave them out of feature_blocks (--feature-blocks)",
+                stride_32, size[1], size[0], MIN_STRIDE_32_SIDE_PX,
+            )
+        return blocks
+    if spec is None:
+        return None
+    blocks = default_feature_blocks(spec, size)
+    if blocks != spec.feature_blocks:
+        logger.info("Input %dx%d is below %d px on the shorter side: feature blocks %s", size[1], size[0], MIN_STRIDE_32_SIDE_PX, blocks)
+    return blocks
 
 
 def choose_resize(requested: str, images: Sequence[LoadedImage]) -> str:

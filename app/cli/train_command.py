@@ -51,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="I,J[,K]",
         help="backbone block indices whose outputs form the patch features, the first at stride 8, "
-        "for example '5,14,19' (default: the backbone's own choice, 5,14 for efficientnet-lite1)",
+        "for example '5,14' (default: the backbone's own choice; for efficientnet-lite1 5,14,19, "
+        "or 5,14 when the input's shorter side is below 160 px)",
     )
     parser.add_argument(
         "--intensity",

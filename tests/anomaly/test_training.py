@@ -13,7 +13,7 @@ import torch
 from anomaly import TrainConfig, train_patchcore
 from anomaly.augmentation import FLIP_TRANSFORMS, augmented_copies, transform_pixels
 from anomaly import TrainingError
-from anomaly.backbone import BACKBONES, FeatureExtractor
+from anomaly.backbone import BACKBONES, MIN_STRIDE_32_SIDE_PX, FeatureExtractor, default_feature_blocks
 from anomaly.trainer import bank_size, choose_feature_blocks, choose_intensity
 from labeling.imageio import LoadedImage, image_from_array
 
@@ -162,7 +162,7 @@ def test_trained_model_records_the_resolved_rule(rng: np.random.Generator) -> No
 def test_trained_model_records_feature_blocks(rng: np.random.Generator) -> None:
     images = [_texture(rng, index) for index in range(2)]
     trained = train_patchcore(images, TrainConfig(size=SIZE, min_bank_size=64))
-    assert trained.config.feature_blocks == BACKBONES[trained.config.backbone].feature_blocks
+    assert trained.config.feature_blocks == default_feature_blocks(BACKBONES[trained.config.backbone], SIZE)
     assert trained.torch_model().extractor.feature_blocks == trained.config.feature_blocks
 
 
@@ -208,9 +208,26 @@ def test_feature_blocks_are_checked() -> None:
 
 
 def test_feature_blocks_are_sorted() -> None:
-    assert choose_feature_blocks("efficientnet-lite1", [14, 5, 12, 5]) == (5, 12, 14)
-    assert choose_feature_blocks("efficientnet-lite1", None) == BACKBONES["efficientnet-lite1"].feature_blocks
-    assert choose_feature_blocks("no-such-backbone", None) is None
+    large = (288, 224)
+    assert choose_feature_blocks("efficientnet-lite1", [14, 5, 12, 5], large) == (5, 12, 14)
+    assert choose_feature_blocks("efficientnet-lite1", None, large) == BACKBONES["efficientnet-lite1"].feature_blocks
+    assert choose_feature_blocks("no-such-backbone", None, large) is None
+
+
+def test_default_blocks_depend_on_input_size() -> None:
+    spec = BACKBONES["efficientnet-lite1"]
+    assert spec.feature_blocks == (5, 14, 19)
+    assert choose_feature_blocks("efficientnet-lite1", None, (MIN_STRIDE_32_SIDE_PX, 416)) == (5, 14, 19)
+    assert choose_feature_blocks("efficientnet-lite1", None, (416, MIN_STRIDE_32_SIDE_PX - 8)) == (5, 14)
+    assert choose_feature_blocks("efficientnet-lite1", None, (96, 96)) == (5, 14)
+    assert choose_feature_blocks("efficientnet-lite2", None, (96, 96)) == BACKBONES["efficientnet-lite2"].feature_blocks
+
+
+def test_small_input_keeps_requested_block_19(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="anomaly.trainer"):
+        blocks = choose_feature_blocks("efficientnet-lite1", [5, 14, 19], (96, 96))
+    assert blocks == (5, 14, 19)
+    assert "stride 32" in caplog.text
 
 
 def test_copies_dropped_over_memory_budget(rng: np.random.Generator, caplog: pytest.LogCaptureFixture) -> None:
