@@ -13,13 +13,19 @@
 # "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
 # --package-only skips the environments and PyInstaller and packs the one-folder builds
 # already in dist/ again. DEFECTSEEK_DIST and DEFECTSEEK_BUILD_DIR move dist/ and build/.
-# installer/trim_build.py strips the shared libraries of both folders and, in the runtime,
-# replaces OpenCV's OpenBLAS with the reference BLAS and LAPACK; DEFECTSEEK_OPENCV_BLAS=bundled
-# keeps OpenBLAS there too.
+# The runtime environment gets OpenCV and NumPy wheels that installer/build_runtime_wheels.sh
+# builds from source: OpenCV with only the modules the runtime uses and a small FFmpeg, and
+# NumPy without OpenBLAS. They are cached under ~/.cache/defectseek, and the first build takes
+# about 40 minutes more. DEFECTSEEK_RUNTIME_WHEELS=pypi keeps PyPI's wheels (about 150 MB more).
+# installer/trim_build.py strips the shared libraries of both folders. In a runtime built from
+# PyPI's OpenCV wheel it also replaces that wheel's OpenBLAS with the reference BLAS and LAPACK,
+# unless DEFECTSEEK_OPENCV_BLAS=bundled.
 #
 # Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, strip,
-# the CJK font for the studio (apt-get install fonts-wqy-microhei), and for the runtime gcc
-# and the reference BLAS (apt-get install gcc libblas3 liblapack3 libgfortran5).
+# and the CJK font for the studio (apt-get install fonts-wqy-microhei). The runtime's wheels
+# need gcc, g++, make, nasm, pkg-config and a deb-src line for apt-get source (see
+# installer/build_runtime_wheels.sh). With DEFECTSEEK_RUNTIME_WHEELS=pypi the runtime needs gcc
+# and the reference BLAS instead (apt-get install gcc libblas3 liblapack3 libgfortran5).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +43,7 @@ STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$BUILD_DIR/venv-studio}"
 DIST="${DEFECTSEEK_DIST:-$REPO_ROOT/dist}"
 WORK="$BUILD_DIR/pyinstaller"
 OPENCV_BLAS="${DEFECTSEEK_OPENCV_BLAS:-reference}"
+RUNTIME_WHEELS="${DEFECTSEEK_RUNTIME_WHEELS:-source}"
 ONLY=""
 SETUP_VENVS=1
 PACKAGE_ONLY=0
@@ -51,12 +58,16 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY="$2"; shift 2 ;;
         --skip-venv-setup) SETUP_VENVS=0; shift ;;
         --package-only) PACKAGE_ONLY=1; shift ;;
-        -h|--help) sed -n "2,22p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,28p" "$0"; exit 0 ;;
         *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
     esac
 done
 if [[ -n "$ONLY" && "$ONLY" != runtime && "$ONLY" != studio ]]; then
     echo "error: --only must be runtime or studio, not $ONLY" >&2
+    exit 2
+fi
+if [[ "$RUNTIME_WHEELS" != source && "$RUNTIME_WHEELS" != pypi ]]; then
+    echo "error: DEFECTSEEK_RUNTIME_WHEELS must be source or pypi, not $RUNTIME_WHEELS" >&2
     exit 2
 fi
 if [[ "$OPENCV_BLAS" != reference && "$OPENCV_BLAS" != bundled ]]; then
@@ -99,6 +110,16 @@ setup_venv() {  # setup_venv DIR EXTRAS
         fi
         "$venv/bin/pip" install -q -e ".[$extras]" "$PYINSTALLER_SPEC"
     fi
+}
+
+install_runtime_wheels() {  # install_runtime_wheels VENV: swap PyPI's OpenCV and NumPy for the source builds
+    local venv="$1" listing
+    local wheels=()
+    log "building or reusing the runtime's OpenCV and NumPy wheels (the first build takes about 40 minutes)"
+    # An assignment, unlike a process substitution, stops the script when the build fails.
+    listing="$(bash installer/build_runtime_wheels.sh "$venv/bin/python")"
+    mapfile -t wheels <<< "$listing"
+    "$venv/bin/pip" install -q --force-reinstall --no-deps "${wheels[@]}"
 }
 
 check_no_torch() {  # check_no_torch VENV_PYTHON
@@ -221,6 +242,9 @@ build_runtime() {
         require_built defectseek-runtime
     else
         setup_venv "$RUNTIME_VENV" "$RUNTIME_EXTRAS"
+        if [[ "$SETUP_VENVS" == 1 && "$RUNTIME_WHEELS" == source ]]; then
+            install_runtime_wheels "$RUNTIME_VENV"
+        fi
         check_no_torch "$RUNTIME_VENV/bin/python"
         log "preparing the self-test bundle with the studio environment"
         "$STUDIO_PYTHON" installer/prepare_selftest.py

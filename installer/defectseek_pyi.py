@@ -303,6 +303,33 @@ def self_test_datas() -> list[tuple[str, str]]:
     return datas
 
 
+FFMPEG_LIBRARY_PREFIX = "libavcodec"
+FFMPEG_LICENSE_FOLDER = Path("share") / "licenses" / "ffmpeg"
+
+
+def ffmpeg_license_datas(binaries: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Return FFmpeg's license files for an ``Analysis`` whose binaries include an FFmpeg built from source.
+
+    ``installer/build_runtime_wheels.sh`` installs FFmpeg with its LGPL text under
+    ``<prefix>/share/licenses/ffmpeg``. PyPI's OpenCV wheel bundles its FFmpeg without one,
+    so for that wheel the list is empty.
+
+    Args:
+        binaries: ``analysis.binaries``, as (name in the package, source path, type) entries.
+    """
+    for _, source, _ in binaries:
+        path = Path(source)
+        if not path.name.startswith(FFMPEG_LIBRARY_PREFIX):
+            continue
+        folder = path.resolve().parent.parent / FFMPEG_LICENSE_FOLDER
+        if folder.is_dir():
+            return [
+                (f"licenses/ffmpeg/{license_file.name}", str(license_file), "DATA")
+                for license_file in sorted(folder.iterdir())
+            ]
+    return []
+
+
 def version() -> str:
     """Return the project version from ``pyproject.toml`` (or ``DEFECTSEEK_VERSION`` when set)."""
     configured = os.environ.get("DEFECTSEEK_VERSION")
