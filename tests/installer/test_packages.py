@@ -11,9 +11,12 @@ virtual environment or the shell leaks in.
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import subprocess
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -135,6 +138,48 @@ def test_runtime_judges_user_image(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert report.is_file()
+
+
+# The formats the shared image loader reads, in 8 and 16 bits where the format has both.
+# The 16-bit files go through OpenCV's decoders, the others through Pillow's.
+IMAGE_FORMATS = (
+    (".png", "uint8"),
+    (".jpg", "uint8"),
+    (".bmp", "uint8"),
+    (".tif", "uint8"),
+    (".webp", "uint8"),
+    ("-16.png", "uint16"),
+    ("-16.tif", "uint16"),
+)
+
+
+def test_runtime_judges_every_image_format(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    bundle = folder / "_internal" / "selftest" / "bundle"
+    source = sorted((REPO_ROOT / "assets" / "sample" / "test" / "good").glob("*.png"))[0]
+    pixels = cv2.imread(str(source), cv2.IMREAD_COLOR)
+    images = tmp_path / "images"
+    images.mkdir()
+    for suffix, dtype in IMAGE_FORMATS:
+        converted = pixels.astype(np.uint16) * 257 if dtype == "uint16" else pixels
+        assert cv2.imwrite(str(images / f"part{suffix}"), converted)
+    report = tmp_path / "report.json"
+
+    result = _run_clean(
+        [str(folder / "inspect"), "run", str(bundle), str(images), "--engine", "openvino", "--report", str(report)],
+        tmp_path / "home",
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads(report.read_text(encoding="utf-8"))
+    assert len(rows) == len(IMAGE_FORMATS)
+    errors = {Path(row["path"]).name: row["error"] for row in rows if row["error"]}
+    assert errors == {}
+    assert all(row["verdict"] in ("OK", "NG") for row in rows)
 
 
 def test_studio_tarball_self_test(tmp_path: Path) -> None:
@@ -328,7 +373,13 @@ loop = true
 """
 
 
-def test_runtime_station_reads_opencv_video(tmp_path: Path) -> None:
+# Containers and codecs of the video files that the runtime's FFmpeg must decode, as
+# written by the test environment's OpenCV (MPEG-4 Part 2 in MP4, Motion JPEG in AVI).
+VIDEO_FORMATS = (("parts.avi", "MJPG"), ("parts.mp4", "mp4v"))
+
+
+@pytest.mark.parametrize(("video_name", "fourcc"), VIDEO_FORMATS)
+def test_runtime_station_reads_opencv_video(tmp_path: Path, video_name: str, fourcc: str) -> None:
     import cv2
     import numpy as np
 
@@ -339,8 +390,9 @@ def test_runtime_station_reads_opencv_video(tmp_path: Path) -> None:
     program = folder / "defectseek-station"
     if not program.is_file():
         pytest.skip("the runtime package was built without the station entry point")
-    video = tmp_path / "parts.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    video = tmp_path / video_name
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*fourcc), 10, (64, 48))
+    assert writer.isOpened(), f"the test environment's OpenCV cannot write {fourcc} into {video_name}"
     rng = np.random.default_rng(5)
     for _ in range(20):
         writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
@@ -379,3 +431,65 @@ def test_runtime_station_reads_opencv_video(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=60)
     assert decoded, output
     assert process.returncode == 0, output
+
+
+def _first_request_line(server: socket.socket, lines: list[str]) -> None:
+    server.settimeout(60)
+    try:
+        connection, _ = server.accept()
+    except OSError:
+        return
+    with connection:
+        connection.settimeout(30)
+        data = b""
+        while b"\r\n" not in data:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        lines.append(data.split(b"\r\n", 1)[0].decode("ascii", "replace"))
+        connection.sendall(b"RTSP/1.0 404 Not Found\r\nCSeq: 1\r\n\r\n")
+
+
+def test_runtime_station_opens_rtsp_stream(tmp_path: Path) -> None:
+    """Check that the station's camera sends the RTSP OPTIONS request through the packaged FFmpeg.
+
+    The local server replies 404, so this checks the RTSP client and its TCP transport,
+    not RTP depacketizing or decoding.
+    """
+    from tests.station.helpers import free_port
+
+    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    program = folder / "defectseek-station"
+    if not program.is_file():
+        pytest.skip("the runtime package was built without the station entry point")
+    server = socket.create_server(("127.0.0.1", 0))
+    url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/line"
+    lines: list[str] = []
+    listener = threading.Thread(target=_first_request_line, args=(server, lines), daemon=True)
+    listener.start()
+    config = tmp_path / "station.toml"
+    config.write_text(
+        OPENCV_STATION_CONFIG.format(
+            data=tmp_path / "data",
+            bundle=folder / "_internal" / "selftest" / "bundle",
+            modbus_port=free_port(),
+            deploy_port=free_port(),
+            token=tmp_path / "token",
+            video=url,
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "token").write_text("packaged-token", encoding="utf-8")
+    (tmp_path / "home").mkdir()
+    command = ["env", "-i", f"PATH={CLEAN_PATH}", f"HOME={tmp_path / 'home'}", str(program), "--config", str(config)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        listener.join(timeout=90)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+        server.close()
+
+    assert lines, output
+    assert lines[0] == f"OPTIONS {url} RTSP/1.0", output
