@@ -182,9 +182,15 @@ def train_patchcore(
         pool, pool_owners = pool[: len(images)], pool_owners[: len(images)]
         input_counts = input_counts[: len(images)]
     per_input = _patches_per_input(extractor, size, sum(input_counts), config)
+    # Over the memory budget, each input keeps only its sampled patches, so the features
+    # of a large set never sit in memory at full size. Held-out scoring then extracts
+    # each training image again.
+    over_budget = _feature_bytes(extractor, size, sum(input_counts)) > _budget_bytes(config)
+    generator = torch.Generator().manual_seed(config.seed)
 
-    features = _extract(extractor, pool, size, bit_depth, resize, config, progress, cancel)
-    candidates, owners, sources = _sample_patches(features, pool_owners, per_input, config.seed)
+    kept_per_input = per_input if over_budget else None
+    features = _extract(extractor, pool, size, bit_depth, resize, config, progress, cancel, kept_per_input, generator)
+    candidates, owners, sources = _sample_patches(features, pool_owners, per_input, generator)
     from_copy = sources >= len(images)
     keep = bank_size(candidates.shape[0], config)
     chosen = greedy_coreset(candidates, keep, seed=config.seed, progress=progress, cancel=cancel)
@@ -194,7 +200,8 @@ def train_patchcore(
 
     postprocess = MapPostprocess(size, config.sigma_px, config.score_top_fraction)
     scorer = _HeldOutScorer(bank, bank_owners, bank_from_copy, postprocess, size)
-    good_scores = _held_out_scores(scorer, features[: len(images)], extractor, images, size, bit_depth, resize)
+    stored = None if over_budget else features[: len(images)]
+    good_scores = _held_out_scores(scorer, stored, extractor, images, size, bit_depth, resize, config.batch_size)
     threshold = choose_threshold(good_scores, config)
     elapsed = time.perf_counter() - started
     logger.info(
@@ -350,21 +357,35 @@ def _extract(
     config: TrainConfig,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
+    keep: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[torch.Tensor]:
-    """Return, per image, an (inputs x patches x channels) tensor of patch features."""
+    """Return, per image, an (inputs x patches x channels) tensor of patch features.
+
+    With ``keep``, each input keeps ``keep`` random patches drawn with ``generator``,
+    the same draws :func:`_sample_patches` would make from the full features.
+    """
     features: list[torch.Tensor] = []
     for index, image in enumerate(images):
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("feature extraction was cancelled")
         inputs, _ = model_inputs(image, size, bit_depth, resize)
-        chunks = []
-        for start in range(0, inputs.shape[0], config.batch_size):
-            maps = extractor(torch.from_numpy(inputs[start : start + config.batch_size]))
-            chunks.append(maps.permute(0, 2, 3, 1).reshape(maps.shape[0], -1, maps.shape[1]))
-        features.append(torch.cat(chunks).contiguous())
+        patches = _patch_features(extractor, inputs, config.batch_size)
+        if keep is not None and keep < patches.shape[1]:
+            patches = torch.stack([rows[torch.randperm(rows.shape[0], generator=generator)[:keep]] for rows in patches])
+        features.append(patches.contiguous())
         if progress is not None:
             progress("features", index + 1, len(images))
     return features
+
+
+def _patch_features(extractor: FeatureExtractor, inputs: np.ndarray, batch_size: int) -> torch.Tensor:
+    """Return the (inputs x patches x channels) patch features of model inputs, ``batch_size`` at a time."""
+    chunks = []
+    for start in range(0, inputs.shape[0], batch_size):
+        maps = extractor(torch.from_numpy(inputs[start : start + batch_size]))
+        chunks.append(maps.permute(0, 2, 3, 1).reshape(maps.shape[0], -1, maps.shape[1]))
+    return torch.cat(chunks)
 
 
 def bank_size(candidates: int, config: TrainConfig) -> int:
@@ -397,10 +418,9 @@ def _bank_sources(images: Sequence[LoadedImage], config: TrainConfig) -> tuple[l
 
 
 def _sample_patches(
-    features: list[torch.Tensor], pool_owners: Sequence[int], per_input: int, seed: int
+    features: list[torch.Tensor], pool_owners: Sequence[int], per_input: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return (patch rows, owner image index per row, pool index per row)."""
-    generator = torch.Generator().manual_seed(seed)
     kept, owners, sources = [], [], []
     for source, (owner, item) in enumerate(zip(pool_owners, features)):
         for rows in item:
@@ -448,14 +468,18 @@ class _HeldOutScorer:
 @torch.no_grad()
 def _held_out_scores(
     scorer: _HeldOutScorer,
-    features: list[torch.Tensor],
+    features: list[torch.Tensor] | None,
     extractor: FeatureExtractor,
     images: Sequence[LoadedImage],
     size: tuple[int, int],
     bit_depth: int,
     resize: str,
+    batch_size: int,
 ) -> np.ndarray:
     """Score each training image against the bank without its own patches (leave one out).
+
+    ``features`` are the images' full patch features. None extracts them again, one
+    image at a time.
 
     With a single image there is nothing to leave out, so shifted and re-lit copies of
     it are scored instead, and the threshold is then a rough guess. When the bank contains
@@ -473,8 +497,12 @@ def _held_out_scores(
             maps, tile_scores = scorer.maps(patches, excluded)
             scores.append(combine_outputs(maps, tile_scores, plan, copy.height, copy.width)[1])
         return np.asarray(scores, dtype=np.float64)
-    for index, (image, patches) in enumerate(zip(images, features)):
+    for index, image in enumerate(images):
         plan = plan_tiles(image.height, image.width, size) if resize == "tile" else None
+        if features is None:
+            patches = _patch_features(extractor, model_inputs(image, size, bit_depth, resize)[0], batch_size)
+        else:
+            patches = features[index]
         maps, tile_scores = scorer.maps(patches, scorer.owners == index)
         scores.append(combine_outputs(maps, tile_scores, plan, image.height, image.width)[1])
     return np.asarray(scores, dtype=np.float64)

@@ -237,3 +237,16 @@ def test_copies_dropped_over_memory_budget(rng: np.random.Generator, caplog: pyt
         trained = train_patchcore(images, config)
     assert "Augmented copies would exceed the memory budget" in caplog.text
     assert trained.bank.shape[0] == 20 * 16 * 16
+
+
+def test_over_budget_training_matches_stored(rng: np.random.Generator) -> None:
+    # Six 128 px inputs need about 1.9 MB of features. A 1 MB budget keeps 143 patches per
+    # input while extracting, and a 858-candidate cap keeps as many from stored features.
+    images = [_texture(rng, index) for index in range(6)]
+    common = {"size": (128, 128), "augment_transforms": (), "min_bank_size": 64, "coreset_ratio": 0.1}
+    streamed = train_patchcore(images, TrainConfig(memory_budget_mb=1, **common))
+    stored = train_patchcore(images, TrainConfig(max_candidates=6 * 143, **common))
+    assert streamed.bank.shape == stored.bank.shape
+    np.testing.assert_array_equal(streamed.bank, stored.bank)
+    np.testing.assert_allclose(streamed.good_scores, stored.good_scores, rtol=1e-5)
+    assert streamed.threshold.value == pytest.approx(stored.threshold.value, rel=1e-5)
