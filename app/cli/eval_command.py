@@ -60,8 +60,11 @@ def discover_test_set(dataset: Path) -> list[TestSample]:
     """List the test images of an MVTec-layout dataset with their labels and mask files.
 
     Raises:
-        FileNotFoundError: no ``test`` folder; the message shows the expected layout.
+        FileNotFoundError: ``dataset`` is not a folder. Also raised when it has no ``test`` folder,
+            with the expected layout in the message.
     """
+    if not dataset.is_dir():
+        raise FileNotFoundError(f"{dataset}: no such dataset folder; check the path")
     test_root = dataset / "test"
     if not test_root.is_dir():
         raise FileNotFoundError(

@@ -23,8 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inspect",
         description="DefectSeek: train from good images, then judge parts OK or NG.",
-        epilog="Exit status: 0 all judged, 1 NG found with --fail-on-ng, 2 usage error or invalid model, "
-        "3 some inputs unreadable (partial).",
+        epilog="Exit status: 0 all judged, 1 NG found with --fail-on-ng or self-test failed, "
+        "2 usage error, invalid model or unusable device, "
+        "3 partial (some inputs unreadable or some outputs not written), "
+        "4 the INT8 accuracy guard of 'compile' rejected the bundle (nothing written).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument(

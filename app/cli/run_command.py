@@ -16,7 +16,7 @@ from engine.bundle import BundleError
 from engine.runtime import DEVICES, ENGINES, ERROR, NG, EngineUnavailableError, Inspector, Verdict, normalize_score
 from engine.runtime.defect_types import DefectRegion
 from engine.runtime.overlay import heatmap_overlay
-from labeling.imageio import ImageReadError, LoadedImage, find_images, read_image, write_image
+from labeling.imageio import IMAGE_SUFFIXES, ImageReadError, LoadedImage, find_images, read_image, write_image
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
             write_report(args.report, rows)
             print(f"report: {args.report}", file=sys.stderr)
         except OSError as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: report {args.report} was not written: {error}; choose a writable path", file=sys.stderr)
             write_failures += 1
     if args.heatmaps:
         written = sum(1 for row in rows if row.heatmap)
         print(f"heatmaps: {written} written under {args.heatmaps}", file=sys.stderr)
-    return _summarize(rows, elapsed, write_failures, args.fail_on_ng)
+    return _summarize(rows, elapsed, write_failures, args.fail_on_ng, args.paths)
 
 
 def open_inspector(model: str, engine: str, device: str, threads: int | None) -> Inspector | None:
@@ -229,7 +229,9 @@ def _print_table(rows: Sequence[ReportRow]) -> None:
         print(f"{row.verdict:<8}{score:>8}  {row.path}{detail}")
 
 
-def _summarize(rows: Sequence[ReportRow], elapsed: float, write_failures: int, fail_on_ng: bool) -> int:
+def _summarize(
+    rows: Sequence[ReportRow], elapsed: float, write_failures: int, fail_on_ng: bool, paths: Sequence[str]
+) -> int:
     judged = [row for row in rows if row.verdict != ERROR]
     ng = sum(row.verdict == NG for row in judged)
     errors = len(rows) - len(judged)
@@ -242,7 +244,11 @@ def _summarize(rows: Sequence[ReportRow], elapsed: float, write_failures: int, f
         print("warning: some inputs could not be read or some outputs not written (exit status 3)", file=sys.stderr)
         return exit_codes.PARTIAL
     if not rows:
-        print("error: no image files found in the given paths", file=sys.stderr)
+        print(
+            f"error: no image files found in {', '.join(paths)}; give folders or files with the suffixes "
+            f"{', '.join(sorted(IMAGE_SUFFIXES))}",
+            file=sys.stderr,
+        )
         return exit_codes.PARTIAL
     if fail_on_ng and ng:
         return exit_codes.NG_FOUND

@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"error: {training_unavailable_message(error)}", file=sys.stderr)
         return exit_codes.USAGE
+    from labeling.imageio import IMAGE_SUFFIXES
     from labeling.model_input import parse_size
 
     if args.target_frr is not None and not 0.0 < args.target_frr < 0.5:
@@ -125,6 +126,13 @@ def run(args: argparse.Namespace) -> int:
     images, errors = load_training_images(args.good)
     for error in errors:
         print(f"skipped: {error}", file=sys.stderr)
+    if not images:
+        print(
+            f"error: no readable good images in {', '.join(args.good)}; give folders or files with the suffixes "
+            f"{', '.join(sorted(IMAGE_SUFFIXES))}",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
     config = TrainConfig(
         backbone=args.backbone,
         intensity=args.intensity or TrainConfig.intensity,
