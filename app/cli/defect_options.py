@@ -50,8 +50,23 @@ def train_types(args: argparse.Namespace, trained, model_dir: str, *, replace_ex
     from fewshot.examples import load_defect_folders, load_project_examples
     from labeling.errors import LabelingError
 
+    source = args.defects or args.project
     try:
         found = load_defect_folders(args.defects) if args.defects else load_project_examples(args.project)
+    except (FileNotFoundError, LabelingError, FewShotError) as error:
+        print(f"error: defect types: {error}", file=sys.stderr)
+        return exit_codes.USAGE
+    for error in found.skipped:
+        print(f"skipped: {error}", file=sys.stderr)
+    if not found.examples:
+        layout = (
+            "give one subfolder of images per defect type"
+            if args.defects
+            else "label NG images or regions with a defect type in the project"
+        )
+        print(f"error: defect types: no readable defect examples in {source}; {layout}", file=sys.stderr)
+        return exit_codes.USAGE
+    try:
         result = add_defect_types(
             model_dir,
             found.examples,
@@ -63,8 +78,6 @@ def train_types(args: argparse.Namespace, trained, model_dir: str, *, replace_ex
     except (FileNotFoundError, LabelingError, FewShotError, BundleError) as error:
         print(f"error: defect types: {error}", file=sys.stderr)
         return exit_codes.USAGE
-    for error in found.skipped:
-        print(f"skipped: {error}", file=sys.stderr)
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
     counts = ", ".join(f"{item.name} {item.examples}" for item in result.classifier.summary())

@@ -56,3 +56,16 @@ def test_run_unwritable_report_names_it(sample_model: Path, tmp_path: Path, caps
     err = capsys.readouterr().err
     assert f"report {report} was not written" in err
     assert "choose a writable path" in err
+
+
+def test_types_empty_folder_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    defects = tmp_path / "defects"
+    (defects / "crack").mkdir(parents=True)
+    (defects / "crack" / "broken.png").write_bytes(b"")
+    model = tmp_path / "model"
+    model.mkdir()
+    assert main(["types", str(model), "--defects", str(defects)]) == 2
+    err = capsys.readouterr().err
+    assert f"no readable defect examples in {defects}" in err
+    assert "one subfolder of images per defect type" in err
+    assert "broken.png" in err
