@@ -27,6 +27,7 @@ STEM_SCOPE = "/extractor/stem/"
 # The per-image intensity standardization: 8-bit steps in its mean and spread would shift every feature.
 INTENSITY_SCOPE = "/extractor/intensity/"
 BLOCK_SCOPE = "/extractor/blocks.{index}/"
+DEPTHWISE_SCOPE = "/extractor/blocks.{index}/_depthwise_conv/"
 FEATURES_OUTPUT = "features"
 MAP_OUTPUT = "anomaly_map"
 SCORE_OUTPUT = "score"
@@ -68,6 +69,11 @@ def nodes_after_aggregation(model: onnx.ModelProto) -> list[str]:
 def leading_scopes(blocks: int) -> list[str]:
     """Return the node-name prefixes of the intensity standardization, the stem and the first ``blocks`` blocks."""
     return [INTENSITY_SCOPE, STEM_SCOPE] + [BLOCK_SCOPE.format(index=index) for index in range(blocks)]
+
+
+def depthwise_scopes(blocks: tuple[int, ...]) -> list[str]:
+    """Return the node-name prefixes of the depthwise convolutions (and their padding) of ``blocks``."""
+    return [DEPTHWISE_SCOPE.format(index=index) for index in blocks]
 
 
 def nodes_in_leading_blocks(model: onnx.ModelProto, blocks: int) -> list[str]:

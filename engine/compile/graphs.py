@@ -155,10 +155,13 @@ def build_openvino_graphs(
     from engine.compile.quantize import quantize_openvino_nncf
 
     if options.precision == "int8":
-        from engine.compile.fuse import leading_scopes
-
-        prefixes = leading_scopes(options.openvino_float_blocks)
-        model = quantize_openvino_nncf(reference_path, calibration, keep_float, prefixes)
+        model = quantize_openvino_nncf(
+            reference_path,
+            calibration,
+            keep_float,
+            openvino_float_scopes(options),
+            activation_ranges=options.openvino_activation_ranges,
+        )
     else:
         model = ov.Core().read_model(str(reference_path))
     ov.save_model(model, str(staging / OPENVINO_NAME), compress_to_fp16=options.precision == "fp16")
@@ -200,6 +203,18 @@ def build_openvino_graphs(
         native_kernel=search_kernel(library, options.native_search),
     )
     return _keep_native_if_faster(graphs, staging, calibration, options)
+
+
+def openvino_float_scopes(options) -> list[str]:
+    """Return the node-name prefixes that the NNCF-quantized OpenVINO graph keeps in float for ``options``.
+
+    These are the intensity standardization, the stem, the first
+    ``options.openvino_float_blocks`` blocks and the depthwise convolutions of the
+    blocks in ``options.openvino_float_depthwise``.
+    """
+    from engine.compile.fuse import depthwise_scopes, leading_scopes
+
+    return leading_scopes(options.openvino_float_blocks) + depthwise_scopes(options.openvino_float_depthwise)
 
 
 def stitch_native_head(

@@ -68,6 +68,17 @@ class CompileOptions:
     INT8 keeps in float, besides the stem and the intensity standardization, in the ONNX
     Runtime QDQ graph and in the NNCF-quantized OpenVINO graph. The two quantizers lose
     different amounts of accuracy in these high-resolution layers (docs/engine.md).
+
+    ``openvino_float_depthwise`` lists further blocks whose depthwise convolution the
+    OpenVINO graph keeps in float. In EfficientNet-Lite1, INT8 inputs to the depthwise
+    convolutions of blocks 11-12 and 15-19 caused the largest score errors against fp32,
+    and these layers work at a stride of 16 or 32, where float costs little time
+    (docs/engine.md). Blocks that a model does not have are skipped.
+    ``openvino_activation_ranges`` sets NNCF's activation ranges
+    (:data:`engine.compile.quantize.ACTIVATION_RANGES`).
+
+    NOTE: the block indices were measured on EfficientNet-Lite1 only. Lite0 and Lite2
+    have other layers at these indices.
     """
 
     target: str = "cpu"
@@ -79,6 +90,8 @@ class CompileOptions:
     native_search: str = SEARCH_SCREENED
     float_blocks: int = 3
     openvino_float_blocks: int = 2
+    openvino_float_depthwise: tuple[int, ...] = (11, 12, 15, 16, 17, 18, 19)
+    openvino_activation_ranges: str = "minmax"
     bank_ratio: float = 1.0
     calibration_method: str = "percentile"
     threads: int | None = None

@@ -23,6 +23,8 @@ INPUT_NAME = "image"
 
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
+ACTIVATION_RANGES = ("minmax", "mean-minmax")
+"""NNCF activation ranges: the extremes over all calibration images, or the mean of each image's extremes."""
 
 
 def quantize_onnx_qdq(
@@ -88,17 +90,31 @@ def quantize_openvino_nncf(
     calibration: np.ndarray,
     exclude: Sequence[str],
     exclude_prefixes: Sequence[str] = (),
+    activation_ranges: str = "minmax",
 ):
     """Return an OpenVINO model of the fp32 ONNX graph at ``model_path`` quantized to INT8 by NNCF.
 
     ``exclude`` lists ONNX node names to keep in float, ``exclude_prefixes`` name
-    prefixes (whole blocks) to keep in float. OpenVINO renames or merges
+    prefixes (whole blocks or single layers) to keep in float. OpenVINO renames or merges
     some operations on import, so every operation downstream of an ``AvgPool`` is
     excluded as well, found in the OpenVINO graph itself. With OpenVINO 2026.4 an
     INT8 3x3 average pooling corrupts the one-pixel border of the feature map, and a
     quantized smoothing convolution in the head destroys the anomaly map.
+
+    ``activation_ranges`` picks the activation quantization ranges (``ACTIVATION_RANGES``).
+    NNCF's own default, ``mean-minmax``, clips every activation above the mean of the
+    calibration images' maxima. With it, INT8 scores of the magnetic_tile test images were
+    0.41 % below fp32 on average, against 0.27 % with ``minmax`` (docs/engine.md).
     """
     import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    estimators = {"minmax": RangeEstimatorParametersSet.MINMAX, "mean-minmax": RangeEstimatorParametersSet.MEAN_MINMAX}
+    if activation_ranges not in estimators:
+        raise ValueError(
+            f"unknown activation ranges {activation_ranges!r}; choose one of {', '.join(ACTIVATION_RANGES)}"
+        )
 
     # NNCF logs every quantization step at INFO on its own handler: show them only in verbose runs.
     verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
@@ -119,6 +135,9 @@ def quantize_openvino_nncf(
             patterns=[f"^{re.escape(prefix)}.*" for prefix in exclude_prefixes],
             types=["AvgPool"],
             validate=False,
+        ),
+        advanced_parameters=AdvancedQuantizationParameters(
+            activations_range_estimator_params=estimators[activation_ranges]
         ),
     )
     logger.info("NNCF quantization done (%d calibration images, %d operations kept in float)", len(calibration), len(names))

@@ -9,7 +9,8 @@ import onnx
 import pytest
 
 from engine.compile.export import export_onnx, load_trained_model
-from engine.compile.fuse import leading_scopes, nodes_after_aggregation
+from engine.compile.fuse import nodes_after_aggregation
+from engine.compile.graphs import openvino_float_scopes
 from engine.compile.pipeline import CompileOptions
 from engine.compile.quantize import quantize_openvino_nncf
 from engine.compile.validate import stack_inputs
@@ -44,16 +45,28 @@ def test_quantized_blocks_run_in_int8(models, tmp_path: Path) -> None:
     reference = export_onnx(trained, tmp_path / "reference.onnx")
     files = sorted((data / "train" / "good").iterdir())[:CALIBRATION_IMAGES]
     calibration, _ = stack_inputs([read_image(path) for path in files], trained.input_size, trained.bit_depth, trained.resize)
-    float_blocks = CompileOptions().openvino_float_blocks
+    options = CompileOptions()
     keep_float = nodes_after_aggregation(onnx.load_model(str(reference)))
-    quantized = quantize_openvino_nncf(reference, calibration, keep_float, leading_scopes(float_blocks))
+    quantized = quantize_openvino_nncf(reference, calibration, keep_float, openvino_float_scopes(options))
 
     precisions = _runtime_convolutions(quantized)
-    quantized_names = [name for name in precisions if int(BLOCK_PATTERN.search(name).group(1)) >= float_blocks]
+
+    def kept_float(name: str) -> bool:
+        match = BLOCK_PATTERN.search(name)
+        block, kind = int(match.group(1)), match.group(2)
+        return block < options.openvino_float_blocks or (kind == "depthwise" and block in options.openvino_float_depthwise)
+
+    quantized_names = [name for name in precisions if not kept_float(name)]
     depthwise = [name for name in quantized_names if "_depthwise_conv" in name]
     assert depthwise, sorted(precisions)
+    float_depthwise = [
+        name
+        for name in precisions
+        if "_depthwise_conv" in name and int(BLOCK_PATTERN.search(name).group(1)) in options.openvino_float_depthwise
+    ]
+    assert float_depthwise, sorted(precisions)
     for name in quantized_names:
         assert precisions[name] in INT8_PRECISIONS, f"{name} runs in {precisions[name]}"
-    for name, precision in precisions.items():
-        if int(BLOCK_PATTERN.search(name).group(1)) < float_blocks:
-            assert precision not in INT8_PRECISIONS, f"{name} is kept in float but runs in {precision}"
+    for name in precisions:
+        if kept_float(name):
+            assert precisions[name] not in INT8_PRECISIONS, f"{name} is kept in float but runs in {precisions[name]}"
