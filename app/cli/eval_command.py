@@ -86,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    if not samples:
+        print(
+            f"error: {args.dataset}: no images under test/; put good images in test/good and defect images "
+            "in test/<defect>",
+            file=sys.stderr,
+        )
+        return exit_codes.USAGE
     if args.batch_size < 1:
         print("error: --batch-size must be at least 1", file=sys.stderr)
         return exit_codes.USAGE
@@ -196,9 +203,15 @@ def _print_result(result: dict) -> None:
     print(f"pixel AUROC      {show(result['pixel_auroc'])}")
     print(f"AUPRO (FPR<0.3)  {show(result['aupro'])}")
     print(f"threshold        {result['threshold']:.4f}")
-    print(f"F1 at threshold  {at['f1']:.4f}")
-    print(f"overkill rate    {at['overkill_rate']:.4f}  (good judged NG)")
-    print(f"escape rate      {at['escape_rate']:.4f}  (defects judged OK)")
+    # The rates are 0 on a class without images, which would read as a perfect result.
+    good_count = at["false_positive"] + at["true_negative"]
+    defect_count = at["true_positive"] + at["false_negative"]
+    f1 = show(at["f1"]) if defect_count else "n/a     (no defect images)"
+    overkill = f"{show(at['overkill_rate'])}  (good judged NG)" if good_count else "n/a     (no good images)"
+    escape = f"{show(at['escape_rate'])}  (defects judged OK)" if defect_count else "n/a     (no defect images)"
+    print(f"F1 at threshold  {f1}")
+    print(f"overkill rate    {overkill}")
+    print(f"escape rate      {escape}")
     if result.get("defect_types"):
         _print_types(result["defect_types"])
     for item in result["unreadable"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,30 @@ def test_types_empty_folder_names_it(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert f"no readable defect examples in {defects}" in err
     assert "one subfolder of images per defect type" in err
     assert "broken.png" in err
+
+
+def test_eval_without_test_images_fails(sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "dataset"
+    (dataset / "test" / "good").mkdir(parents=True)
+    assert main(["eval", str(sample_model), str(dataset)]) == 2
+    err = capsys.readouterr().err
+    assert f"{dataset}: no images under test/" in err
+
+
+def test_eval_good_only_shows_na(sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "dataset"
+    shutil.copytree(SAMPLE / "test" / "good", dataset / "test" / "good")
+    assert main(["eval", str(sample_model), str(dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "F1 at threshold  n/a     (no defect images)" in out
+    assert "escape rate      n/a     (no defect images)" in out
+    assert "(good judged NG)" in out
+
+
+def test_eval_defects_only_shows_na(sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = tmp_path / "dataset"
+    shutil.copytree(SAMPLE / "test" / "crack", dataset / "test" / "crack")
+    assert main(["eval", str(sample_model), str(dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "overkill rate    n/a     (no good images)" in out
+    assert "(defects judged OK)" in out
