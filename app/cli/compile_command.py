@@ -26,7 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="cpu: OpenVINO, then ONNX Runtime CPU; nvidia: TensorRT, then CUDA; amd: MIGraphX, then ROCm or "
         "DirectML; auto: the accelerator whose provider is installed, else cpu (default: cpu)",
     )
-    parser.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32", help="(default: fp32)")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "int8"],
+        default="fp32",
+        help="numeric precision of the compiled graphs; int8 needs --calibration and must pass the accuracy "
+        "guard (default: fp32)",
+    )
     parser.add_argument(
         "--calibration",
         nargs="+",

@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_parser(subparsers)
     _add_optional_commands(subparsers)
     for subparser in subparsers.choices.values():
+        # The descriptions are module docstrings, whose reST literals would show as ``name`` in --help.
+        if subparser.description:
+            subparser.description = subparser.description.replace("``", "'")
         subparser.add_argument(
             "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log details to stderr"
         )

@@ -97,3 +97,21 @@ def test_eval_defects_only_shows_na(sample_model: Path, tmp_path: Path, capsys: 
     out = capsys.readouterr().out
     assert "overkill rate    n/a     (no good images)" in out
     assert "(defects judged OK)" in out
+
+
+@pytest.mark.parametrize("command", ["train", "run", "eval", "compile", "types", "self-test", "demo"])
+def test_subcommand_help_plain_text(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"'inspect {command}'" in out
+    assert "``" not in out
+
+
+def test_compile_help_explains_precision(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["compile", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "numeric precision of the compiled graphs" in out
+    assert "int8 needs --calibration" in out
