@@ -13,19 +13,20 @@
 # "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
 # --package-only skips the environments and PyInstaller and packs the one-folder builds
 # already in dist/ again. DEFECTSEEK_DIST and DEFECTSEEK_BUILD_DIR move dist/ and build/.
-# The runtime environment gets OpenCV and NumPy wheels that installer/build_runtime_wheels.sh
-# builds from source: OpenCV with only the modules the runtime uses and a small FFmpeg, and
-# NumPy without OpenBLAS. They are cached under ~/.cache/defectseek, and the first build takes
-# about 40 minutes more. DEFECTSEEK_RUNTIME_WHEELS=pypi keeps PyPI's wheels (about 150 MB more).
+# The runtime environment gets its NumPy, and with DEFECTSEEK_RUNTIME_WHEELS=numpy,opencv also
+# its OpenCV, from installer/build_runtime_wheels.sh, which builds them from source: NumPy
+# without OpenBLAS (26 MB less), OpenCV with only the modules the runtime uses and a small
+# FFmpeg. The wheels are cached under ~/.cache/defectseek. DEFECTSEEK_RUNTIME_WHEELS=pypi
+# keeps PyPI's wheels for both.
 # installer/trim_build.py strips the shared libraries of both folders. In a runtime built from
 # PyPI's OpenCV wheel it also replaces that wheel's OpenBLAS with the reference BLAS and LAPACK,
 # unless DEFECTSEEK_OPENCV_BLAS=bundled.
 #
 # Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, strip,
-# and the CJK font for the studio (apt-get install fonts-wqy-microhei). The runtime's wheels
-# need gcc, g++, make, nasm, pkg-config and a deb-src line for apt-get source (see
-# installer/build_runtime_wheels.sh). With DEFECTSEEK_RUNTIME_WHEELS=pypi the runtime needs gcc
-# and the reference BLAS instead (apt-get install gcc libblas3 liblapack3 libgfortran5).
+# and the CJK font for the studio (apt-get install fonts-wqy-microhei). The runtime needs gcc,
+# g++ and the reference BLAS (apt-get install gcc g++ libblas3 liblapack3 libgfortran5). Its
+# OpenCV build also needs make, nasm, pkg-config and a deb-src line for apt-get source, as
+# installer/build_runtime_wheels.sh describes.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,7 +44,7 @@ STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$BUILD_DIR/venv-studio}"
 DIST="${DEFECTSEEK_DIST:-$REPO_ROOT/dist}"
 WORK="$BUILD_DIR/pyinstaller"
 OPENCV_BLAS="${DEFECTSEEK_OPENCV_BLAS:-reference}"
-RUNTIME_WHEELS="${DEFECTSEEK_RUNTIME_WHEELS:-source}"
+RUNTIME_WHEELS="${DEFECTSEEK_RUNTIME_WHEELS:-numpy}"
 ONLY=""
 SETUP_VENVS=1
 PACKAGE_ONLY=0
@@ -58,7 +59,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY="$2"; shift 2 ;;
         --skip-venv-setup) SETUP_VENVS=0; shift ;;
         --package-only) PACKAGE_ONLY=1; shift ;;
-        -h|--help) sed -n "2,28p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,29p" "$0"; exit 0 ;;
         *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
     esac
 done
@@ -66,10 +67,10 @@ if [[ -n "$ONLY" && "$ONLY" != runtime && "$ONLY" != studio ]]; then
     echo "error: --only must be runtime or studio, not $ONLY" >&2
     exit 2
 fi
-if [[ "$RUNTIME_WHEELS" != source && "$RUNTIME_WHEELS" != pypi ]]; then
-    echo "error: DEFECTSEEK_RUNTIME_WHEELS must be source or pypi, not $RUNTIME_WHEELS" >&2
-    exit 2
-fi
+case "$RUNTIME_WHEELS" in
+    numpy | opencv | numpy,opencv | opencv,numpy | pypi) ;;
+    *) echo "error: DEFECTSEEK_RUNTIME_WHEELS must be numpy, numpy,opencv or pypi, not $RUNTIME_WHEELS" >&2; exit 2 ;;
+esac
 if [[ "$OPENCV_BLAS" != reference && "$OPENCV_BLAS" != bundled ]]; then
     echo "error: DEFECTSEEK_OPENCV_BLAS must be reference or bundled, not $OPENCV_BLAS" >&2
     exit 2
@@ -112,12 +113,13 @@ setup_venv() {  # setup_venv DIR EXTRAS
     fi
 }
 
-install_runtime_wheels() {  # install_runtime_wheels VENV: swap PyPI's OpenCV and NumPy for the source builds
+install_runtime_wheels() {  # install_runtime_wheels VENV: swap PyPI's wheels for the source builds
     local venv="$1" listing
-    local wheels=()
-    log "building or reusing the runtime's OpenCV and NumPy wheels (the first build takes about 40 minutes)"
+    local wheels=() names=()
+    IFS=, read -r -a names <<< "$RUNTIME_WHEELS"
+    log "building or reusing the runtime's wheels: ${names[*]} (the first build takes minutes to an hour)"
     # An assignment, unlike a process substitution, stops the script when the build fails.
-    listing="$(bash installer/build_runtime_wheels.sh "$venv/bin/python")"
+    listing="$(bash installer/build_runtime_wheels.sh "$venv/bin/python" "${names[@]}")"
     mapfile -t wheels <<< "$listing"
     "$venv/bin/pip" install -q --force-reinstall --no-deps "${wheels[@]}"
 }
@@ -242,7 +244,7 @@ build_runtime() {
         require_built defectseek-runtime
     else
         setup_venv "$RUNTIME_VENV" "$RUNTIME_EXTRAS"
-        if [[ "$SETUP_VENVS" == 1 && "$RUNTIME_WHEELS" == source ]]; then
+        if [[ "$SETUP_VENVS" == 1 && "$RUNTIME_WHEELS" != pypi ]]; then
             install_runtime_wheels "$RUNTIME_VENV"
         fi
         check_no_torch "$RUNTIME_VENV/bin/python"

@@ -9,22 +9,25 @@
 #   lapack_lite. PyPI's wheel carries OpenBLAS (24 MB), which the runtime's post-processing
 #   (thresholds, masks, resizing) never calls.
 #
-# Usage: installer/build_runtime_wheels.sh PYTHON
+# Usage: installer/build_runtime_wheels.sh PYTHON WHEEL...
 #
 # PYTHON is the interpreter of the environment that the wheels are for: each wheel is built
-# for the version of opencv-python-headless and numpy installed there. The script prints
-# the two wheels' paths, one a line. Builds are cached under DEFECTSEEK_CACHE (default
-# ~/.cache/defectseek): FFmpeg in ffmpeg-<hash>/, the wheels in wheels/<name>-<hash>/, where
-# the hash covers the version and every build option; a second run only prints the paths.
-# The first run takes about 40 minutes on two cores (FFmpeg 5, OpenCV 25, NumPy 10) under
-# nice. Delete the cache folders to rebuild.
+# for the version of opencv-python-headless and numpy installed there. WHEEL is numpy or
+# opencv. The script prints the wheels' paths, one a line. Builds are cached under
+# DEFECTSEEK_CACHE (default ~/.cache/defectseek): FFmpeg in ffmpeg-<hash>/, OpenCV's build
+# tree in opencv-build-<hash>/ (kept after a failure, so a rerun continues where it stopped),
+# and the wheels in wheels/<name>-<hash>/. The hash covers the version and every build option,
+# and a second run only prints the paths. Delete the cache folders to rebuild. On two cores
+# shared with other jobs, NumPy took 10 minutes of CPU time and OpenCV 24, both under nice.
 #
 # Needs: gcc, g++, make, nasm, pkg-config, xz-utils, and FFmpeg's source package, which
 # apt-get downloads when a deb-src line is configured (add "deb-src" to the Types of the
 # Debian entry in /etc/apt/sources.list.d/debian.sources and run apt-get update).
 set -euo pipefail
 
-PYTHON="${1:?usage: installer/build_runtime_wheels.sh PYTHON}"
+PYTHON="${1:?usage: installer/build_runtime_wheels.sh PYTHON WHEEL... (WHEEL: numpy or opencv)}"
+shift
+WHEELS=("$@")
 CACHE="${DEFECTSEEK_CACHE:-$HOME/.cache/defectseek}"
 FFMPEG_SOURCE_PACKAGE="ffmpeg"
 JOBS="${DEFECTSEEK_BUILD_JOBS:-$(nproc)}"
@@ -117,17 +120,48 @@ build_ffmpeg() {  # build_ffmpeg PREFIX: configure, build and install FFmpeg's s
     rm -rf "$work"
 }
 
-build_opencv() {  # build_opencv SPEC FFMPEG_PREFIX WHEEL_DIR: build the wheel from the sdist
-    local spec="$1" ffmpeg_prefix="$2" wheel_dir="$3"
-    log "building $spec (this takes about 25 minutes on two cores)"
+# opencv-python's packaging step requires the py.typed marker of OpenCV's typing stubs, and
+# the stub generator fails when the features module is left out (it cannot resolve Feature2D).
+# The runtime needs no stubs, so the marker becomes optional.
+OPENCV_PY_TYPED_LINE='opencv_python_install("" GLOB "${_loader}/py.typed")'
+OPENCV_PY_TYPED_OPTIONAL='opencv_python_install("" OPTIONAL GLOB "${_loader}/py.typed")'
+
+unpack_opencv_source() {  # unpack_opencv_source SPEC DIR: download the sdist into DIR/src and patch it
+    local spec="$1" dir="$2" sdist
+    log "downloading the source of $spec"
+    mkdir -p "$dir/download"
+    "$PYTHON" -m pip download -q --no-deps --no-binary opencv-python-headless -d "$dir/download" "$spec" >&2
+    sdist="$(find "$dir/download" -name "opencv_python_headless-*.tar.gz" -print -quit)"
+    rm -rf "$dir/src"
+    mkdir -p "$dir/src"
+    tar -xzf "$sdist" -C "$dir/src" --strip-components=1
+    local packaging="$dir/src/cmake/package/install_package.cmake"
+    if ! grep -qF "$OPENCV_PY_TYPED_LINE" "$packaging"; then
+        echo "error: $packaging has no line $OPENCV_PY_TYPED_LINE; update the patch in $0" >&2
+        exit 1
+    fi
+    sed -i 's|opencv_python_install("" GLOB "${_loader}/py.typed")|opencv_python_install("" OPTIONAL GLOB "${_loader}/py.typed")|' "$packaging"
+    if ! grep -qF "$OPENCV_PY_TYPED_OPTIONAL" "$packaging"; then
+        echo "error: patching $packaging failed" >&2
+        exit 1
+    fi
+}
+
+build_opencv() {  # build_opencv SPEC FFMPEG_PREFIX BUILD_DIR WHEEL_DIR: build the wheel from the sdist
+    local spec="$1" ffmpeg_prefix="$2" build_dir="$3" wheel_dir="$4"
+    if [[ ! -f "$build_dir/src/setup.py" ]]; then
+        unpack_opencv_source "$spec" "$build_dir"
+    fi
+    log "building $spec in $build_dir/src (this takes about 25 minutes of CPU time)"
     mkdir -p "$wheel_dir"
-    # pkg-config finds FFmpeg at build time. The RUNPATH lets cv2 load it from the cache
-    # in the build environment, and lets PyInstaller find it and copy it into the package.
+    # pip builds a local folder in place, so scikit-build's tree (_skbuild) stays in the cache
+    # and a rerun after a failure compiles only what is missing. pkg-config finds FFmpeg at
+    # build time. The RUNPATH lets cv2 load it from the cache in the build environment, and
+    # lets PyInstaller find it and copy it into the package.
     PKG_CONFIG_PATH="$ffmpeg_prefix/lib/pkgconfig" \
         CMAKE_ARGS="${OPENCV_CMAKE_ARGS[*]} -DCMAKE_INSTALL_RPATH=$ffmpeg_prefix/lib -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON" \
         ENABLE_HEADLESS=1 ENABLE_CONTRIB=0 MAKEFLAGS="-j$JOBS" CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" \
-        nice -n 10 "$PYTHON" -m pip wheel --no-deps --no-binary opencv-python-headless \
-        --wheel-dir "$wheel_dir" "$spec" >&2
+        nice -n 10 "$PYTHON" -m pip wheel --no-deps --wheel-dir "$wheel_dir" "$build_dir/src" >&2
 }
 
 build_numpy() {  # build_numpy SPEC WHEEL_DIR
@@ -150,8 +184,9 @@ opencv_wheel() {  # print the OpenCV wheel's path, building FFmpeg and OpenCV wh
     wheel="$(find_wheel "$wheel_dir" opencv_python_headless)"
     if [[ -z "$wheel" ]]; then
         build_ffmpeg "$ffmpeg_prefix"
-        build_opencv "$spec" "$ffmpeg_prefix" "$wheel_dir"
+        build_opencv "$spec" "$ffmpeg_prefix" "$CACHE/opencv-build-$hash" "$wheel_dir"
         wheel="$(find_wheel "$wheel_dir" opencv_python_headless)"
+        [[ -z "$wheel" ]] || rm -rf "$CACHE/opencv-build-$hash"
     fi
     [[ -n "$wheel" ]] || { echo "error: pip built no OpenCV wheel into $wheel_dir" >&2; exit 1; }
     echo "$wheel"
@@ -170,10 +205,21 @@ numpy_wheel() {  # print the NumPy wheel's path, building it when not cached
     echo "$wheel"
 }
 
-require_tool apt-get apt
-require_tool nasm nasm
-require_tool pkg-config pkg-config
-require_tool make make
-require_tool g++ g++
-opencv_wheel
-numpy_wheel
+if [[ ${#WHEELS[@]} -eq 0 ]]; then
+    echo "error: name at least one wheel to build: numpy or opencv" >&2
+    exit 2
+fi
+for name in "${WHEELS[@]}"; do
+    case "$name" in
+        numpy) numpy_wheel ;;
+        opencv)
+            require_tool apt-get apt
+            require_tool nasm nasm
+            require_tool pkg-config pkg-config
+            require_tool make make
+            require_tool g++ g++
+            opencv_wheel
+            ;;
+        *) echo "error: unknown wheel $name; use numpy or opencv" >&2; exit 2 ;;
+    esac
+done

@@ -84,7 +84,28 @@ def test_runtime_wheels_script_rejects_missing_python() -> None:
     )
 
     assert result.returncode != 0
-    assert "usage: installer/build_runtime_wheels.sh PYTHON" in result.stderr
+    assert "usage: installer/build_runtime_wheels.sh PYTHON WHEEL..." in result.stderr
+
+
+def test_runtime_wheels_script_rejects_unknown_wheel() -> None:
+    result = subprocess.run(
+        ["bash", str(INSTALLER / "build_runtime_wheels.sh"), sys.executable, "scipy"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 2
+    assert "unknown wheel scipy" in result.stderr
+
+
+def test_runtime_wheels_script_needs_a_wheel() -> None:
+    result = subprocess.run(
+        ["bash", str(INSTALLER / "build_runtime_wheels.sh"), sys.executable], capture_output=True, text=True, timeout=30
+    )
+
+    assert result.returncode == 2
+    assert "name at least one wheel" in result.stderr
 
 
 def test_build_script_rejects_unknown_wheel_source() -> None:
@@ -97,4 +118,4 @@ def test_build_script_rejects_unknown_wheel_source() -> None:
     )
 
     assert result.returncode == 2
-    assert "DEFECTSEEK_RUNTIME_WHEELS must be source or pypi" in result.stderr
+    assert "DEFECTSEEK_RUNTIME_WHEELS must be numpy, numpy,opencv or pypi" in result.stderr
