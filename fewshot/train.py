@@ -19,8 +19,8 @@ from fewshot.classifier import ClassifierParameters, DefectTypeClassifier
 from fewshot.descriptor import describe_regions
 from fewshot.examples import DefectExample
 from fewshot.regions import region_from_map
-from labeling.imageio import LoadedImage
-from labeling.model_input import combine_outputs, model_inputs
+from labeling.imageio import ImageReadError, LoadedImage
+from labeling.model_input import check_bit_depth, combine_outputs, model_inputs
 from labeling.model_regions import region_in_input
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ def train_defect_types(
     """
     started = time.perf_counter()
     model = classifier if classifier is not None else DefectTypeClassifier()
+    examples, depth_warnings = _within_model_depth(examples, geometry.bit_depth)
     descriptors = describe_examples(examples, extract, geometry, augmentations=augmentations, seed=seed, view=view)
     by_type: dict[str, list[np.ndarray]] = {}
     with_region: dict[str, int] = {}
@@ -133,8 +134,21 @@ def train_defect_types(
         model.add_examples(name, np.stack(rows), with_region[name])
     for name in type_names:
         model.declare_type(name)
-    warnings = tuple(model.check())
+    warnings = depth_warnings + tuple(model.check())
     parameters = model.fit()
     elapsed = time.perf_counter() - started
     logger.info("Defect types %s fitted in %.1f s", ", ".join(parameters.type_names), elapsed)
     return FewShotResult(model, parameters, warnings, elapsed)
+
+
+def _within_model_depth(examples: Sequence[DefectExample], bit_depth: int) -> tuple[list[DefectExample], tuple[str, ...]]:
+    """Return the examples the anomaly model can read, and a warning naming each one left out as too deep."""
+    kept, warnings = [], []
+    for example in examples:
+        try:
+            check_bit_depth(example.image, bit_depth)
+        except ImageReadError as error:
+            warnings.append(f"defect type {example.defect_type!r}: example left out: {error}")
+            continue
+        kept.append(example)
+    return kept, tuple(warnings)

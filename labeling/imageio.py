@@ -59,7 +59,8 @@ class ImageReadError(Exception):
     Attributes:
         path: the file (or source name) that failed.
         kind: one of ``missing``, ``empty``, ``truncated``, ``not_an_image``,
-            ``too_large``, ``too_small``, ``unsupported``, ``unreadable``.
+            ``too_large``, ``too_small``, ``unsupported``, ``unreadable``, or
+            ``depth_mismatch`` when the model input is made (see ``labeling.model_input``).
         reason: a sentence stating what is wrong and what to do.
     """
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from labeling.imageio import LoadedImage, to_model_rgb
+from labeling.imageio import ImageReadError, LoadedImage, effective_bit_depth, to_model_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -189,12 +189,39 @@ def stitch_tiles(tile_maps: Sequence[np.ndarray], plan: TilePlan) -> np.ndarray:
     return (total / weight).astype(np.float32)
 
 
+def check_bit_depth(image: LoadedImage, bit_depth: int) -> None:
+    """Raise when ``image`` contains values above the range of a model trained at ``bit_depth``.
+
+    The depth rule scales 16-bit containers by the model's depth and clips, so a 12- or
+    16-bit image given to an 8-bit model would turn mostly white and be judged NG for the
+    wrong reason. Data at or below the model's depth passes (an 8-bit camera may deliver
+    16-bit containers).
+
+    Raises:
+        ImageReadError: kind ``depth_mismatch``; the reason names both depths and the fix.
+    """
+    if image.pixels.dtype != np.uint16 or image.pixels.size == 0:
+        return
+    if int(image.pixels.max()) > (1 << bit_depth) - 1:
+        depth = effective_bit_depth(image.pixels)
+        raise ImageReadError(
+            image.source,
+            "depth_mismatch",
+            f"the image contains {depth}-bit values but the model was trained on {bit_depth}-bit images, so its bright "
+            f"areas would be clipped; set the camera or export to {bit_depth} bits, or train on {depth}-bit images.",
+        )
+
+
 def model_inputs(image: LoadedImage, size: tuple[int, int], bit_depth: int, resize: str) -> tuple[np.ndarray, TilePlan | None]:
     """Return the model inputs (n x 3 x H x W) of one image and the tile plan (None when stretched).
 
     ``resize`` is ``stretch`` (one input, the whole image resized to the model size)
     or ``tile`` (aspect ratio kept, several overlapping inputs).
+
+    Raises:
+        ImageReadError: the image is deeper than ``bit_depth`` (see :func:`check_bit_depth`).
     """
+    check_bit_depth(image, bit_depth)
     if resize == "tile":
         plan = plan_tiles(image.height, image.width, size)
         return to_chw_batch(cut_tiles(to_model_rgb(image, bit_depth), plan)), plan

@@ -128,7 +128,9 @@ def evaluate(inspector: Inspector, samples: list[TestSample], batch_size: int = 
             chunk, images = [], []
             for sample in samples[start : start + batch_size]:
                 try:
-                    images.append(read_image(sample.path))
+                    image = read_image(sample.path)
+                    inspector.check_image(image)
+                    images.append(image)
                     chunk.append(sample)
                 except ImageReadError as error:
                     collected.unreadable.append({"path": str(sample.path), "error": str(error)})

@@ -136,7 +136,9 @@ def _judge_chunk(inspector: Inspector, paths: Sequence[Path], args: argparse.Nam
     rows_by_path: dict[Path, ReportRow] = {}
     for path in paths:
         try:
-            loaded.append((path, read_image(path)))
+            image = read_image(path)
+            inspector.check_image(image)
+            loaded.append((path, image))
         except ImageReadError as error:
             rows_by_path[path] = _error_row(error, inspector)
     verdicts = inspector.inspect_images([image for _, image in loaded], batch_size=len(loaded) or 1)

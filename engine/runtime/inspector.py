@@ -26,7 +26,7 @@ from engine.runtime.throughput import (
     prepare_ahead,
 )
 from labeling.imageio import ImageReadError, LoadedImage, read_image
-from labeling.model_input import TilePlan, combine_outputs, model_inputs
+from labeling.model_input import TilePlan, check_bit_depth, combine_outputs, model_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -253,10 +253,21 @@ class Inspector:
             self._features.append(np.asarray(outputs["features"], dtype=np.float32))
         return maps, scores
 
+    def check_image(self, image: LoadedImage) -> None:
+        """Raise :class:`labeling.imageio.ImageReadError` when ``image`` cannot be judged by this bundle.
+
+        Today the one such case is data deeper than the bit depth the model was trained at.
+        """
+        check_bit_depth(image, self.manifest.preprocessing.bit_depth)
+
     def inspect_images(self, images: Sequence[LoadedImage], batch_size: int = 1) -> list[Verdict]:
         """Judge images; results come back in input order and do not depend on ``batch_size``.
 
         ``batch_size`` counts graph inputs, so a tiled image may span several batches.
+
+        Raises:
+            labeling.imageio.ImageReadError: an image is deeper than the model's bit depth;
+                call :meth:`check_image` first to judge the others.
         """
         prep = self.manifest.preprocessing
         prepared = [model_inputs(image, self.manifest.input_size, prep.bit_depth, prep.resize) for image in images]
@@ -314,12 +325,12 @@ class Inspector:
         return self._requests
 
     def _prepare(self, index: int, source: object, load: Callable[[object], LoadedImage]) -> PreparedImage:
+        prep = self.manifest.preprocessing
         try:
             image = load(source)
+            inputs, plan = model_inputs(image, self.manifest.input_size, prep.bit_depth, prep.resize)
         except ImageReadError as error:
             return PreparedImage(index, source, None, None, None, error)
-        prep = self.manifest.preprocessing
-        inputs, plan = model_inputs(image, self.manifest.input_size, prep.bit_depth, prep.resize)
         return PreparedImage(index, source, image, np.ascontiguousarray(inputs, dtype=np.float32), plan)
 
     def _finish(self, item: PreparedImage, outputs: list[dict[str, np.ndarray]]) -> ImageResult:

@@ -11,8 +11,9 @@ import pytest
 import tifffile
 
 from app.cli.main import main
-from labeling.imageio import read_image, to_model_rgb
+from labeling.imageio import LoadedImage, read_image, to_model_rgb
 from tests.cases.images import save_png
+from tests.conftest import SAMPLE
 
 
 def _ramp(maximum: int, height: int = 1200, width: int = 300) -> np.ndarray:
@@ -77,3 +78,55 @@ def test_train_and_run_on_twelve_bit_images(tmp_path: Path, rng: np.random.Gener
     assert main(["run", str(model), str(good), str(test), "--report", str(report)]) == 0
     rows = {Path(row["path"]).name: row for row in json.loads(report.read_text(encoding="utf-8"))}
     assert rows["spot.png"]["score"] > max(rows[f"g{index}.png"]["score"] for index in range(4))
+
+
+@pytest.mark.parametrize("options", [[], ["--batch-size", "4"]])
+def test_deeper_image_than_model_is_an_error_row(
+    sample_model: Path, tmp_path: Path, options: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The 8-bit sample model would clip a 16-bit image to white and call it NG for the
+    # wrong reason, so the image gets an error row naming both depths and the good
+    # images around it are still judged.
+    source = next((SAMPLE / "test" / "good").iterdir())
+    gray = read_image(source).pixels
+    if gray.ndim == 3:
+        gray = gray[:, :, 0]
+    deep = tmp_path / "deep16.tif"
+    tifffile.imwrite(deep, gray.astype(np.uint16) * 257)
+    report = tmp_path / "r.json"
+    status = main(["run", str(sample_model), str(source), str(deep), "--report", str(report), *options])
+    assert status == 3
+    rows = {Path(row["path"]).name: row for row in json.loads(report.read_text(encoding="utf-8"))}
+    assert rows["deep16.tif"]["verdict"] == "ERROR"
+    assert "16-bit values" in rows["deep16.tif"]["error"]
+    assert "trained on 8-bit images" in rows["deep16.tif"]["error"]
+    assert rows[source.name]["verdict"] in ("OK", "NG")
+    printed = capsys.readouterr()
+    assert "deep16.tif" in printed.out + printed.err
+
+
+def test_eight_bit_values_in_sixteen_bit_container_pass(sample_model: Path, tmp_path: Path) -> None:
+    source = next((SAMPLE / "test" / "good").iterdir())
+    gray = read_image(source).pixels
+    if gray.ndim == 3:
+        gray = gray[:, :, 0]
+    wide = tmp_path / "wide.tif"
+    tifffile.imwrite(wide, gray.astype(np.uint16))
+    report = tmp_path / "r.json"
+    assert main(["run", str(sample_model), str(source), str(wide), "--report", str(report)]) == 0
+    rows = {Path(row["path"]).name: row for row in json.loads(report.read_text(encoding="utf-8"))}
+    assert rows["wide.tif"]["score"] == pytest.approx(rows[source.name]["score"], rel=1e-4)
+
+
+def test_deeper_defect_example_is_left_out_with_warning() -> None:
+    from fewshot.examples import DefectExample
+    from fewshot.train import _within_model_depth
+
+    shallow = LoadedImage(pixels=np.full((32, 32), 200, np.uint16), source="a.png", source_mode="I;16")
+    deep = LoadedImage(pixels=np.full((32, 32), 4000, np.uint16), source="b.png", source_mode="I;16")
+    examples = [DefectExample(shallow, "crack", None, "a.png"), DefectExample(deep, "crack", None, "b.png")]
+    kept, warnings = _within_model_depth(examples, 8)
+    assert kept == examples[:1]
+    assert len(warnings) == 1
+    assert "b.png" in warnings[0]
+    assert "crack" in warnings[0]

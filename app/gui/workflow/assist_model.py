@@ -83,6 +83,7 @@ class AssistModel:
             inspector = self._open()
             try:
                 image = read_image(path)
+                inspector.check_image(image)
             except ImageReadError as error:
                 raise AssistModelError(IMAGE_FAILED, path, f"cannot read {path}: {error}") from error
             verdict = inspector.inspect_images([image])[0]

@@ -170,7 +170,9 @@ def measure_speed(bundle: Path, target: str, sample_images: tuple[str, ...]) -> 
     images = []
     for path in sample_images[:TIMED_RUNS]:
         try:
-            images.append(read_image(path))
+            image = read_image(path)
+            inspector.check_image(image)
+            images.append(image)
         except ImageReadError as error:
             logger.warning("Timing skipped %s", error)
     if not images:

@@ -113,6 +113,7 @@ def evaluate_bundle(
             raise JobCancelled("evaluation was cancelled")
         try:
             image = read_image(sample.path)
+            inspector.check_image(image)
         except ImageReadError as error:
             logger.warning("Evaluation skipped %s", error)
             unreadable.append(str(error))

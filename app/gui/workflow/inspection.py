@@ -171,6 +171,11 @@ def run_inspection(request: InspectRequest, progress: Callable[[str, int, int], 
 
 
 def _judge(inspector: Inspector, post: Any, name: str, image: LoadedImage | ImageReadError) -> InspectionResult:
+    if not isinstance(image, ImageReadError):
+        try:
+            inspector.check_image(image)
+        except ImageReadError as error:
+            image = error
     if isinstance(image, ImageReadError):
         logger.warning("Inspect could not read %s: %s", name, image)
         return InspectionResult(name, ERROR, float("nan"), float("nan"), 0.0, np.zeros((1, 1, 3), np.uint8), str(image))
