@@ -26,9 +26,9 @@ from tests.installer.test_deb_contents import deb_files
 
 DIST = REPO_ROOT / "dist"
 CLEAN_PATH = "/usr/bin:/bin"
-# About 380 MB unpacked today (OpenVINO, OpenCV with FFmpeg, ONNX Runtime, NumPy).
-# torch or Qt leaking in would add 100 MB to 600 MB, and keeping OpenCV's OpenBLAS
-# would add 37 MB; each crosses this guard.
+# About 350 MB unpacked with the default build, 383 MB with DEFECTSEEK_RUNTIME_WHEELS=pypi
+# (OpenVINO, OpenCV with FFmpeg, ONNX Runtime, NumPy). torch or Qt leaking in would add
+# 100 MB to 600 MB, and each crosses this guard.
 RUNTIME_SIZE_GUARD_MB = 400
 SELF_TEST_TIMEOUT_S = 300
 
@@ -141,7 +141,8 @@ def test_runtime_judges_user_image(tmp_path: Path) -> None:
 
 
 # The formats the shared image loader reads, in 8 and 16 bits where the format has both.
-# The 16-bit files go through OpenCV's decoders, the others through Pillow's.
+# The 16-bit files go through OpenCV's decoders, the others through Pillow's. The reference
+# bundle was trained on 8-bit images, so it rejects the decoded 16-bit ones as a depth mismatch.
 IMAGE_FORMATS = (
     (".png", "uint8"),
     (".jpg", "uint8"),
@@ -174,12 +175,16 @@ def test_runtime_judges_every_image_format(tmp_path: Path) -> None:
         tmp_path,
     )
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = json.loads(report.read_text(encoding="utf-8"))
+    assert result.returncode == 3, result.stdout + result.stderr
+    rows = {Path(row["path"]).name: row for row in json.loads(report.read_text(encoding="utf-8"))}
     assert len(rows) == len(IMAGE_FORMATS)
-    errors = {Path(row["path"]).name: row["error"] for row in rows if row["error"]}
-    assert errors == {}
-    assert all(row["verdict"] in ("OK", "NG") for row in rows)
+    for suffix, dtype in IMAGE_FORMATS:
+        row = rows[f"part{suffix}"]
+        if dtype == "uint16":
+            assert "16-bit values" in (row["error"] or ""), row
+        else:
+            assert row["error"] is None, row
+            assert row["verdict"] in ("OK", "NG"), row
 
 
 def test_studio_tarball_self_test(tmp_path: Path) -> None:
