@@ -142,7 +142,8 @@ def load_training_images(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[
         try:
             images.append(read_image(path))
         except ImageReadError as error:
-            logger.warning("Skipping training image %s", error)
+            # Callers report the returned errors to the user, so this line is for -v logs only.
+            logger.info("Skipping training image %s", error)
             errors.append(error)
     return images, errors
 
