@@ -81,6 +81,14 @@ class InspectorJudge:
             for item in verdicts
         ]
 
+    def check(self, image: LoadedImage) -> None:
+        """Raise :class:`labeling.imageio.ImageReadError` when the bundle cannot judge ``image``.
+
+        A frame deeper than the model's bit depth (a camera switched to 12 bits for an 8-bit
+        model) is rejected here, as a frame fault, instead of failing the inference batch.
+        """
+        self._inspector.check_image(image)
+
     def warm_up(self) -> None:
         """Judge one mid-gray image of the bundle's input size."""
         width, height = self._warmup_size

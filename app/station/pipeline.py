@@ -266,9 +266,17 @@ class InspectionPipeline:
         except ImageReadError as error:
             self._decide(job, ResultCode.NG_ERROR, f"frame rejected: {error.reason}", None)
             return
-        if self.slot.current() is None:
+        judge = self.slot.current()
+        if judge is None:
             self._decide(job, ResultCode.NG_NO_MODEL, "no model bundle is loaded", None)
             return
+        check = getattr(judge, "check", None)
+        if check is not None:
+            try:
+                check(job.image)
+            except ImageReadError as error:
+                self._decide(job, ResultCode.NG_ERROR, f"frame rejected: {error.reason}", None)
+                return
         job.queued_at = time.monotonic()
         try:
             self._infer_queue.put_nowait(job)

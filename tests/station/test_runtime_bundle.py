@@ -127,3 +127,39 @@ def test_real_bundle_hot_swap_and_rollback(sample_model, tmp_path):
     assert manager.status()["previous"] == pushed["name"]
     assert store.count() == 120
     store.close()
+
+
+def test_too_deep_frame_is_a_frame_error(sample_model, tmp_path):
+    # A camera switched to 16 bits for an 8-bit model must not fail the inference batch
+    # or raise the model fault: the frame alone is rejected with the depth in the reason.
+    tifffile = pytest.importorskip("tifffile")
+    slot = JudgeSlot()
+    store = ResultStore.open(tmp_path / "store")
+    signaller = NullSignaller()
+    signaller.start()
+    pipeline = InspectionPipeline(slot, store, signaller, PipelineSettings(result_deadline_s=30.0))
+    BundleManager(tmp_path / "deploy", slot, inspector_opener("onnxruntime", "cpu"),
+                  on_swap=pipeline.refresh_ready).install_directory(sample_model)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    driver = FolderDriver(inbox, poll_s=0.05, settle_s=0.05)
+    pipeline.add_feed(CameraFeed("folder", lambda: driver, FeedSettings(expect_continuous_frames=False)), lane=0)
+    pipeline.start()
+    gray = read_image(sample_images()[0]).pixels
+    if gray.ndim == 3:
+        gray = gray[:, :, 0]
+
+    try:
+        tifffile.imwrite(inbox / "deep.tif", gray.astype("uint16") * 257)
+        assert wait_until(lambda: len(signaller.published) == 1, timeout_s=60)
+    finally:
+        pipeline.stop()
+        signaller.stop()
+    rows = store.recent(10)
+    store.close()
+
+    assert len(rows) == 1
+    assert rows[0]["result_code"] == ResultCode.NG_ERROR.name
+    assert rows[0]["reason"].startswith("frame rejected")
+    assert "16-bit values" in rows[0]["reason"]
+    assert signaller.published[0].result_code == ResultCode.NG_ERROR
