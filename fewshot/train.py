@@ -143,12 +143,12 @@ def train_defect_types(
 
 def _within_model_depth(examples: Sequence[DefectExample], bit_depth: int) -> tuple[list[DefectExample], tuple[str, ...]]:
     """Return the examples the anomaly model can read, and a warning naming each one left out as too deep."""
-    kept, warnings = [], []
+    readable, warnings = [], []
     for example in examples:
         try:
             check_bit_depth(example.image, bit_depth)
         except ImageReadError as error:
             warnings.append(f"defect type {example.defect_type!r}: example left out: {error}")
             continue
-        kept.append(example)
-    return kept, tuple(warnings)
+        readable.append(example)
+    return readable, tuple(warnings)

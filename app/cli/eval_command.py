@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from app.cli import exit_codes
-from app.cli.run_command import open_inspector
+from app.cli.run_command import add_batching_arguments, open_inspector
 from engine.metrics import aupro, rates_at, roc_auc
 from engine.runtime import Inspector
 from labeling.fileio import atomic_write_text
@@ -40,19 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", help="write metrics and per-image scores to this .json file")
     parser.add_argument("--engine", default="auto", choices=["auto", "openvino", "onnxruntime"], help="inference engine")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "nvidia", "amd"], help="device")
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=1,
-        help="images per inference call (default: 1); above 1 the images are judged in batches, one batch at a time",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=("throughput", "latency"),
-        default="throughput",
-        help="with --batch-size 1: 'throughput' keeps several images in flight on OpenVINO and reads the next "
-        "images meanwhile (default); 'latency' judges one image at a time",
-    )
+    add_batching_arguments(parser)
     parser.set_defaults(handler=run)
 
 

@@ -30,6 +30,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--heatmaps", help="folder for heatmap overlay PNGs, one per image at the image's size")
     parser.add_argument("--engine", choices=ENGINES, default="auto", help="inference engine (default: auto)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="device; an explicit one must be usable")
+    add_batching_arguments(parser)
+    parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    parser.add_argument("--fail-on-ng", action="store_true", help="exit with status 1 when any image is NG")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.set_defaults(handler=run)
+
+
+def add_batching_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--batch-size`` and ``--mode``, which ``inspect run`` and ``inspect eval`` share."""
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -43,10 +52,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with --batch-size 1: 'throughput' keeps several images in flight on OpenVINO and reads the next "
         "images meanwhile (default); 'latency' judges one image at a time, as the line station does",
     )
-    parser.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
-    parser.add_argument("--fail-on-ng", action="store_true", help="exit with status 1 when any image is NG")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

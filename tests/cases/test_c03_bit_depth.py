@@ -125,8 +125,8 @@ def test_deeper_defect_example_is_left_out_with_warning() -> None:
     shallow = LoadedImage(pixels=np.full((32, 32), 200, np.uint16), source="a.png", source_mode="I;16")
     deep = LoadedImage(pixels=np.full((32, 32), 4000, np.uint16), source="b.png", source_mode="I;16")
     examples = [DefectExample(shallow, "crack", None, "a.png"), DefectExample(deep, "crack", None, "b.png")]
-    kept, warnings = _within_model_depth(examples, 8)
-    assert kept == examples[:1]
+    readable, warnings = _within_model_depth(examples, 8)
+    assert readable == examples[:1]
     assert len(warnings) == 1
     assert "b.png" in warnings[0]
     assert "crack" in warnings[0]
