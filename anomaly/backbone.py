@@ -183,6 +183,17 @@ class FeatureExtractor(nn.Module):
         """Channels of the concatenated feature map."""
         return sum(self.blocks[index]._block_args.output_filters for index in self.feature_blocks)
 
+    @property
+    def region_channels(self) -> int:
+        """Leading channels of the feature map that come from blocks finer than stride 32.
+
+        Blocks are concatenated from fine to coarse, so these are the first channels.
+        Region descriptors use only them: the 3x3 neighbourhood of a stride-32 feature
+        spans 96 px, so for a small defect it mostly describes the surrounding part.
+        """
+        fine = [index for index in self.feature_blocks if index not in self.spec.stride_32_blocks]
+        return sum(self.blocks[index]._block_args.output_filters for index in fine)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return the patch embeddings of a batch of 0..255 RGB images."""
         if self.intensity is not None:

@@ -3,14 +3,14 @@
 Usage::
 
     python bench/fewshot.py [--data ../shared/data/magnetic_tile] [--model MODEL_DIR] [--draws 10]
-        [--augmentations 0] [--cache FILE.npz] [--out docs/benchmarks-fewshot.md]
+        [--augmentations 0] [--all-channels] [--cache FILE.npz] [--out docs/benchmarks-fewshot.md]
 
 Without ``--model`` a PatchCore model is trained on ``train/good`` first (minutes on
 a 2-core CPU). Every defect image is described once per region source. Each draw
 then picks k support images per type and classifies all other images of every type.
 
 With ``--cache``, the descriptors are stored in that file and reused by later runs on
-the same model bundle, data folder and augmentation count.
+the same model bundle, data folder, augmentation count and channel choice.
 
 Region sources: ``mask`` (support and query regions are the labelled masks),
 ``map+mask`` (support regions are the anomaly map's view of each labelled mask,
@@ -25,7 +25,7 @@ import logging
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +65,9 @@ class Described:
     backbone: str = ""
 
 
-def describe_dataset(data: Path, trained, augmentations: int) -> Described:
+def describe_dataset(data: Path, trained, augmentations: int, geometry) -> Described:
     """Extract features once per image and describe its regions for every source."""
     extract = model_extractor(trained)
-    geometry = model_geometry(trained)
     type_names = sorted(p.name for p in (data / "test").iterdir() if p.is_dir() and p.name != "good")
     labels, support, query = [], {s: [] for s in SOURCES}, {s: [] for s in SOURCES}
     for index, name in enumerate(type_names):
@@ -103,7 +102,7 @@ def _views(image: LoadedImage, mask: np.ndarray, extract, geometry) -> dict[str,
     described = {}
     for name, region in regions.items():
         row, model_region = region_in_input(region, plan, geometry.input_size)
-        described[name] = describe_regions(features[row : row + 1], model_region[None])[0]
+        described[name] = describe_regions(features[row : row + 1], model_region[None], geometry.descriptor_channels)[0]
     return {
         "mask": (described["mask"], described["mask"]),
         "map+mask": (described["focused"], described["peak"]),
@@ -169,7 +168,7 @@ def load_or_describe(cache: Path | None, key: dict, describe) -> Described:
                     str(stored["backbone"]),
                 )
         print(
-            f"{cache} was made for another model, data folder or augmentation count, so the images are described again",
+            f"{cache} was made for another model, data folder, augmentation count or channel choice, so the images are described again",
             file=sys.stderr,
         )
     described = describe()
@@ -206,6 +205,11 @@ def main() -> int:
     parser.add_argument("--model", help="model directory from 'inspect train' on the dataset's train/good")
     parser.add_argument("--draws", type=int, default=10, help="random support draws per setting (default: 10)")
     parser.add_argument("--augmentations", type=int, default=0, help="augmented copies per support image (default: 0)")
+    parser.add_argument(
+        "--all-channels",
+        action="store_true",
+        help="describe regions with every feature channel, stride-32 blocks included (default: the finer blocks only)",
+    )
     parser.add_argument("--cache", type=Path, help="npz file that stores the descriptors for reuse with --model")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks-fewshot.md"))
     args = parser.parse_args()
@@ -218,10 +222,13 @@ def main() -> int:
             "--cache is ignored without --model, because a model trained by this run has no fixed bundle id",
             file=sys.stderr,
         )
-    key = {"data": str(data.resolve()), "augmentations": args.augmentations}
+    geometry = model_geometry(trained)
+    if args.all_channels:
+        geometry = replace(geometry, descriptor_channels=None)
+    key = {"data": str(data.resolve()), "augmentations": args.augmentations, "channels": str(geometry.descriptor_channels)}
     if args.model:
         key["bundle_id"] = load_manifest(args.model, verify=False)[1].bundle_id
-    described = load_or_describe(cache, key, lambda: describe_dataset(data, trained, args.augmentations))
+    described = load_or_describe(cache, key, lambda: describe_dataset(data, trained, args.augmentations, geometry))
     lines = _table(described, args.draws, args.augmentations)
     print("\n".join(lines))
     print(f"total {time.perf_counter() - started:.0f} s", file=sys.stderr)

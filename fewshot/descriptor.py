@@ -75,14 +75,21 @@ def _weighted_mean(features: torch.Tensor, weights: torch.Tensor) -> torch.Tenso
 class RegionDescriptor(nn.Module):
     """Describe regions from patch embeddings and region masks.
 
-    Input ``features``: N x C x h x w patch embeddings (the anomaly graph's third
+    Input ``features``: N x F x h x w patch embeddings (the anomaly graph's third
     output). Input ``region``: N x 1 x H x W region weights in 0..1 at the model input
     size, with H = 8 h and W = 8 w. Output: N x (2 C + 11) raw descriptors: appearance,
-    contrast, shape, layout.
+    contrast, shape, layout. C is ``channels``, the leading channels of the embeddings
+    that the descriptor uses (all F when None).
     """
+
+    def __init__(self, channels: int | None = None) -> None:
+        super().__init__()
+        self.channels = channels
 
     def forward(self, features: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
         """Return the appearance, contrast, shape and layout parts side by side; see the class docstring."""
+        if self.channels is not None and self.channels < features.shape[1]:
+            features = features[:, : self.channels]
         cells = F.avg_pool2d(region, kernel_size=FEATURE_STRIDE_PX, stride=FEATURE_STRIDE_PX)
         inside = _weighted_mean(features, cells)
         image_mean = features.mean(dim=(2, 3))
@@ -182,7 +189,8 @@ class PrototypeHead(nn.Module):
     and shape space), ``descriptor`` N x (2 C + 11), the raw descriptor, so a region
     judged at the line can later become a new support example, and
     ``support_distance`` N x K (distance to the nearest support example of each type
-    in the contrast, shape and layout space).
+    in the contrast, shape and layout space). C is the length of ``appearance_centre``:
+    the descriptor uses the first C channels of the input features.
     """
 
     def __init__(
@@ -197,8 +205,8 @@ class PrototypeHead(nn.Module):
         support_types: np.ndarray,
     ) -> None:
         super().__init__()
-        self.descriptor = RegionDescriptor()
         self.channels = int(appearance_centre.shape[0])
+        self.descriptor = RegionDescriptor(self.channels)
         self.register_buffer("appearance_centre", torch.as_tensor(appearance_centre, dtype=torch.float32))
         self.register_buffer("contrast_centre", torch.as_tensor(contrast_centre, dtype=torch.float32))
         self.register_buffer("geometry_mean", torch.as_tensor(shape_mean, dtype=torch.float32))
@@ -270,9 +278,12 @@ def geometry_factor(shape_weight: float, part: str) -> float:
 
 
 @torch.no_grad()
-def describe_regions(features: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """Return raw descriptors for N feature maps (N x C x h x w) and regions (N x H x W)."""
-    module = RegionDescriptor()
+def describe_regions(features: np.ndarray, regions: np.ndarray, channels: int | None = None) -> np.ndarray:
+    """Return raw descriptors for N feature maps (N x F x h x w) and regions (N x H x W).
+
+    ``channels`` is how many leading feature channels the descriptors use (all when None).
+    """
+    module = RegionDescriptor(channels)
     feature_tensor = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
     region_tensor = torch.from_numpy(np.ascontiguousarray(regions, dtype=np.float32)).unsqueeze(1)
     return module(feature_tensor, region_tensor).numpy().astype(np.float64)

@@ -38,11 +38,28 @@ def build_head(parameters: ClassifierParameters) -> PrototypeHead:
 
 
 def export_classifier_onnx(
-    parameters: ClassifierParameters, path: str | os.PathLike[str], input_size: tuple[int, int]
+    parameters: ClassifierParameters,
+    path: str | os.PathLike[str],
+    input_size: tuple[int, int],
+    feature_channels: int | None = None,
 ) -> Path:
-    """Write the classifier graph for a model input of (height, width) to ``path`` (written, then renamed)."""
+    """Write the classifier graph for a model input of (height, width) to ``path`` (written, then renamed).
+
+    ``feature_channels`` is the channel count of the anomaly graph's embeddings, the graph's
+    ``features`` input; None means the descriptor's own channel count. The graph uses
+    only the descriptor's leading channels of that input.
+
+    Raises:
+        ValueError: ``feature_channels`` is below the descriptor's channel count.
+    """
     height, width = input_size
-    channels = parameters.appearance_centre.shape[0]
+    descriptor_channels = parameters.appearance_centre.shape[0]
+    channels = descriptor_channels if feature_channels is None else int(feature_channels)
+    if channels < descriptor_channels:
+        raise ValueError(
+            f"the classifier describes regions with {descriptor_channels} feature channels but the model "
+            f"has {channels}; teach the defect types again for this model"
+        )
     features = torch.zeros(1, channels, height // FEATURE_STRIDE_PX, width // FEATURE_STRIDE_PX)
     region = torch.zeros(1, 1, height, width)
     target = Path(path)

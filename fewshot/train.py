@@ -30,13 +30,18 @@ Extractor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class ModelGeometry:
-    """Input geometry and threshold of the anomaly model that the few-shot classifier builds on."""
+    """Input geometry and threshold of the anomaly model that the few-shot classifier builds on.
+
+    ``descriptor_channels`` is how many leading channels of the patch embeddings the
+    region descriptors use; None uses them all.
+    """
 
     input_size: tuple[int, int]
     bit_depth: int
     threshold: float
     normal_level: float
     resize: str = "stretch"
+    descriptor_channels: int | None = None
 
 
 MAP_VIEW = "map"
@@ -96,7 +101,7 @@ def describe_image_region(
         if region.max(initial=0.0) > 1.0:
             region = region / 255.0
     index, model_region = region_in_input(region, plan, geometry.input_size)
-    return describe_regions(features[index : index + 1], model_region[None])
+    return describe_regions(features[index : index + 1], model_region[None], geometry.descriptor_channels)
 
 
 def train_defect_types(

@@ -17,9 +17,11 @@ import numpy as np
 import torch
 
 from anomaly import TrainedModel
+from anomaly.patchcore import PatchCoreModel
 from engine.bundle import load_manifest, write_manifest
 from engine.compile.export import load_trained_model
 from fewshot.classifier import DefectTypeClassifier
+from fewshot.descriptor import channels_of
 from fewshot.examples import DefectExample
 from fewshot.export import export_classifier_onnx
 from fewshot.train import Extractor, FewShotResult, ModelGeometry, train_defect_types
@@ -30,9 +32,12 @@ CLASSIFIER_NAME = "classifier.onnx"
 SUPPORT_NAME = "training/defect_types.npz"
 
 
-def model_extractor(trained: TrainedModel) -> Extractor:
-    """Return the function that maps a model-input batch to (patch embeddings, anomaly maps) with torch."""
-    model = trained.torch_model()
+def model_extractor(trained: TrainedModel | PatchCoreModel) -> Extractor:
+    """Return the function that maps a model-input batch to (patch embeddings, anomaly maps) with torch.
+
+    ``trained`` may also be a torch model already built by :meth:`TrainedModel.torch_model`.
+    """
+    model = trained.torch_model() if isinstance(trained, TrainedModel) else trained
 
     @torch.no_grad()
     def extract(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,14 +47,21 @@ def model_extractor(trained: TrainedModel) -> Extractor:
     return extract
 
 
-def model_geometry(trained: TrainedModel) -> ModelGeometry:
-    """Return the input size, depth, resize rule and threshold the classifier must share with the model."""
+def model_geometry(trained: TrainedModel, network: PatchCoreModel | None = None) -> ModelGeometry:
+    """Return the input size, depth, resize rule, threshold and descriptor channels for a new classifier.
+
+    The descriptor channels are those of the model's blocks finer than stride 32
+    (:attr:`anomaly.backbone.FeatureExtractor.region_channels`). ``network`` saves
+    rebuilding the torch model when the caller has it.
+    """
+    network = network if network is not None else trained.torch_model()
     return ModelGeometry(
         input_size=tuple(trained.input_size),
         bit_depth=trained.bit_depth,
         threshold=float(trained.threshold.value),
         normal_level=float(trained.threshold.normal_level),
         resize=trained.resize,
+        descriptor_channels=network.extractor.region_channels,
     )
 
 
@@ -74,26 +86,40 @@ def add_defect_types(
     """
     root = Path(directory)
     model = trained if trained is not None else load_trained_model(root)
+    network = model.torch_model()
+    geometry = model_geometry(model, network)
     existing = None
     if not replace_existing and (root / SUPPORT_NAME).is_file():
         existing = DefectTypeClassifier.load(root / SUPPORT_NAME)
+        if existing.descriptor_width is not None:
+            # Classifiers written before stride-32 channels were left out store wider descriptors; new rows must match them.
+            geometry = replace(geometry, descriptor_channels=channels_of(existing.descriptor_width))
     result = train_defect_types(
         examples,
-        model_extractor(model),
-        model_geometry(model),
+        model_extractor(network),
+        geometry,
         type_names=type_names,
         classifier=existing,
         augmentations=augmentations,
     )
-    write_classifier(root, result, model.input_size)
+    write_classifier(root, result, model.input_size, network.extractor.channels)
     return result
 
 
-def write_classifier(directory: str | os.PathLike[str], result: FewShotResult, input_size: tuple[int, int]) -> None:
-    """Write ``classifier.onnx`` and the support set, record them in the manifest and re-hash the model."""
+def write_classifier(
+    directory: str | os.PathLike[str],
+    result: FewShotResult,
+    input_size: tuple[int, int],
+    feature_channels: int | None = None,
+) -> None:
+    """Write ``classifier.onnx`` and the support set, record them in the manifest and re-hash the model.
+
+    ``feature_channels`` is the channel count of the model's patch embeddings (see
+    :func:`fewshot.export.export_classifier_onnx`).
+    """
     root, manifest = load_manifest(directory)
     parameters = result.parameters
-    export_classifier_onnx(parameters, root / CLASSIFIER_NAME, input_size)
+    export_classifier_onnx(parameters, root / CLASSIFIER_NAME, input_size, feature_channels)
     (root / SUPPORT_NAME).parent.mkdir(parents=True, exist_ok=True)
     result.classifier.save(root / SUPPORT_NAME)
     task = dict(manifest.task)
@@ -103,6 +129,7 @@ def write_classifier(directory: str | os.PathLike[str], result: FewShotResult, i
         "type_names": list(parameters.type_names),
         "type_radius": [float(value) for value in parameters.type_radius],
         "temperature": parameters.temperature,
+        "descriptor_channels": int(parameters.appearance_centre.shape[0]),
         "method": (
             "type: nearest prototype (appearance minus image mean, shape moments); "
             "open set: nearest support example (contrast to the surrounding ring, shape moments, "
