@@ -116,4 +116,8 @@ def _print_summary(result) -> None:
             f"max normalized delta {report.max_normalized_delta:.2e}{auroc}"
         )
     if not result.reports:
-        print("warning: no validation images were given: the bundle was not checked on held-out images", file=sys.stderr)
+        print(
+            "warning: no validation images were given, so the bundle was not checked on held-out images; "
+            "pass --validation DIR with test images (good and defect) to check it",
+            file=sys.stderr,
+        )

@@ -294,7 +294,8 @@ def _validate(
     if validation is None:
         if options.precision == "int8":
             raise CompileError("INT8 needs held-out images: pass --validation, or at least four calibration images")
-        logger.warning("No validation images: the compiled graphs are checked on no held-out image")
+        # Info, not a warning: the result then has no reports, and each front end reports that to its user.
+        logger.info("No validation images: the compiled graphs were not checked on held-out images")
         return [], None, {}
     threshold = trained.threshold
     reference = score_with("onnxruntime", reference_path, validation.batch, options.threads)
