@@ -7,6 +7,7 @@ import logging
 import sys
 
 from app.cli import exit_codes
+from app.cli.quiet import third_party_stdout
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +83,11 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     try:
-        result = compile_bundle(
-            args.model, args.out, options, calibration=args.calibration, validation=args.validation
-        )
+        # ONNX Runtime's calibrator and NNCF print progress to stdout, which carries the summary below.
+        with third_party_stdout(args.verbose):
+            result = compile_bundle(
+                args.model, args.out, options, calibration=args.calibration, validation=args.validation
+            )
     except (BundleError, CompileError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.USAGE

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from app.cli import demo_command, eval_command, exit_codes, run_command, train_command
+from app.cli.quiet import OwnRecordsFilter
 from labeling.imageio import DEFAULT_MAX_PIXELS, MAX_PIXELS_VARIABLE
 
 COMMANDS = [train_command, run_command, eval_command, demo_command]
@@ -65,7 +66,7 @@ def _add_optional_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 class _CliFormatter(logging.Formatter):
-    """Format log records like the CLI's own messages: ``warning: ...``; module names only with -v."""
+    """Format log records like the CLI's own messages: ``warning: ...``; module names and tracebacks only with -v."""
 
     def __init__(self, verbose: bool) -> None:
         super().__init__()
@@ -74,13 +75,23 @@ class _CliFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prefix = record.levelname.lower()
         origin = f" [{record.name}]" if self.verbose else ""
-        return f"{prefix}{origin}: {record.getMessage()}"
+        text = f"{prefix}{origin}: {record.getMessage()}"
+        if self.verbose and record.exc_info:
+            text = f"{text}\n{self.formatException(record.exc_info)}"
+        return text
 
 
 def _configure_logging(verbose: bool) -> None:
-    """Send warnings (and with -v, progress details) to stderr in the CLI's message style."""
+    """Send warnings (and with -v, progress details) to stderr in the CLI's message style.
+
+    Without -v, third-party libraries' records below ERROR are hidden: they address the
+    libraries' own users (for example ONNX Runtime's advice to pre-process a graph before
+    quantization), not someone running ``inspect``.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_CliFormatter(verbose))
+    if not verbose:
+        handler.addFilter(OwnRecordsFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
