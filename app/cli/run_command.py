@@ -99,9 +99,8 @@ def open_inspector(model: str, engine: str, device: str, threads: int | None) ->
     except EngineUnavailableError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+    # The engine module logs its fallback warnings, so they are not printed here a second time.
     print(f"engine: {inspector.engine} on {inspector.provider}", file=sys.stderr)
-    if inspector.fallback_warning:
-        print(f"warning: {inspector.fallback_warning}", file=sys.stderr)
     return inspector
 
 

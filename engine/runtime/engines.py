@@ -4,7 +4,8 @@ Targets map to ordered engine lists: ``cpu`` tries OpenVINO, then ONNX Runtime's
 provider; ``nvidia`` tries ONNX Runtime TensorRT, then CUDA; ``amd`` tries ONNX
 Runtime MIGraphX, then ROCm (Linux) or DirectML (Windows). An explicit device that
 cannot be used raises :class:`EngineUnavailableError`; ``auto`` falls back to the
-CPU with a warning that callers show to the user.
+CPU. The fallback is logged as a warning only when the bundle was compiled for a GPU
+target, because a cpu bundle on a PC without a GPU runs where it was meant to run.
 
 Thread budget: each engine gets ``threads`` intra-op threads (default: all cores),
 one inter-op thread and no spin-waiting, because spinning workers of several
@@ -205,6 +206,7 @@ def open_engine(
     precision: str = "fp32",
     openvino_model: Path | None = None,
     openvino_native: tuple[Path, Path] | None = None,
+    target: str | None = None,
 ) -> EngineChoice:
     """Load a graph on the engine and device requested.
 
@@ -215,6 +217,10 @@ def open_engine(
 
     ``openvino_native`` is (graph, extension library) of a native-head OpenVINO graph;
     when it cannot be loaded, OpenVINO runs ``openvino_model`` with a warning.
+    ``target`` is the target the bundle was compiled for (``cpu``, ``nvidia``, ``amd``),
+    or None when unknown. When ``device`` is ``auto`` and no GPU provider is usable,
+    the CPU fallback is logged as a warning and returned as ``fallback_warning``
+    unless ``target`` is ``cpu``, in which case it is only logged at info level.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -223,7 +229,7 @@ def open_engine(
     count = threads or default_threads()
     graphs = _Graphs(model_path, openvino_model, openvino_native)
     if device == "auto":
-        return _open_auto(graphs, engine, count, precision)
+        return _open_auto(graphs, engine, count, precision, target)
     engine_loaded, warning = _open_on(graphs, engine, device, count, precision)
     return EngineChoice(engine_loaded, warning)
 
@@ -235,7 +241,8 @@ class _Graphs:
     openvino_native: tuple[Path, Path] | None
 
 
-def _open_auto(graphs: _Graphs, engine: str, threads: int, precision: str) -> EngineChoice:
+def _open_auto(graphs: _Graphs, engine: str, threads: int, precision: str, target: str | None) -> EngineChoice:
+    failures = []
     if engine != "openvino":
         available = available_ort_providers()
         for accelerator in ("nvidia", "amd"):
@@ -244,10 +251,30 @@ def _open_auto(graphs: _Graphs, engine: str, threads: int, precision: str) -> En
                     loaded, _ = _open_on(graphs, "onnxruntime", accelerator, threads, precision)
                     return EngineChoice(loaded, None)
                 except EngineUnavailableError as error:
-                    logger.warning("%s", error)
+                    logger.info("--device auto skips %s: %s", accelerator, error)
+                    failures.append(str(error))
     loaded, warning = _open_on(graphs, engine, "cpu", threads, precision)
-    message = "no GPU provider is available: running on the CPU"
+    if target == "cpu":
+        logger.info("--device auto: the cpu bundle runs on %s (%s)", loaded.name, loaded.provider)
+        return EngineChoice(loaded, warning)
+    message = _cpu_fallback_message(engine, target, failures)
+    logger.warning("%s", message)
     return EngineChoice(loaded, f"{message}; {warning}" if warning else message)
+
+
+def _cpu_fallback_message(engine: str, target: str | None, failures: list[str]) -> str:
+    """Return the warning for ``--device auto`` running a GPU (or unknown) target's bundle on the CPU."""
+    if failures:
+        reason = failures[0]
+    elif engine == "openvino":
+        reason = "--engine openvino runs on the CPU only"
+    elif target is None:
+        reason = "no GPU provider is available"
+    else:
+        reason = f"this ONNX Runtime has no {target} provider (--device {target} shows what is missing)"
+    if target is None:
+        return f"running on the CPU: {reason}"
+    return f"running on the CPU: the bundle was compiled for {target}, but {reason}"
 
 
 def _open_on(graphs: _Graphs, engine: str, device: str, threads: int, precision: str) -> tuple[Engine, str | None]:

@@ -142,6 +142,7 @@ class Inspector:
             precision=manifest.precision,
             openvino_model=root / openvino_name if openvino_name else None,
             openvino_native=_native_graph(root, manifest),
+            target=manifest.target,
         )
         inspector = cls(root, manifest, choice.engine, choice.fallback_warning)
         inspector.classifier = RegionClassifier.open(root, manifest.task, inspector.engine, threads or default_threads())

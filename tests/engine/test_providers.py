@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,32 @@ def test_auto_skips_gpu_provider_that_fails(graph: Path, monkeypatch: pytest.Mon
     assert choice.fallback_warning
     with pytest.raises(EngineUnavailableError, match="could not start CUDAExecutionProvider"):
         open_engine(graph, engine="onnxruntime", device="nvidia", threads=1)
+
+
+def test_auto_cpu_target_falls_back_quietly(
+    graph: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(engines, "available_ort_providers", lambda: ["CPUExecutionProvider"])
+    with caplog.at_level(logging.INFO, logger="engine.runtime.engines"):
+        choice = open_engine(graph, engine="onnxruntime", device="auto", threads=1, target="cpu")
+    assert choice.engine.provider == "CPUExecutionProvider"
+    assert choice.fallback_warning is None
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
+    assert any("CPUExecutionProvider" in record.getMessage() for record in caplog.records)
+
+
+def test_auto_gpu_target_warns_once(graph: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(
+        engines, "available_ort_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    with caplog.at_level(logging.INFO, logger="engine.runtime.engines"):
+        choice = open_engine(graph, engine="onnxruntime", device="auto", threads=1, target="nvidia")
+    warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert choice.engine.provider == "CPUExecutionProvider"
+    assert warnings == [choice.fallback_warning]
+    assert "compiled for nvidia" in choice.fallback_warning
+    assert "could not start CUDAExecutionProvider" in choice.fallback_warning
+    assert "running on the CPU" in choice.fallback_warning
 
 
 def test_missing_openvino_messages(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
