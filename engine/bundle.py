@@ -27,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+DAMAGED_MANIFEST_FIX = (
+    "copy the bundle again, or build it again with 'inspect compile MODEL --out BUNDLE' "
+    "(for a model directory: 'inspect train GOOD_IMAGES --out MODEL')"
+)
+"""The fix that errors about a truncated or corrupt manifest name. It covers bundles and model directories alike,
+because a damaged manifest no longer shows which of the two the folder is."""
 
 
 class BundleError(Exception):
@@ -98,6 +104,8 @@ class Manifest:
             BundleError: wrong schema version or missing/invalid fields.
         """
         version = data.get("schema_version")
+        if version is None:
+            raise BundleError(f"{source}: manifest has no schema_version, so it is damaged; {DAMAGED_MANIFEST_FIX}")
         if version != SCHEMA_VERSION:
             raise BundleError(
                 f"{source}: schema version {version!r} is not supported (this DefectSeek reads version "
@@ -110,7 +118,9 @@ class Manifest:
             values["postprocessing"] = Postprocessing(**values["postprocessing"])
             return cls(**values)
         except (KeyError, TypeError) as error:
-            raise BundleError(f"{source}: manifest is missing or has invalid fields ({error}); the bundle is damaged") from None
+            raise BundleError(
+                f"{source}: manifest is missing or has invalid fields ({error}), so it is damaged; {DAMAGED_MANIFEST_FIX}"
+            ) from None
 
 
 def new_bundle_id() -> str:
@@ -169,10 +179,15 @@ def load_manifest(bundle: str | os.PathLike[str], *, verify: bool = True) -> tup
         data = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{root}: no {MANIFEST_NAME}; this is not a DefectSeek model or bundle") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{manifest_path}: cannot be read as JSON ({error}); the bundle is damaged") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(
+            f"{manifest_path}: cannot be read as JSON ({error}), so the manifest is truncated or corrupt; "
+            f"{DAMAGED_MANIFEST_FIX}"
+        ) from None
+    except OSError as error:
+        raise BundleError(f"{manifest_path}: cannot be read ({error}); check the path and its permissions") from None
     if not isinstance(data, dict):
-        raise BundleError(f"{manifest_path}: expected a JSON object; the bundle is damaged")
+        raise BundleError(f"{manifest_path}: expected a JSON object, so the manifest is damaged; {DAMAGED_MANIFEST_FIX}")
     manifest = Manifest.from_dict(data, str(manifest_path))
     if verify:
         verify_files(root, manifest)
@@ -226,4 +241,7 @@ def _bundle_root(path: Path) -> Path:
         return extracted
     if not path.exists():
         raise BundleError(f"{path}: no such model or bundle; check the path")
-    raise BundleError(f"{path}: neither a bundle directory nor a bundle .zip")
+    raise BundleError(
+        f"{path}: neither a bundle directory nor a bundle .zip; if it is a bundle .zip, it is truncated or corrupt: "
+        "copy it again"
+    )
