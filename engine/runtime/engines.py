@@ -279,14 +279,36 @@ def _cpu_fallback_message(engine: str, target: str | None, failures: list[str]) 
 
 def _open_on(graphs: _Graphs, engine: str, device: str, threads: int, precision: str) -> tuple[Engine, str | None]:
     if device == "cpu":
-        if engine in ("auto", "openvino") and openvino_installed():
-            return _open_openvino(graphs, threads, precision)
-        if engine == "openvino":
-            raise EngineUnavailableError("OpenVINO is not installed; install it with: pip install openvino")
-        return _open_ort(graphs.onnx, ORT_PROVIDERS["cpu"], threads), None
+        return _open_cpu(graphs, engine, threads, precision)
     if engine == "openvino":
         raise EngineUnavailableError(f"OpenVINO does not run on the {device} device here; use --engine onnxruntime")
     return _open_ort(graphs.onnx, _gpu_providers(device, precision), threads), None
+
+
+def _open_cpu(graphs: _Graphs, engine: str, threads: int, precision: str) -> tuple[Engine, str | None]:
+    """Open OpenVINO (engine ``auto`` or ``openvino``) or ONNX Runtime on the CPU.
+
+    A bundle compiled for a GPU target has no OpenVINO graph, and OpenVINO cannot read its
+    ONNX graph when the head is fused into functions of the ``ai.defectseek`` domain.
+    Engine ``auto`` then runs the graph on ONNX Runtime.
+    """
+    if engine in ("auto", "openvino") and openvino_installed():
+        try:
+            return _open_openvino(graphs, threads, precision)
+        except RuntimeError as error:
+            if graphs.openvino is not None or isinstance(error, EngineUnavailableError):
+                raise
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            detail = lines[-1].lstrip("- ") if lines else type(error).__name__
+            if engine == "openvino":
+                raise EngineUnavailableError(
+                    f"OpenVINO cannot read {graphs.onnx} ({detail}); this bundle has no OpenVINO graph, so use "
+                    "--engine onnxruntime, or compile the model with --target cpu"
+                ) from None
+            logger.info("OpenVINO cannot read %s (%s), so ONNX Runtime runs it", graphs.onnx, detail)
+    if engine == "openvino":
+        raise EngineUnavailableError("OpenVINO is not installed; install it with: pip install openvino")
+    return _open_ort(graphs.onnx, ORT_PROVIDERS["cpu"], threads), None
 
 
 def _open_openvino(graphs: _Graphs, threads: int, precision: str) -> tuple[Engine, str | None]:

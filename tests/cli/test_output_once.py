@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -99,24 +98,37 @@ def test_auto_cpu_bundle_has_no_warning(
     assert err.count("engine: ") == 1
 
 
+@pytest.fixture(scope="module")
+def nvidia_bundle(sample_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample model compiled for the nvidia target: an ONNX graph with the fused head and no OpenVINO graph."""
+    out = tmp_path_factory.mktemp("nvidia") / "bundle"
+    assert main(["compile", str(sample_model), "--out", str(out), "--target", "nvidia"]) == 0
+    return out
+
+
 def test_auto_gpu_bundle_warns_once(
-    sample_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    nvidia_bundle: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bundle = tmp_path / "nvidia_bundle"
-    shutil.copytree(sample_model, bundle)
-    manifest_path = bundle / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["target"] = "nvidia"
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     monkeypatch.setattr(engines, "available_ort_providers", lambda: ["CPUExecutionProvider"])
 
-    status = main(["run", str(bundle), str(REFERENCE_IMAGE), "--device", "auto"])
+    status = main(["run", str(nvidia_bundle), str(REFERENCE_IMAGE), "--device", "auto"])
 
     err = capsys.readouterr().err
     assert status == 0
     assert err.count("warning") == 1
     assert err.count("compiled for nvidia") == 1
     assert "running on the CPU" in err
+    assert "engine: onnxruntime on CPUExecutionProvider" in err
+
+
+def test_gpu_bundle_on_openvino_names_fix(nvidia_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["run", str(nvidia_bundle), str(REFERENCE_IMAGE), "--engine", "openvino", "--device", "cpu"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "OpenVINO cannot read" in err
+    assert "--engine onnxruntime" in err
+    assert "--target cpu" in err
 
 
 def test_truncated_manifest_names_fix(sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
