@@ -394,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
         except GuardRejected as error:
             notes.append(f"- {precision}: the guard rejected the compile ({error}); not timed.")
             continue
+        search = result.manifest.validation.get("openvino_float_depthwise")
+        if search is not None:
+            notes.append(
+                f"- {precision} openvino: depthwise convolutions kept in float in blocks "
+                f"{search['float_depthwise_blocks'] or 'none'} after {len(search['rounds'])} quantize-and-validate rounds"
+            )
         for report in result.reports:
             notes.append(
                 f"- {precision} {report.engine}: verdict agreement {report.verdict_agreement:.1%}, score correlation "

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from engine.compile.layer_search import DepthwiseSearch, Evaluation, bypass_depthwise_inputs, search_float_depthwise
+from engine.compile.validate import GuardCheck
 from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
 from engine.ops.functions import build_head_model
 from engine.ops.loader import LIBRARY_NAME, find_extension, search_kernel
@@ -56,6 +58,7 @@ class GraphSet:
     native_note: str | None = None
     native_search: str | None = None
     native_kernel: str | None = None
+    openvino_search: dict | None = None
 
     def graph_record(self) -> dict[str, str]:
         """Return the manifest ``graphs`` table."""
@@ -148,24 +151,29 @@ def build_openvino_graphs(
     keep_float: list[str],
     options,
     top_count: int = 1,
+    guard: GuardCheck | None = None,
 ) -> GraphSet:
-    """Write the OpenVINO IR (NNCF-quantized for int8) and, when the extension is built, the native-head IR."""
+    """Write the OpenVINO IR (NNCF-quantized for int8) and, when the extension is built, the native-head IR.
+
+    For int8 with ``options.openvino_depthwise_search`` and a ``guard``, the float
+    depthwise convolutions are chosen per model (:mod:`engine.compile.layer_search`);
+    otherwise every block of ``options.openvino_float_depthwise`` keeps them in float.
+    """
     import openvino as ov
 
-    from engine.compile.quantize import quantize_openvino_nncf
-
+    search = None
     if options.precision == "int8":
-        model = quantize_openvino_nncf(
-            reference_path,
-            calibration,
-            keep_float,
-            openvino_float_scopes(options),
-            activation_ranges=options.openvino_activation_ranges,
-        )
+        model, search = quantize_openvino(reference_path, calibration, keep_float, options, guard)
     else:
         model = ov.Core().read_model(str(reference_path))
     ov.save_model(model, str(staging / OPENVINO_NAME), compress_to_fp16=options.precision == "fp16")
-    graphs = replace(graphs, root=staging, precision=options.precision, openvino=OPENVINO_NAME)
+    graphs = replace(
+        graphs,
+        root=staging,
+        precision=options.precision,
+        openvino=OPENVINO_NAME,
+        openvino_search=search.to_dict() if search is not None else None,
+    )
     if options.head not in ("auto", "native"):
         return graphs
     library = find_extension()
@@ -205,16 +213,85 @@ def build_openvino_graphs(
     return _keep_native_if_faster(graphs, staging, calibration, options)
 
 
-def openvino_float_scopes(options) -> list[str]:
+def openvino_float_scopes(options, float_depthwise: tuple[int, ...] | None = None) -> list[str]:
     """Return the node-name prefixes that the NNCF-quantized OpenVINO graph keeps in float for ``options``.
 
     These are the intensity standardization, the stem, the first
     ``options.openvino_float_blocks`` blocks and the depthwise convolutions of the
-    blocks in ``options.openvino_float_depthwise``.
+    blocks in ``float_depthwise`` (default: ``options.openvino_float_depthwise``).
     """
     from engine.compile.fuse import depthwise_scopes, leading_scopes
 
-    return leading_scopes(options.openvino_float_blocks) + depthwise_scopes(options.openvino_float_depthwise)
+    blocks = options.openvino_float_depthwise if float_depthwise is None else float_depthwise
+    return leading_scopes(options.openvino_float_blocks) + depthwise_scopes(blocks)
+
+
+def quantize_openvino(
+    reference_path: Path, calibration: np.ndarray, keep_float: list[str], options, guard: GuardCheck | None
+) -> tuple[object, DepthwiseSearch | None]:
+    """Return the NNCF-quantized OpenVINO model of the fp32 export and the float-depthwise search record.
+
+    Without ``options.openvino_depthwise_search`` or a ``guard`` the record is None and
+    every block of ``options.openvino_float_depthwise`` keeps its depthwise convolution
+    in float.
+    """
+    from engine.compile.quantize import quantize_openvino_nncf
+
+    def quantize(blocks: tuple[int, ...]):
+        return quantize_openvino_nncf(
+            reference_path,
+            calibration,
+            keep_float,
+            openvino_float_scopes(options, blocks),
+            activation_ranges=options.openvino_activation_ranges,
+        )
+
+    if not options.openvino_depthwise_search or guard is None:
+        return quantize(tuple(options.openvino_float_depthwise)), None
+    threads = options.threads or default_threads()
+
+    def evaluate(model) -> Evaluation:
+        scores = score_openvino_model(model, guard.validation.batch, threads)
+        return Evaluation(guard.score_error(scores), tuple(guard.problems("openvino", scores)))
+
+    candidates = depthwise_blocks_present(reference_path, options.openvino_float_depthwise)
+    model, search = search_float_depthwise(candidates, quantize, bypass_depthwise_inputs, evaluate)
+    logger.info("OpenVINO INT8 keeps the depthwise convolutions of blocks %s in float", list(search.float_depthwise))
+    return model, search
+
+
+def depthwise_blocks_present(reference_path: Path, blocks: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the blocks of ``blocks`` that have a depthwise convolution in the ONNX graph at ``reference_path``."""
+    from engine.compile.fuse import DEPTHWISE_SCOPE
+
+    names = [node.name for node in onnx.load_model(str(reference_path), load_external_data=False).graph.node]
+    return tuple(
+        block for block in blocks if any(name.startswith(DEPTHWISE_SCOPE.format(index=block)) for name in names)
+    )
+
+
+def score_openvino_model(model, batch: np.ndarray, threads: int) -> np.ndarray:
+    """Return the raw score of every input in ``batch`` from an in-memory OpenVINO model, one input per inference.
+
+    The compile settings are those of :class:`engine.runtime.engines.OpenVinoEngine` for
+    fp32 and int8 bundles.
+    """
+    import openvino as ov
+
+    config = {
+        "INFERENCE_NUM_THREADS": threads,
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": "f32",
+    }
+    compiled = ov.Core().compile_model(model, "CPU", config)
+    request = compiled.create_infer_request()
+    output = next(port for port in compiled.outputs if "score" in port.get_names())
+    scores = []
+    for index in range(len(batch)):
+        result = request.infer({0: batch[index : index + 1]})
+        scores.append(np.asarray(result[output]).reshape(-1)[0])
+    return np.asarray(scores, dtype=np.float64)
 
 
 def stitch_native_head(

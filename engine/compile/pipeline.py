@@ -27,11 +27,11 @@ from engine.compile.fuse import fuse_head, nodes_after_aggregation, nodes_in_lea
 from engine.compile.graphs import GraphSet, build_openvino_graphs, save_onnx
 from engine.compile.quantize import quantize_onnx_qdq
 from engine.compile.validate import (
+    GuardCheck,
     GuardRejected,
     GuardTolerance,
     ValidationReport,
     ValidationSet,
-    compare_scores,
     guard_violations,
     load_validation_set,
     stack_inputs,
@@ -70,10 +70,12 @@ class CompileOptions:
     different amounts of accuracy in these high-resolution layers (docs/engine.md).
 
     ``openvino_float_depthwise`` lists further blocks whose depthwise convolution the
-    OpenVINO graph keeps in float. In EfficientNet-Lite1, INT8 inputs to the depthwise
-    convolutions of blocks 11-12 and 15-19 caused the largest score errors against fp32,
-    and these layers work at a stride of 16 or 32, where float costs little time
-    (docs/engine.md). Blocks that a model does not have are skipped.
+    OpenVINO graph may keep in float. In EfficientNet-Lite1, INT8 inputs to the depthwise
+    convolutions of blocks 11-12 and 15-19 caused the largest score errors against fp32
+    (docs/engine.md). Blocks that a model does not have are skipped. With
+    ``openvino_depthwise_search`` the compile starts from an all-INT8 backbone and keeps
+    only as many of these in float as the guard needs on the validation images
+    (:mod:`engine.compile.layer_search`); without it, all of them stay float.
     ``openvino_activation_ranges`` sets NNCF's activation ranges
     (:data:`engine.compile.quantize.ACTIVATION_RANGES`).
 
@@ -91,6 +93,7 @@ class CompileOptions:
     float_blocks: int = 3
     openvino_float_blocks: int = 2
     openvino_float_depthwise: tuple[int, ...] = (11, 12, 15, 16, 17, 18, 19)
+    openvino_depthwise_search: bool = True
     openvino_activation_ranges: str = "minmax"
     bank_ratio: float = 1.0
     calibration_method: str = "percentile"
@@ -155,8 +158,10 @@ def compile_bundle(
         reference_path = export_onnx(trained, Path(work) / "reference.onnx")
         compact = compact_bank(trained, options.bank_ratio)
         source_path = reference_path if compact is trained else export_onnx(compact, Path(work) / "compact.onnx")
-        graphs = _build_graphs(compact, source_path, staging, target, calibration_batch, options)
-        reports, reference_scores, engine_scores = _validate(graphs, reference_path, validation_set, trained, options)
+        guard = _guard_check(reference_path, validation_set, trained, options)
+        graphs = _build_graphs(compact, source_path, staging, target, calibration_batch, options, guard)
+        reports, engine_scores = _validate(graphs, guard, options)
+        reference_scores = guard.reference_scores if guard is not None else None
         _copy_task_files(source_root, source_manifest, staging)
         reference = _write_reference(staging, validation_set, reference_scores, engine_scores, trained)
         manifest = _manifest(compact, source_manifest, target, options, graphs, reports, reference, validation_set)
@@ -255,7 +260,13 @@ def _validation(folder, held_out: np.ndarray | None, trained, options: CompileOp
 
 
 def _build_graphs(
-    trained, reference_path: Path, staging: Path, target: str, calibration: np.ndarray | None, options: CompileOptions
+    trained,
+    reference_path: Path,
+    staging: Path,
+    target: str,
+    calibration: np.ndarray | None,
+    options: CompileOptions,
+    guard: GuardCheck | None = None,
 ) -> GraphSet:
     """Write model.onnx (fused head unless ``--head standard``) and, for cpu, the OpenVINO IR."""
     model = trained.torch_model()
@@ -276,18 +287,28 @@ def _build_graphs(
     graphs = GraphSet(onnx=onnx_name, onnx_head=head_path, root=staging, precision=options.precision)
     if target == "cpu":
         graphs = build_openvino_graphs(
-            graphs, reference_path, staging, bank, kernel, output_size, calibration, keep_float, options, top_count
+            graphs,
+            reference_path,
+            staging,
+            bank,
+            kernel,
+            output_size,
+            calibration,
+            keep_float,
+            options,
+            top_count,
+            guard,
         )
     return graphs
 
 
-def _validate(
-    graphs: GraphSet, reference_path: Path, validation: ValidationSet | None, trained, options: CompileOptions
-) -> tuple[list[ValidationReport], np.ndarray | None, dict[str, float]]:
-    """Score the validation inputs with the fp32 export and with every graph written; apply the guard.
+def _guard_check(
+    reference_path: Path, validation: ValidationSet | None, trained, options: CompileOptions
+) -> GuardCheck | None:
+    """Score the validation inputs with the fp32 export; return what the guard judges compiled graphs by.
 
-    Returns the reports, the fp32 scores of the validation inputs, and each compiled graph's
-    score of the first input (the runtime self-test compares an engine with its own graph).
+    Raises:
+        CompileError: an int8 compile has no validation images.
     """
     from engine.compile.graphs import score_with
 
@@ -296,27 +317,33 @@ def _validate(
             raise CompileError("INT8 needs held-out images: pass --validation, or at least four calibration images")
         # Info, not a warning: the result then has no reports, and each front end reports that to its user.
         logger.info("No validation images: the compiled graphs were not checked on held-out images")
-        return [], None, {}
-    threshold = trained.threshold
+        return None
     reference = score_with("onnxruntime", reference_path, validation.batch, options.threads)
+    threshold = trained.threshold
+    return GuardCheck(validation, reference, threshold.value, threshold.normal_level, options.tolerance)
+
+
+def _validate(
+    graphs: GraphSet, guard: GuardCheck | None, options: CompileOptions
+) -> tuple[list[ValidationReport], dict[str, float]]:
+    """Score the validation inputs with every graph written and apply the guard.
+
+    Returns the reports and each compiled graph's score of the first input (the runtime
+    self-test compares an engine with its own graph).
+    """
+    if guard is None:
+        return [], {}
     reports, problems, first_scores = [], [], {}
     for engine, runner in graphs.runners():
-        compiled = runner(validation.batch, options.threads)
+        compiled = runner(guard.validation.batch, options.threads)
         first_scores[engine] = float(np.asarray(compiled, dtype=np.float64).reshape(-1)[0])
-        report = compare_scores(
-            engine,
-            validation.image_scores(reference),
-            validation.image_scores(compiled),
-            threshold.value,
-            threshold.normal_level,
-            validation.labels,
-        )
+        report = guard.report(engine, compiled)
         logger.info("Validation of %s: %s", engine, report)
         reports.append(report)
         problems.extend(guard_violations(report, options.tolerance))
     if problems:
         raise GuardRejected("the compiled bundle was not written: " + "; ".join(problems))
-    return reports, reference, first_scores
+    return reports, first_scores
 
 
 def _copy_task_files(source_root: Path, source_manifest: Manifest, staging: Path) -> None:
@@ -385,6 +412,8 @@ def _manifest(
     }
     if reference is not None:
         validation_record["reference"] = reference
+    if graphs.openvino_search is not None:
+        validation_record["openvino_float_depthwise"] = graphs.openvino_search
     return replace(base, task=dict(source.task), graphs=graphs.graph_record(), head=head, validation=validation_record)
 
 

@@ -178,6 +178,45 @@ def guard_violations(report: ValidationReport, tolerance: GuardTolerance) -> lis
     return problems
 
 
+@dataclass(frozen=True)
+class GuardCheck:
+    """The validation images with their fp32 scores and the tolerance that every compiled graph is judged by.
+
+    ``reference_scores`` are the fp32 export's raw scores per model input, in the order
+    of ``validation.batch``.
+    """
+
+    validation: ValidationSet
+    reference_scores: np.ndarray
+    threshold: float
+    normal_level: float
+    tolerance: GuardTolerance
+
+    def report(self, engine: str, compiled_scores: np.ndarray) -> ValidationReport:
+        """Compare a compiled graph's raw scores per model input with the fp32 scores."""
+        return compare_scores(
+            engine,
+            self.validation.image_scores(self.reference_scores),
+            self.validation.image_scores(compiled_scores),
+            self.threshold,
+            self.normal_level,
+            self.validation.labels,
+        )
+
+    def problems(self, engine: str, compiled_scores: np.ndarray) -> list[str]:
+        """Return the guard violations of a compiled graph's scores (empty when it may ship)."""
+        return guard_violations(self.report(engine, compiled_scores), self.tolerance)
+
+    def score_error(self, compiled_scores: np.ndarray) -> float:
+        """Return the root mean square difference of the normalized image scores from fp32."""
+        reference = self.validation.image_scores(self.reference_scores)
+        compiled = self.validation.image_scores(compiled_scores)
+        difference = normalize_score(reference, self.threshold, self.normal_level) - normalize_score(
+            compiled, self.threshold, self.normal_level
+        )
+        return float(np.sqrt(np.mean(np.square(difference))))
+
+
 def _correlation(reference: np.ndarray, compiled: np.ndarray) -> float:
     if reference.size < 2 or np.std(reference) == 0 or np.std(compiled) == 0:
         return 1.0 if np.allclose(reference, compiled) else 0.0

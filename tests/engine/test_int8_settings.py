@@ -10,6 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from engine.compile.graphs import openvino_float_scopes
+from engine.compile.layer_search import MAX_EXTRA_ROUNDS
 from engine.compile.pipeline import CompileOptions
 from engine.compile.quantize import quantize_openvino_nncf
 
@@ -45,6 +46,8 @@ def test_default_float_layers() -> None:
     assert options.calibration_method == "percentile"
     assert options.openvino_float_blocks == 2
     assert options.openvino_float_depthwise == (11, 12, 15, 16, 17, 18, 19)
+    assert options.openvino_depthwise_search is True
+    assert MAX_EXTRA_ROUNDS == 3
     assert options.openvino_activation_ranges == "minmax"
 
 
@@ -62,6 +65,18 @@ def test_openvino_float_scopes_default() -> None:
         "/extractor/blocks.17/_depthwise_conv/",
         "/extractor/blocks.18/_depthwise_conv/",
         "/extractor/blocks.19/_depthwise_conv/",
+    ]
+
+
+def test_openvino_float_scopes_chosen_blocks() -> None:
+    scopes = openvino_float_scopes(CompileOptions(), (12,))
+    assert scopes[-1] == "/extractor/blocks.12/_depthwise_conv/"
+    assert len(scopes) == 5
+    assert openvino_float_scopes(CompileOptions(), ()) == [
+        "/extractor/intensity/",
+        "/extractor/stem/",
+        "/extractor/blocks.0/",
+        "/extractor/blocks.1/",
     ]
 
 
