@@ -100,9 +100,10 @@ def threshold_for_false_rejects(good_scores: np.ndarray, target_frr: float = DEF
         f"No defect samples were available: the threshold comes from {scores.size} good images only, "
         f"set for an expected false-reject rate of {target_frr:.1%}."
     )
-    if above:
-        note += f" {above} training image(s) score above it; check them for defects or unusual parts."
     logger.warning(note)
+    if above:
+        # Stored with the model for reports and the GUI, not logged: the CLI lists those images by name.
+        note += f" {above} training image(s) score above it; check them for defects or unusual parts."
     return Threshold(
         value=value,
         normal_level=_normal_level(float(np.median(scores)), value),
