@@ -120,11 +120,41 @@ build_ffmpeg() {  # build_ffmpeg PREFIX: configure, build and install FFmpeg's s
     rm -rf "$work"
 }
 
-# opencv-python's packaging step requires the py.typed marker of OpenCV's typing stubs, and
-# the stub generator fails when the features module is left out (it cannot resolve Feature2D).
-# The runtime needs no stubs, so the marker becomes optional.
-OPENCV_PY_TYPED_LINE='opencv_python_install("" GLOB "${_loader}/py.typed")'
-OPENCV_PY_TYPED_OPTIONAL='opencv_python_install("" OPTIONAL GLOB "${_loader}/py.typed")'
+# opencv-python's packaging step requires the files of OpenCV's typing stubs (the py.typed
+# marker and the cv2.typing package), and the stub generator fails when the features module
+# is left out (it cannot resolve Feature2D). The runtime needs no stubs, and cv2 imports
+# without cv2.typing, so the marker becomes optional and cv2.typing is left out. Each entry
+# is "line as shipped|line patched".
+OPENCV_PACKAGING_PATCHES=(
+    'opencv_python_install("" GLOB "${_loader}/py.typed")|opencv_python_install("" OPTIONAL GLOB "${_loader}/py.typed")'
+    'foreach(_subpackage mat_wrapper misc utils typing)|foreach(_subpackage mat_wrapper misc utils)'
+)
+
+patch_opencv_packaging() {  # patch_opencv_packaging FILE: apply OPENCV_PACKAGING_PATCHES, each once
+    local file="$1" entry shipped patched
+    for entry in "${OPENCV_PACKAGING_PATCHES[@]}"; do
+        shipped="${entry%%|*}"
+        patched="${entry#*|}"
+        if grep -qxF "$patched" "$file"; then
+            continue
+        fi
+        if ! grep -qxF "$shipped" "$file"; then
+            echo "error: $file has no line '$shipped'; update OPENCV_PACKAGING_PATCHES in $0" >&2
+            exit 1
+        fi
+        SHIPPED="$shipped" PATCHED="$patched" "$PYTHON" - "$file" <<'PATCH'
+import os
+import sys
+
+path = sys.argv[1]
+with open(path, encoding="utf-8") as stream:
+    lines = stream.read().split("\n")
+lines = [os.environ["PATCHED"] if line == os.environ["SHIPPED"] else line for line in lines]
+with open(path, "w", encoding="utf-8") as stream:
+    stream.write("\n".join(lines))
+PATCH
+    done
+}
 
 unpack_opencv_source() {  # unpack_opencv_source SPEC DIR: download the sdist into DIR/src and patch it
     local spec="$1" dir="$2" sdist
@@ -135,16 +165,6 @@ unpack_opencv_source() {  # unpack_opencv_source SPEC DIR: download the sdist in
     rm -rf "$dir/src"
     mkdir -p "$dir/src"
     tar -xzf "$sdist" -C "$dir/src" --strip-components=1
-    local packaging="$dir/src/cmake/package/install_package.cmake"
-    if ! grep -qF "$OPENCV_PY_TYPED_LINE" "$packaging"; then
-        echo "error: $packaging has no line $OPENCV_PY_TYPED_LINE; update the patch in $0" >&2
-        exit 1
-    fi
-    sed -i 's|opencv_python_install("" GLOB "${_loader}/py.typed")|opencv_python_install("" OPTIONAL GLOB "${_loader}/py.typed")|' "$packaging"
-    if ! grep -qF "$OPENCV_PY_TYPED_OPTIONAL" "$packaging"; then
-        echo "error: patching $packaging failed" >&2
-        exit 1
-    fi
 }
 
 build_opencv() {  # build_opencv SPEC FFMPEG_PREFIX BUILD_DIR WHEEL_DIR: build the wheel from the sdist
@@ -152,6 +172,8 @@ build_opencv() {  # build_opencv SPEC FFMPEG_PREFIX BUILD_DIR WHEEL_DIR: build t
     if [[ ! -f "$build_dir/src/setup.py" ]]; then
         unpack_opencv_source "$spec" "$build_dir"
     fi
+    # Also patches a source tree that an earlier version of this script unpacked.
+    patch_opencv_packaging "$build_dir/src/cmake/package/install_package.cmake"
     log "building $spec in $build_dir/src (this takes about 25 minutes of CPU time)"
     mkdir -p "$wheel_dir"
     # pip builds a local folder in place, so scikit-build's tree (_skbuild) stays in the cache
