@@ -13,20 +13,21 @@
 # "--index-url https://download.pytorch.org/whl/cpu" where PyPI would give the CUDA build.
 # --package-only skips the environments and PyInstaller and packs the one-folder builds
 # already in dist/ again. DEFECTSEEK_DIST and DEFECTSEEK_BUILD_DIR move dist/ and build/.
-# The runtime environment gets its NumPy, and with DEFECTSEEK_RUNTIME_WHEELS=numpy,opencv also
-# its OpenCV, from installer/build_runtime_wheels.sh, which builds them from source: NumPy
-# without OpenBLAS (26 MB less), OpenCV with only the modules the runtime uses and a small
-# FFmpeg. The wheels are cached under ~/.cache/defectseek. DEFECTSEEK_RUNTIME_WHEELS=pypi
-# keeps PyPI's wheels for both.
+# The runtime environment gets its NumPy and OpenCV from installer/build_runtime_wheels.sh,
+# which builds them from source: NumPy without OpenBLAS (26 MB less), OpenCV with only the
+# modules the runtime uses and a small FFmpeg (about 100 MB less). The wheels are cached under
+# ~/.cache/defectseek, and the first OpenCV build takes about 25 minutes of CPU time.
+# DEFECTSEEK_RUNTIME_WHEELS=numpy builds only NumPy and keeps PyPI's OpenCV, and =pypi keeps
+# PyPI's wheels for both; either runtime is larger than 300 MB.
 # installer/trim_build.py strips the shared libraries of both folders. In a runtime built from
 # PyPI's OpenCV wheel it also replaces that wheel's OpenBLAS with the reference BLAS and LAPACK,
 # unless DEFECTSEEK_OPENCV_BLAS=bundled.
 #
 # Needs: python3 (3.11 or newer, built with a shared libpython), dpkg-deb, tar, objdump, strip,
-# and the CJK font for the studio (apt-get install fonts-wqy-microhei). The runtime needs gcc,
-# g++ and the reference BLAS (apt-get install gcc g++ libblas3 liblapack3 libgfortran5). Its
-# OpenCV build also needs make, nasm, pkg-config and a deb-src line for apt-get source, as
-# installer/build_runtime_wheels.sh describes.
+# and the CJK font for the studio (apt-get install fonts-wqy-microhei). The runtime's wheels
+# need gcc, g++, make, nasm, pkg-config, xz-utils and a deb-src line for apt-get source, as
+# installer/build_runtime_wheels.sh describes. A runtime with PyPI's OpenCV needs the reference
+# BLAS instead (apt-get install libblas3 liblapack3 libgfortran5).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,7 +45,7 @@ STUDIO_VENV="${DEFECTSEEK_STUDIO_VENV:-$BUILD_DIR/venv-studio}"
 DIST="${DEFECTSEEK_DIST:-$REPO_ROOT/dist}"
 WORK="$BUILD_DIR/pyinstaller"
 OPENCV_BLAS="${DEFECTSEEK_OPENCV_BLAS:-reference}"
-RUNTIME_WHEELS="${DEFECTSEEK_RUNTIME_WHEELS:-numpy}"
+RUNTIME_WHEELS="${DEFECTSEEK_RUNTIME_WHEELS:-numpy,opencv}"
 ONLY=""
 SETUP_VENVS=1
 PACKAGE_ONLY=0
@@ -59,7 +60,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY="$2"; shift 2 ;;
         --skip-venv-setup) SETUP_VENVS=0; shift ;;
         --package-only) PACKAGE_ONLY=1; shift ;;
-        -h|--help) sed -n "2,29p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,30p" "$0"; exit 0 ;;
         *) echo "error: unknown option $1; see --help" >&2; exit 2 ;;
     esac
 done
