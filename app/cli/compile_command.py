@@ -86,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
         # ONNX Runtime's calibrator and NNCF print progress to stdout, which carries the summary below.
         with third_party_stdout(args.verbose):
             result = compile_bundle(
-                args.model, args.out, options, calibration=args.calibration, validation=args.validation
+                args.model,
+                args.out,
+                options,
+                calibration=args.calibration,
+                validation=args.validation,
+                progress=_print_stage,
             )
     except (BundleError, CompileError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -96,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
         return GUARD_REJECTED
     _print_summary(result)
     return exit_codes.OK
+
+
+def _print_stage(message: str) -> None:
+    """Print a compile stage on stderr, so stdout keeps only the summary that scripts read."""
+    print(f"compile: {message} ...", file=sys.stderr, flush=True)
 
 
 def _print_summary(result) -> None:

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -127,6 +127,7 @@ def compile_bundle(
     *,
     calibration: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | np.ndarray | None = None,
     validation: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CompileResult:
     """Compile the model that ``inspect train`` wrote to ``model_dir`` into the bundle ``out``.
 
@@ -139,15 +140,19 @@ def compile_bundle(
             for validation when ``validation`` is not given.
         validation: held-out images; in the MVTec AD layout the guard also checks
             image AUROC.
+        progress: called with a short description of each stage as it starts
+            (an INT8 compile takes tens of seconds on two cores).
 
     Raises:
         CompileError: invalid options or no calibration images for int8.
         GuardRejected: a graph lost more accuracy than ``options.tolerance`` allows.
         engine.bundle.BundleError: ``model_dir`` is not a model with training state.
     """
+    stage = progress if progress is not None else _no_progress
     _check_options(options)
     target = resolve_target(options.target)
     source_root, source_manifest = load_manifest(model_dir)
+    stage("loading the model and the calibration and validation images")
     trained = load_trained_model(model_dir)
     calibration_batch, held_out = _calibration(calibration, trained, options)
     validation_set = _validation(validation, held_out, trained, options)
@@ -155,11 +160,15 @@ def compile_bundle(
     with tempfile.TemporaryDirectory(prefix="defectseek-compile-") as work:
         staging = Path(work) / "bundle"
         staging.mkdir()
+        stage("exporting the fp32 reference graph")
         reference_path = export_onnx(trained, Path(work) / "reference.onnx")
         compact = compact_bank(trained, options.bank_ratio)
         source_path = reference_path if compact is trained else export_onnx(compact, Path(work) / "compact.onnx")
         guard = _guard_check(reference_path, validation_set, trained, options)
+        stage(_build_stage(target, options))
         graphs = _build_graphs(compact, source_path, staging, target, calibration_batch, options, guard)
+        if guard is not None:
+            stage(f"checking the compiled graphs on {len(guard.validation.names)} held-out images")
         reports, engine_scores = _validate(graphs, guard, options)
         reference_scores = guard.reference_scores if guard is not None else None
         _copy_task_files(source_root, source_manifest, staging)
@@ -169,6 +178,18 @@ def compile_bundle(
         _replace_directory(staging, Path(out))
     logger.info("Compiled %s for %s/%s into %s", model_dir, target, options.precision, out)
     return CompileResult(bundle=Path(out), manifest=written, reports=tuple(reports))
+
+
+def _no_progress(message: str) -> None:
+    """Ignore a stage description (the default ``progress`` of :func:`compile_bundle`)."""
+
+
+def _build_stage(target: str, options: CompileOptions) -> str:
+    """Return the stage description of building the graphs for ``target`` and ``options``."""
+    engines = "OpenVINO and ONNX Runtime" if target == "cpu" else "ONNX Runtime"
+    if options.precision == "int8":
+        return f"quantizing to INT8 and building the {engines} graphs"
+    return f"building the {engines} graphs ({options.precision})"
 
 
 def compact_bank(trained, ratio: float):

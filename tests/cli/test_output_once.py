@@ -41,6 +41,20 @@ def test_fp32_compile_warns_once(sample_model: Path, tmp_path: Path, capsys: pyt
     assert "no validation" not in captured.out.lower()
 
 
+def test_compile_stages_on_stderr(sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = ["compile", str(sample_model), "--out", str(tmp_path / "bundle"), "--validation", str(SAMPLE)]
+
+    status = main(arguments)
+
+    captured = capsys.readouterr()
+    stages = [line for line in captured.err.splitlines() if line.startswith("compile: ")]
+    assert status == 0, captured.err
+    assert len(stages) == 4, stages
+    assert "fp32" in stages[2]
+    assert "held-out images" in stages[3]
+    assert "compile: " not in captured.out
+
+
 def test_int8_compile_hides_library_output(
     sample_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
