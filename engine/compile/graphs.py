@@ -213,41 +213,46 @@ def build_openvino_graphs(
     return _keep_native_if_faster(graphs, staging, calibration, options)
 
 
-def openvino_float_scopes(options, float_depthwise: tuple[int, ...] | None = None) -> list[str]:
+def openvino_float_scopes(
+    options, float_depthwise: tuple[int, ...] | None = None, float_blocks: int | None = None
+) -> list[str]:
     """Return the node-name prefixes that the NNCF-quantized OpenVINO graph keeps in float for ``options``.
 
-    These are the intensity standardization, the stem, the first
-    ``options.openvino_float_blocks`` blocks and the depthwise convolutions of the
+    These are the intensity standardization, the stem, the first ``float_blocks`` blocks
+    (default: ``options.openvino_float_blocks``) and the depthwise convolutions of the
     blocks in ``float_depthwise`` (default: ``options.openvino_float_depthwise``).
     """
     from engine.compile.fuse import depthwise_scopes, leading_scopes
 
     blocks = options.openvino_float_depthwise if float_depthwise is None else float_depthwise
-    return leading_scopes(options.openvino_float_blocks) + depthwise_scopes(blocks)
+    leading = options.openvino_float_blocks if float_blocks is None else float_blocks
+    return leading_scopes(leading) + depthwise_scopes(blocks)
 
 
 def quantize_openvino(
     reference_path: Path, calibration: np.ndarray, keep_float: list[str], options, guard: GuardCheck | None
 ) -> tuple[object, DepthwiseSearch | None]:
-    """Return the NNCF-quantized OpenVINO model of the fp32 export and the float-depthwise search record.
+    """Return the NNCF-quantized OpenVINO model of the fp32 export and the float-layer search record.
 
-    Without ``options.openvino_depthwise_search`` or a ``guard`` the record is None and
-    every block of ``options.openvino_float_depthwise`` keeps its depthwise convolution
-    in float.
+    Without ``options.openvino_depthwise_search`` or a ``guard`` the record is None, the
+    first ``options.openvino_float_blocks`` blocks stay float, and every block of
+    ``options.openvino_float_depthwise`` keeps its depthwise convolution in float. The
+    search starts from ``options.openvino_search_float_blocks`` leading float blocks and
+    falls back to that fixed setting in its last round.
     """
     from engine.compile.quantize import quantize_openvino_nncf
 
-    def quantize(blocks: tuple[int, ...]):
+    def quantize(leading: int, blocks: tuple[int, ...]):
         return quantize_openvino_nncf(
             reference_path,
             calibration,
             keep_float,
-            openvino_float_scopes(options, blocks),
+            openvino_float_scopes(options, blocks, leading),
             activation_ranges=options.openvino_activation_ranges,
         )
 
     if not options.openvino_depthwise_search or guard is None:
-        return quantize(tuple(options.openvino_float_depthwise)), None
+        return quantize(options.openvino_float_blocks, tuple(options.openvino_float_depthwise)), None
     threads = options.threads or default_threads()
 
     def evaluate(model) -> Evaluation:
@@ -255,8 +260,19 @@ def quantize_openvino(
         return Evaluation(guard.score_error(scores), tuple(guard.problems("openvino", scores)))
 
     candidates = depthwise_blocks_present(reference_path, options.openvino_float_depthwise)
-    model, search = search_float_depthwise(candidates, quantize, bypass_depthwise_inputs, evaluate)
-    logger.info("OpenVINO INT8 keeps the depthwise convolutions of blocks %s in float", list(search.float_depthwise))
+    model, search = search_float_depthwise(
+        candidates,
+        quantize,
+        bypass_depthwise_inputs,
+        evaluate,
+        float_blocks=options.openvino_search_float_blocks,
+        fallback_float_blocks=options.openvino_float_blocks,
+    )
+    logger.info(
+        "OpenVINO INT8 keeps %d leading blocks and the depthwise convolutions of blocks %s in float",
+        search.float_blocks,
+        list(search.float_depthwise),
+    )
     return model, search
 
 

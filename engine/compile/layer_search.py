@@ -1,12 +1,14 @@
-"""Choose per model which depthwise convolutions the NNCF-quantized OpenVINO graph keeps in float.
+"""Choose per model which leading blocks and depthwise convolutions the NNCF-quantized OpenVINO graph keeps in float.
 
 An all-INT8 backbone is the fastest, but on some models the INT8 input of a few
 depthwise convolutions moves scores enough to fail the accuracy guard. The search
-quantizes all candidates to INT8 first and stops there when the guard passes. Otherwise
-it ranks the candidates once by sensitivity: the score error against fp32 when only that
-layer's input quantizer is bypassed in the all-INT8 graph. It then re-quantizes with the
-most sensitive layers in float, at most ``MAX_EXTRA_ROUNDS`` times, the last time with
-every candidate in float. The guard's validation images decide every step.
+quantizes with few leading blocks in float and every candidate depthwise convolution in
+INT8 first, and stops there when the guard passes. Otherwise it ranks the candidates
+once by sensitivity: the score error against fp32 when only that layer's input quantizer
+is bypassed in the first graph. It then re-quantizes with the most sensitive layers in
+float, at most ``MAX_EXTRA_ROUNDS`` times. Every candidate is float in the last of
+these rounds, which also keeps the fallback number of leading blocks in float. The
+guard's validation images decide every step.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from engine.compile.fuse import DEPTHWISE_SCOPE
 logger = logging.getLogger(__name__)
 
 MAX_EXTRA_ROUNDS = 3
-"""Quantize-and-validate rounds after the all-INT8 one."""
+"""Quantize-and-validate rounds after the first one."""
 MAX_UPSTREAM_STEPS = 4
 """Operations (such as the zero ``Pad``) allowed between a depthwise convolution and its input quantizer."""
 
@@ -36,8 +38,9 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class SearchRound:
-    """One quantize-and-validate round: the blocks whose depthwise convolution stayed float, and the outcome."""
+    """One quantize-and-validate round: the leading blocks and the depthwise blocks kept float, and the outcome."""
 
+    float_blocks: int
     float_depthwise: tuple[int, ...]
     score_error: float
     problems: tuple[str, ...]
@@ -50,8 +53,12 @@ class SearchRound:
 
 @dataclass(frozen=True)
 class DepthwiseSearch:
-    """The outcome of the search: the float blocks chosen, the sensitivity ranking and every round."""
+    """The outcome of the search: the float layers chosen, the sensitivity ranking and every round.
 
+    ``float_blocks`` counts the leading backbone blocks kept in float, besides the stem.
+    """
+
+    float_blocks: int
     float_depthwise: tuple[int, ...]
     candidates: tuple[int, ...]
     sensitivity: tuple[tuple[int, float], ...]
@@ -60,11 +67,13 @@ class DepthwiseSearch:
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready record for the manifest."""
         return {
+            "leading_float_blocks": self.float_blocks,
             "float_depthwise_blocks": list(self.float_depthwise),
             "candidate_blocks": list(self.candidates),
             "sensitivity": [{"block": block, "score_error_when_float": error} for block, error in self.sensitivity],
             "rounds": [
                 {
+                    "leading_float_blocks": step.float_blocks,
                     "float_depthwise_blocks": list(step.float_depthwise),
                     "score_error": step.score_error,
                     "passed": step.passed,
@@ -77,62 +86,91 @@ class DepthwiseSearch:
 
 def search_float_depthwise(
     candidates: Sequence[int],
-    quantize: Callable[[tuple[int, ...]], Any],
+    quantize: Callable[[int, tuple[int, ...]], Any],
     bypass: Callable[[Any, tuple[int, ...]], Any],
     evaluate: Callable[[Any], Evaluation],
+    float_blocks: int,
+    fallback_float_blocks: int | None = None,
     max_extra_rounds: int = MAX_EXTRA_ROUNDS,
 ) -> tuple[Any, DepthwiseSearch]:
-    """Return the quantized model with the fewest float depthwise convolutions found to pass the guard, and the record.
+    """Return the quantized model with the fewest float layers found to pass the guard, and the record.
 
     Args:
         candidates: blocks whose depthwise convolution may stay float.
-        quantize: returns the model quantized with the given blocks' depthwise
-            convolutions kept in float.
+        quantize: returns the model quantized with the given number of leading blocks
+            and the given blocks' depthwise convolutions kept in float.
         bypass: returns a copy of a quantized model whose given blocks' depthwise
             inputs skip their quantizer. The search ranks the candidates and sizes
             the first re-quantization with these copies, so it runs no quantizer there.
         evaluate: scores a model on the validation images against fp32.
-        max_extra_rounds: quantize-and-validate rounds after the all-INT8 one; the
-            last of them keeps every candidate in float.
+        float_blocks: leading blocks kept in float in every round but the fallback one.
+        fallback_float_blocks: leading blocks kept in float in the last round, which
+            also keeps every candidate in float; None means ``float_blocks``.
+        max_extra_rounds: quantize-and-validate rounds after the first one.
 
     The first extra round keeps the shortest prefix of the sensitivity ranking whose
-    bypassed copy of the all-INT8 graph passes the guard (every candidate when none
-    does), and later rounds double it. When even the last round fails, its model is
-    returned and the caller's guard rejects it.
+    bypassed copy of the first graph passes the guard (every candidate when none does),
+    and later rounds double it. When ``fallback_float_blocks`` differs from
+    ``float_blocks``, the last round is kept for the fallback. When even the last round
+    fails, its model is returned and the caller's guard rejects it.
     """
     candidates = tuple(sorted(set(candidates)))
-    model = quantize(())
+    fallback = float_blocks if fallback_float_blocks is None else fallback_float_blocks
+    model = quantize(float_blocks, ())
     first = evaluate(model)
-    rounds = [SearchRound((), first.score_error, first.problems)]
-    logger.info("OpenVINO INT8 with every depthwise convolution in INT8: score error %.4f", first.score_error)
-    if not first.problems or not candidates or max_extra_rounds < 1:
-        return model, DepthwiseSearch((), candidates, (), tuple(rounds))
+    rounds = [SearchRound(float_blocks, (), first.score_error, first.problems)]
+    logger.info(
+        "OpenVINO INT8 with %d leading blocks in float and no float depthwise convolution: score error %.4f",
+        float_blocks,
+        first.score_error,
+    )
+    if not first.problems or max_extra_rounds < 1:
+        return model, DepthwiseSearch(float_blocks, (), candidates, (), tuple(rounds))
 
-    all_int8 = model
-    errors = {block: evaluate(bypass(all_int8, (block,))).score_error for block in candidates}
-    order = tuple(sorted(candidates, key=lambda block: (errors[block], block)))
-    sensitivity = tuple((block, errors[block]) for block in order)
-    logger.info("Depthwise inputs by sensitivity (score error with only that one in float): %s", sensitivity)
-
-    blocks: tuple[int, ...] = ()
-    for size in _round_sizes(_first_passing_prefix(all_int8, order, bypass, evaluate), len(order), max_extra_rounds):
-        blocks = tuple(sorted(order[:size]))
-        model = quantize(blocks)
+    order, sensitivity = _rank(model, candidates, bypass, evaluate)
+    plan = _plan(model, order, bypass, evaluate, float_blocks, fallback, max_extra_rounds)
+    chosen: tuple[int, tuple[int, ...]] = (float_blocks, ())
+    for leading, size in plan:
+        chosen = (leading, tuple(sorted(order[:size])))
+        model = quantize(*chosen)
         outcome = evaluate(model)
-        rounds.append(SearchRound(blocks, outcome.score_error, outcome.problems))
+        rounds.append(SearchRound(*chosen, outcome.score_error, outcome.problems))
         logger.info(
-            "OpenVINO INT8 with the depthwise convolutions of blocks %s in float: score error %.4f, guard %s",
-            list(blocks),
+            "OpenVINO INT8 with %d leading blocks and the depthwise convolutions of blocks %s in float: "
+            "score error %.4f, guard %s",
+            leading,
+            list(chosen[1]),
             outcome.score_error,
             "passed" if not outcome.problems else "failed",
         )
         if not outcome.problems:
             break
-    return model, DepthwiseSearch(blocks, candidates, sensitivity, tuple(rounds))
+    return model, DepthwiseSearch(chosen[0], chosen[1], candidates, sensitivity, tuple(rounds))
+
+
+def _rank(model, candidates: tuple[int, ...], bypass, evaluate):
+    """Return the candidates ordered by the score error of ``model`` with only their input in float, and the errors."""
+    errors = {block: evaluate(bypass(model, (block,))).score_error for block in candidates}
+    order = tuple(sorted(candidates, key=lambda block: (errors[block], block)))
+    sensitivity = tuple((block, errors[block]) for block in order)
+    logger.info("Depthwise inputs by sensitivity (score error with only that one in float): %s", sensitivity)
+    return order, sensitivity
+
+
+def _plan(model, order, bypass, evaluate, float_blocks: int, fallback: int, rounds: int) -> list[tuple[int, int]]:
+    """Return the (leading float blocks, depthwise prefix size) of each extra round."""
+    at_start = rounds - 1 if fallback != float_blocks else rounds
+    plan = []
+    if order and at_start > 0:
+        first = _first_passing_prefix(model, order, bypass, evaluate)
+        plan = [(float_blocks, size) for size in _round_sizes(first, len(order), at_start)]
+    if fallback != float_blocks:
+        plan.append((fallback, len(order)))
+    return plan
 
 
 def _first_passing_prefix(model, order: tuple[int, ...], bypass, evaluate) -> int:
-    """Return the length of the shortest prefix of ``order`` whose bypassed copy passes the guard, else ``len(order)``."""
+    """Return the length of the shortest prefix of ``order`` whose bypassed copy passes, else ``len(order)``."""
     for size in range(1, len(order)):
         if not evaluate(bypass(model, order[:size])).problems:
             return size

@@ -73,9 +73,11 @@ class CompileOptions:
     OpenVINO graph may keep in float. In EfficientNet-Lite1, INT8 inputs to the depthwise
     convolutions of blocks 11-12 and 15-19 caused the largest score errors against fp32
     (docs/engine.md). Blocks that a model does not have are skipped. With
-    ``openvino_depthwise_search`` the compile starts from an all-INT8 backbone and keeps
-    only as many of these in float as the guard needs on the validation images
-    (:mod:`engine.compile.layer_search`); without it, all of them stay float.
+    ``openvino_depthwise_search`` the compile starts from ``openvino_search_float_blocks``
+    leading float blocks and no float depthwise convolution, and keeps only as many of
+    these in float as the guard needs on the validation images
+    (:mod:`engine.compile.layer_search`). Its last round, and every compile without the
+    search, keeps ``openvino_float_blocks`` leading blocks and all of them in float.
     ``openvino_activation_ranges`` sets NNCF's activation ranges
     (:data:`engine.compile.quantize.ACTIVATION_RANGES`).
 
@@ -94,6 +96,7 @@ class CompileOptions:
     openvino_float_blocks: int = 2
     openvino_float_depthwise: tuple[int, ...] = (11, 12, 15, 16, 17, 18, 19)
     openvino_depthwise_search: bool = True
+    openvino_search_float_blocks: int = 1
     openvino_activation_ranges: str = "minmax"
     bank_ratio: float = 1.0
     calibration_method: str = "percentile"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,33 +27,47 @@ SIZE = 16
 BLOCKS = (2, 3)
 
 
-class FakeQuantizer:
-    """Models stand for the set of float blocks; a graph passes when ``needed`` are all float."""
+@dataclass(frozen=True)
+class FakeModel:
+    """Stands for a quantized model: its leading float blocks and its float depthwise blocks."""
 
-    def __init__(self, needed: set[int], weights: dict[int, float]) -> None:
+    leading: int
+    blocks: frozenset[int]
+
+
+class FakeQuantizer:
+    """A graph passes when the ``needed`` depthwise blocks are float and ``leading_needed`` leading blocks are."""
+
+    def __init__(self, needed: set[int], weights: dict[int, float], leading_needed: int = 0) -> None:
         self.needed = needed
         self.weights = weights
-        self.quantized: list[tuple[int, ...]] = []
+        self.leading_needed = leading_needed
+        self.quantized: list[tuple[int, tuple[int, ...]]] = []
 
-    def quantize(self, blocks: tuple[int, ...]) -> frozenset[int]:
-        self.quantized.append(blocks)
-        return frozenset(blocks)
+    def quantize(self, leading: int, blocks: tuple[int, ...]) -> FakeModel:
+        self.quantized.append((leading, blocks))
+        return FakeModel(leading, frozenset(blocks))
 
     @staticmethod
-    def bypass(model: frozenset[int], blocks: tuple[int, ...]) -> frozenset[int]:
-        return model | set(blocks)
+    def bypass(model: FakeModel, blocks: tuple[int, ...]) -> FakeModel:
+        return FakeModel(model.leading, model.blocks | set(blocks))
 
-    def evaluate(self, model: frozenset[int]) -> Evaluation:
-        error = 1.0 - sum(self.weights.get(block, 0.0) for block in model)
-        problems = () if self.needed <= model else ("verdicts changed",)
-        return Evaluation(error, problems)
+    def evaluate(self, model: FakeModel) -> Evaluation:
+        error = 1.0 - sum(self.weights.get(block, 0.0) for block in model.blocks)
+        passes = self.needed <= model.blocks and model.leading >= self.leading_needed
+        return Evaluation(error, () if passes else ("verdicts changed",))
 
 
-def test_search_stops_when_all_int8_passes() -> None:
+def _search(fake: FakeQuantizer, candidates: tuple[int, ...], fallback: int | None = None):
+    return search_float_depthwise(candidates, fake.quantize, fake.bypass, fake.evaluate, 1, fallback)
+
+
+def test_search_stops_when_first_graph_passes() -> None:
     fake = FakeQuantizer(needed=set(), weights={})
-    model, search = search_float_depthwise((11, 12), fake.quantize, fake.bypass, fake.evaluate)
-    assert model == frozenset()
-    assert fake.quantized == [()]
+    model, search = _search(fake, (11, 12), fallback=2)
+    assert model == FakeModel(1, frozenset())
+    assert fake.quantized == [(1, ())]
+    assert search.float_blocks == 1
     assert search.float_depthwise == ()
     assert len(search.rounds) == 1
     assert search.rounds[0].passed
@@ -60,11 +75,12 @@ def test_search_stops_when_all_int8_passes() -> None:
 
 def test_search_keeps_most_sensitive_float() -> None:
     fake = FakeQuantizer(needed={15, 12}, weights={11: 0.05, 12: 0.3, 15: 0.4, 16: 0.1})
-    model, search = search_float_depthwise((11, 12, 15, 16), fake.quantize, fake.bypass, fake.evaluate)
+    model, search = _search(fake, (11, 12, 15, 16), fallback=2)
     assert [block for block, _ in search.sensitivity] == [15, 12, 16, 11]
     assert search.float_depthwise == (12, 15)
-    assert model == frozenset({12, 15})
-    assert fake.quantized == [(), (12, 15)]
+    assert search.float_blocks == 1
+    assert model == FakeModel(1, frozenset({12, 15}))
+    assert fake.quantized == [(1, ()), (1, (12, 15))]
     assert [step.passed for step in search.rounds] == [False, True]
 
 
@@ -72,35 +88,57 @@ class OptimisticBypass(FakeQuantizer):
     """Bypassed copies pass once block 7 is float, but no re-quantized model passes."""
 
     @staticmethod
-    def bypass(model: frozenset[int], blocks: tuple[int, ...]) -> frozenset[int]:
-        return model | set(blocks) | ({99} if 7 in blocks else set())
+    def bypass(model: FakeModel, blocks: tuple[int, ...]) -> FakeModel:
+        if 7 not in blocks:
+            return FakeModel(model.leading, model.blocks | set(blocks))
+        return FakeModel(99, model.blocks | set(blocks) | {99})
 
 
 def test_search_bounded_when_guard_never_passes() -> None:
     fake = OptimisticBypass(needed={99}, weights={block: 0.1 * block for block in range(1, 8)})
     candidates = tuple(range(1, 8))
-    _, search = search_float_depthwise(candidates, fake.quantize, fake.bypass, fake.evaluate)
+    _, search = _search(fake, candidates)
     assert len(fake.quantized) == 1 + MAX_EXTRA_ROUNDS
-    assert fake.quantized[1:] == [(7,), (6, 7), candidates]
+    assert fake.quantized[1:] == [(1, (7,)), (1, (6, 7)), (1, candidates)]
     assert search.float_depthwise == candidates
     assert not any(step.passed for step in search.rounds)
 
 
+def test_search_keeps_last_round_for_fallback() -> None:
+    fake = OptimisticBypass(needed={99}, weights={block: 0.1 * block for block in range(1, 8)}, leading_needed=2)
+    candidates = tuple(range(1, 8))
+    _, search = _search(fake, candidates, fallback=2)
+    assert len(fake.quantized) == 1 + MAX_EXTRA_ROUNDS
+    assert fake.quantized[1:] == [(1, (7,)), (1, candidates), (2, candidates)]
+    assert search.float_blocks == 2
+    assert search.float_depthwise == candidates
+
+
+def test_search_fallback_passes_on_leading_blocks() -> None:
+    fake = FakeQuantizer(needed=set(), weights={11: 0.1, 12: 0.2}, leading_needed=2)
+    model, search = _search(fake, (11, 12), fallback=2)
+    assert fake.quantized == [(1, ()), (1, (11, 12)), (2, (11, 12))]
+    assert model == FakeModel(2, frozenset({11, 12}))
+    assert [step.passed for step in search.rounds] == [False, False, True]
+
+
 def test_search_one_round_when_no_bypass_passes() -> None:
     fake = FakeQuantizer(needed={99}, weights={11: 0.1, 12: 0.2})
-    _, search = search_float_depthwise((11, 12), fake.quantize, fake.bypass, fake.evaluate)
-    assert fake.quantized == [(), (11, 12)]
+    _, search = _search(fake, (11, 12))
+    assert fake.quantized == [(1, ()), (1, (11, 12))]
     assert search.float_depthwise == (11, 12)
 
 
 def test_search_record_is_json_ready() -> None:
     fake = FakeQuantizer(needed={12}, weights={11: 0.1, 12: 0.2})
-    _, search = search_float_depthwise((11, 12), fake.quantize, fake.bypass, fake.evaluate)
+    _, search = _search(fake, (11, 12), fallback=2)
     record = search.to_dict()
+    assert record["leading_float_blocks"] == 1
     assert record["float_depthwise_blocks"] == [12]
     assert record["candidate_blocks"] == [11, 12]
     assert [entry["block"] for entry in record["sensitivity"]] == [12, 11]
     assert [entry["passed"] for entry in record["rounds"]] == [False, True]
+    assert [entry["leading_float_blocks"] for entry in record["rounds"]] == [1, 1]
 
 
 @pytest.mark.parametrize(
@@ -184,10 +222,16 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np
     return path, calibration, validation
 
 
-def _quantize(tiny, tolerance: GuardTolerance):
+def _quantize(tiny, tolerance: GuardTolerance, fallback_float_blocks: int = 0):
     path, calibration, validation = tiny
     keep_float = nodes_after_aggregation(onnx.load_model(str(path)))
-    options = CompileOptions(precision="int8", openvino_float_blocks=0, openvino_float_depthwise=(*BLOCKS, 15), threads=1)
+    options = CompileOptions(
+        precision="int8",
+        openvino_float_blocks=fallback_float_blocks,
+        openvino_search_float_blocks=0,
+        openvino_float_depthwise=(*BLOCKS, 15),
+        threads=1,
+    )
     return quantize_openvino(path, calibration, keep_float, options, _guard(path, validation, tolerance))
 
 
@@ -220,6 +264,16 @@ def test_openvino_search_floats_all_when_guard_fails(tiny) -> None:
     assert 2 <= len(search.rounds) <= 1 + MAX_EXTRA_ROUNDS
     assert search.rounds[-1].float_depthwise == BLOCKS
     assert "FakeQuantize" not in _depthwise_inputs(model).values()
+
+
+def test_openvino_search_fallback_floats_leading_blocks(tiny) -> None:
+    # With three leading float blocks the fallback round keeps blocks 0-2 wholly in float.
+    model, search = _quantize(tiny, GuardTolerance(min_verdict_agreement=1.01), fallback_float_blocks=3)
+    assert search.rounds[0].float_blocks == 0
+    assert search.rounds[-1].float_blocks == 3
+    assert search.float_blocks == 3
+    expand = next(op for op in model.get_ordered_ops() if op.get_friendly_name().startswith("/extractor/blocks.2/_expand"))
+    assert expand.input_value(0).get_node().get_type_name() != "FakeQuantize"
 
 
 def test_bypass_removes_only_named_quantizer(tiny) -> None:
