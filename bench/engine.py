@@ -23,6 +23,16 @@ difference from the standard-op head; it needs no ``--calibration`` (about 1 min
     python bench/engine.py --head-only --model MODEL_2048 --model MODEL_10K \\
         --images ../shared/data/magnetic_tile/test --threads 2 --out head.md
 
+``--float-layers N:BLOCKS`` (repeatable) skips the compiles and the torch baselines. N is the
+number of leading blocks kept in float and BLOCKS the blocks whose depthwise convolution stays
+float (a comma list, or ``none``). It quantizes the OpenVINO graph once per variant, as
+``inspect compile`` would with that choice, adds the native head, and times the graphs
+interleaved in wall and CPU time, so that they share the load::
+
+    python bench/engine.py --model MODEL --calibration ../shared/data/magnetic_tile/train/good \\
+        --images ../shared/data/magnetic_tile/test --float-layers 2:11,12,15,16,17,18,19 \\
+        --float-layers 1:none --repeats 15 --out variants.md
+
 This is a script, not a test: CI never runs it.
 """
 
@@ -343,6 +353,101 @@ def write_table(rows: list[Row], baselines: tuple[Row, Row], args: argparse.Name
     return "\n".join(lines)
 
 
+def parse_float_layers(text: str) -> tuple[int, tuple[int, ...]]:
+    """Parse ``N:BLOCKS`` (``2:11,12`` or ``1:none``) into (leading float blocks, depthwise blocks)."""
+    leading, _, blocks = text.partition(":")
+    if not blocks:
+        raise argparse.ArgumentTypeError(f"invalid variant {text!r}; expected N:BLOCKS, for example 2:11,12 or 1:none")
+    if blocks.strip().lower() == "none":
+        return int(leading), ()
+    return int(leading), tuple(int(part) for part in blocks.split(",") if part.strip())
+
+
+def float_layer_graphs(
+    model_dir: Path, calibration: Path, variants: list[tuple[int, tuple[int, ...]]], threads: int, work: Path
+) -> dict[tuple[int, tuple[int, ...]], OpenVinoEngine]:
+    """Return a native-head OpenVINO engine per (leading float blocks, float depthwise blocks), quantized as compiled.
+
+    Each variant is quantized with the compile's NNCF settings and its fixed float layers, without the search.
+    """
+    import onnx
+    import openvino as ov
+
+    from engine.compile.export import export_onnx
+    from engine.compile.fuse import nodes_after_aggregation
+    from engine.compile.graphs import openvino_float_scopes, stitch_native_head
+    from engine.compile.pipeline import _calibration
+    from engine.compile.quantize import quantize_openvino_nncf
+
+    library = find_extension()
+    if library is None:
+        raise SystemExit("--float-layers needs the native extension: python -m engine.ops.build")
+    trained = load_trained_model(model_dir)
+    options = CompileOptions(precision="int8", threads=threads)
+    batch, _ = _calibration(calibration, trained, options)
+    reference = export_onnx(trained, work / "reference.onnx")
+    keep_float = nodes_after_aggregation(onnx.load_model(str(reference)))
+    model = trained.torch_model()
+    bank = model.head.bank.detach().numpy()
+    kernel = model.postprocess.kernel_rows.detach().reshape(-1).numpy()
+    output_size = tuple(int(side) for side in model.postprocess.image_size)
+    top_count = int(getattr(model.postprocess, "top_count", 1))
+    engines = {}
+    for leading, blocks in variants:
+        scopes = openvino_float_scopes(options, blocks, leading)
+        quantized = quantize_openvino_nncf(reference, batch, keep_float, scopes, options.openvino_activation_ranges)
+        native = stitch_native_head(quantized, library, bank, kernel, output_size, options.native_search, top_count)
+        path = work / f"float_{leading}_{'-'.join(map(str, blocks)) or 'none'}.xml"
+        ov.save_model(native, str(path))
+        engines[(leading, blocks)] = OpenVinoEngine(path, threads, "int8", extension=library)
+    return engines
+
+
+def interleaved_ms(engines: dict, inputs: np.ndarray, repeats: int) -> dict[object, tuple[float, float]]:
+    """Return each engine's median (wall ms, CPU ms) per input; every pass runs every engine once, in turn."""
+    for engine in engines.values():
+        engine.run(inputs[:1])
+    passes: dict[object, list[tuple[float, float]]] = {key: [] for key in engines}
+    for _ in range(repeats):
+        for key, engine in engines.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            for item in inputs:
+                engine.run(item[None])
+            wall_ms = (time.perf_counter() - wall) * 1000.0 / len(inputs)
+            passes[key].append((wall_ms, (time.process_time() - cpu) * 1000.0 / len(inputs)))
+    return {
+        key: (statistics.median(wall for wall, _ in values), statistics.median(cpu for _, cpu in values))
+        for key, values in passes.items()
+    }
+
+
+def write_variant_table(timings: dict[tuple[int, tuple[int, ...]], tuple[float, float]], args) -> str:
+    """Return the Markdown report of the ``--float-layers`` mode; ratios are against the first variant."""
+    first_wall, first_cpu = next(iter(timings.values()))
+    variants = " ".join(f"--float-layers {lead}:{','.join(map(str, blocks)) or 'none'}" for lead, blocks in timings)
+    lines = [
+        "# OpenVINO INT8 with chosen float layers",
+        "",
+        f"Command: `python bench/engine.py --model {args.model[0]} --calibration {args.calibration} "
+        f"--images {args.images} {variants} --threads {args.threads} --repeats {args.repeats} --limit {args.limit}`",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {args.threads} threads "
+        f"used; Python {platform.python_version()}. Load average (1 min) at start and end: {args.load_start:.1f} and "
+        f"{os.getloadavg()[0]:.1f}. Native head, batch 1, {args.count} images, "
+        f"median of {args.repeats} interleaved passes. "
+        "CPU ms is the process CPU time of all threads per image, which other jobs inflate less than wall time.",
+        "",
+        "| leading blocks in float | depthwise kept in float | wall ms | CPU ms | wall vs first | CPU vs first |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for (leading, blocks), (wall, cpu) in timings.items():
+        name = ", ".join(map(str, blocks)) or "none"
+        lines.append(
+            f"| {leading} | {name} | {wall:.2f} | {cpu:.2f} | {wall / first_wall:.3f} | {cpu / first_cpu:.3f} |"
+        )
+    return "\n".join([*lines, ""])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Compile, measure and write the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -359,6 +464,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--torch-batch", type=int, default=8, help="batch size of the second torch eager baseline (default: 8)"
     )
+    parser.add_argument(
+        "--float-layers",
+        type=parse_float_layers,
+        action="append",
+        default=None,
+        metavar="N:BLOCKS",
+        help="time only OpenVINO INT8 with N leading blocks and these blocks' depthwise convolutions in float "
+        "(for example 2:11,12 or 1:none; repeat)",
+    )
     parser.add_argument("--work", type=Path, default=None, help="folder for the compiled bundles (default: temporary)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks-engine.md"), help="Markdown table to write")
     args = parser.parse_args(argv)
@@ -374,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
         return _write(write_head_table(head_rows, args), args.out)
     if len(args.model) != 1 or args.calibration is None:
         parser.error("without --head-only, give exactly one --model and --calibration")
+    if args.float_layers:
+        inputs, _, _ = model_features(args.model[0], args.images, args.limit)
+        args.count = len(inputs)
+        work = args.work or Path(tempfile.mkdtemp(prefix="defectseek-bench-"))
+        engines = float_layer_graphs(args.model[0], args.calibration, args.float_layers, args.threads, work)
+        return _write(write_variant_table(interleaved_ms(engines, inputs, args.repeats), args), args.out)
     args.model = args.model[0]
 
     inputs, features, trained = model_features(args.model, args.images, args.limit)
