@@ -109,10 +109,11 @@ def search_float_depthwise(
         max_extra_rounds: quantize-and-validate rounds after the first one.
 
     The first extra round keeps the shortest prefix of the sensitivity ranking whose
-    bypassed copy of the first graph passes the guard (every candidate when none does),
-    and later rounds double it. When ``fallback_float_blocks`` differs from
-    ``float_blocks``, the last round is kept for the fallback. When even the last round
-    fails, its model is returned and the caller's guard rejects it.
+    bypassed copy of the first graph passes the guard (every candidate when none does).
+    Later rounds double the prefix, and the last of them at ``float_blocks`` keeps every
+    candidate. When ``fallback_float_blocks`` differs from ``float_blocks``, one round is
+    kept for the fallback. When even the last round fails, its model is returned and the
+    caller's guard rejects it.
     """
     candidates = tuple(sorted(set(candidates)))
     fallback = float_blocks if fallback_float_blocks is None else fallback_float_blocks
