@@ -514,11 +514,12 @@ def main(argv: list[str] | None = None) -> int:
         except GuardRejected as error:
             notes.append(f"- {precision}: the guard rejected the compile ({error}); not timed.")
             continue
-        search = result.manifest.validation.get("openvino_float_depthwise")
+        search = result.manifest.validation.get("openvino_float_layers")
         if search is not None:
+            depthwise = search["float_depthwise_blocks"] or "none"
             notes.append(
-                f"- {precision} openvino: depthwise convolutions kept in float in blocks "
-                f"{search['float_depthwise_blocks'] or 'none'} after {len(search['rounds'])} quantize-and-validate rounds"
+                f"- {precision} openvino: {search['leading_float_blocks']} leading blocks and the depthwise convolutions "
+                f"of blocks {depthwise} kept in float after {len(search['rounds'])} quantize-and-validate rounds"
             )
         for report in result.reports:
             notes.append(

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from engine.compile.layer_search import DepthwiseSearch, Evaluation, bypass_depthwise_inputs, search_float_depthwise
+from engine.compile.layer_search import Evaluation, FloatLayerSearch, bypass_depthwise_inputs, search_float_layers
 from engine.compile.validate import GuardCheck
 from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
 from engine.ops.functions import build_head_model
@@ -155,9 +155,9 @@ def build_openvino_graphs(
 ) -> GraphSet:
     """Write the OpenVINO IR (NNCF-quantized for int8) and, when the extension is built, the native-head IR.
 
-    For int8 with ``options.openvino_depthwise_search`` and a ``guard``, the float
-    depthwise convolutions are chosen per model (:mod:`engine.compile.layer_search`);
-    otherwise every block of ``options.openvino_float_depthwise`` keeps them in float.
+    For int8 with ``options.openvino_layer_search`` and a ``guard``, the float leading
+    blocks and depthwise convolutions are chosen per model
+    (:mod:`engine.compile.layer_search`); otherwise the fixed setting of ``options`` applies.
     """
     import openvino as ov
 
@@ -231,10 +231,10 @@ def openvino_float_scopes(
 
 def quantize_openvino(
     reference_path: Path, calibration: np.ndarray, keep_float: list[str], options, guard: GuardCheck | None
-) -> tuple[object, DepthwiseSearch | None]:
+) -> tuple[object, FloatLayerSearch | None]:
     """Return the NNCF-quantized OpenVINO model of the fp32 export and the float-layer search record.
 
-    Without ``options.openvino_depthwise_search`` or a ``guard`` the record is None, the
+    Without ``options.openvino_layer_search`` or a ``guard`` the record is None, the
     first ``options.openvino_float_blocks`` blocks stay float, and every block of
     ``options.openvino_float_depthwise`` keeps its depthwise convolution in float. The
     search starts from ``options.openvino_search_float_blocks`` leading float blocks and
@@ -251,7 +251,7 @@ def quantize_openvino(
             activation_ranges=options.openvino_activation_ranges,
         )
 
-    if not options.openvino_depthwise_search or guard is None:
+    if not options.openvino_layer_search or guard is None:
         return quantize(options.openvino_float_blocks, tuple(options.openvino_float_depthwise)), None
     threads = options.threads or default_threads()
 
@@ -260,7 +260,7 @@ def quantize_openvino(
         return Evaluation(guard.score_error(scores), tuple(guard.problems("openvino", scores)))
 
     candidates = depthwise_blocks_present(reference_path, options.openvino_float_depthwise)
-    model, search = search_float_depthwise(
+    model, search = search_float_layers(
         candidates,
         quantize,
         bypass_depthwise_inputs,

@@ -52,7 +52,7 @@ class SearchRound:
 
 
 @dataclass(frozen=True)
-class DepthwiseSearch:
+class FloatLayerSearch:
     """The outcome of the search: the float layers chosen, the sensitivity ranking and every round.
 
     ``float_blocks`` counts the leading backbone blocks kept in float, besides the stem.
@@ -84,7 +84,7 @@ class DepthwiseSearch:
         }
 
 
-def search_float_depthwise(
+def search_float_layers(
     candidates: Sequence[int],
     quantize: Callable[[int, tuple[int, ...]], Any],
     bypass: Callable[[Any, tuple[int, ...]], Any],
@@ -92,7 +92,7 @@ def search_float_depthwise(
     float_blocks: int,
     fallback_float_blocks: int | None = None,
     max_extra_rounds: int = MAX_EXTRA_ROUNDS,
-) -> tuple[Any, DepthwiseSearch]:
+) -> tuple[Any, FloatLayerSearch]:
     """Return the quantized model with the fewest float layers found to pass the guard, and the record.
 
     Args:
@@ -126,7 +126,7 @@ def search_float_depthwise(
         first.score_error,
     )
     if not first.problems or max_extra_rounds < 1:
-        return model, DepthwiseSearch(float_blocks, (), candidates, (), tuple(rounds))
+        return model, FloatLayerSearch(float_blocks, (), candidates, (), tuple(rounds))
 
     order, sensitivity = _rank(model, candidates, bypass, evaluate)
     plan = _plan(model, order, bypass, evaluate, float_blocks, fallback, max_extra_rounds)
@@ -146,7 +146,7 @@ def search_float_depthwise(
         )
         if not outcome.problems:
             break
-    return model, DepthwiseSearch(chosen[0], chosen[1], candidates, sensitivity, tuple(rounds))
+    return model, FloatLayerSearch(chosen[0], chosen[1], candidates, sensitivity, tuple(rounds))
 
 
 def _rank(model, candidates: tuple[int, ...], bypass, evaluate):

@@ -73,7 +73,7 @@ class CompileOptions:
     OpenVINO graph may keep in float. In EfficientNet-Lite1, INT8 inputs to the depthwise
     convolutions of blocks 11-12 and 15-19 caused the largest score errors against fp32
     (docs/engine.md). Blocks that a model does not have are skipped. With
-    ``openvino_depthwise_search`` the compile starts from ``openvino_search_float_blocks``
+    ``openvino_layer_search`` the compile starts from ``openvino_search_float_blocks``
     leading float blocks and no float depthwise convolution, and keeps only as many of
     these in float as the guard needs on the validation images
     (:mod:`engine.compile.layer_search`). Its last round, and every compile without the
@@ -95,7 +95,7 @@ class CompileOptions:
     float_blocks: int = 3
     openvino_float_blocks: int = 2
     openvino_float_depthwise: tuple[int, ...] = (11, 12, 15, 16, 17, 18, 19)
-    openvino_depthwise_search: bool = True
+    openvino_layer_search: bool = True
     openvino_search_float_blocks: int = 1
     openvino_activation_ranges: str = "minmax"
     bank_ratio: float = 1.0
@@ -437,7 +437,7 @@ def _manifest(
     if reference is not None:
         validation_record["reference"] = reference
     if graphs.openvino_search is not None:
-        validation_record["openvino_float_depthwise"] = graphs.openvino_search
+        validation_record["openvino_float_layers"] = graphs.openvino_search
     return replace(base, task=dict(source.task), graphs=graphs.graph_record(), head=head, validation=validation_record)
 
 

@@ -46,7 +46,7 @@ def test_default_float_layers() -> None:
     assert options.calibration_method == "percentile"
     assert options.openvino_float_blocks == 2
     assert options.openvino_float_depthwise == (11, 12, 15, 16, 17, 18, 19)
-    assert options.openvino_depthwise_search is True
+    assert options.openvino_layer_search is True
     assert options.openvino_search_float_blocks == 1
     assert MAX_EXTRA_ROUNDS == 3
     assert options.openvino_activation_ranges == "minmax"

@@ -17,7 +17,7 @@ from engine.compile.layer_search import (
     Evaluation,
     _round_sizes,
     bypass_depthwise_inputs,
-    search_float_depthwise,
+    search_float_layers,
 )
 from engine.compile.pipeline import CompileOptions
 from engine.compile.validate import GuardCheck, GuardTolerance, ValidationSet
@@ -59,7 +59,7 @@ class FakeQuantizer:
 
 
 def _search(fake: FakeQuantizer, candidates: tuple[int, ...], fallback: int | None = None):
-    return search_float_depthwise(candidates, fake.quantize, fake.bypass, fake.evaluate, 1, fallback)
+    return search_float_layers(candidates, fake.quantize, fake.bypass, fake.evaluate, 1, fallback)
 
 
 def test_search_stops_when_first_graph_passes() -> None:
