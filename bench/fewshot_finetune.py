@@ -187,7 +187,7 @@ def summarize(closed: list[DrawOutcome], opened: dict[int, list[DrawOutcome]], t
 
 
 def _open_set(opened: dict[int, list[DrawOutcome]], type_count: int, margin: float) -> tuple[float, float, float]:
-    """Return the share of held-out regions reported unknown, the known-type loss in points and the known types' open-set accuracy."""
+    """Return (held-out share reported unknown, known-type loss in points, known types' open-set accuracy)."""
     unknown, loss, open_known = [], [], []
     for held_out, outcomes in opened.items():
         known = [c for c in range(type_count) if c != held_out]
@@ -324,8 +324,13 @@ def parse_variant(text: str) -> Variant:
 def metric_experiment(
     described, draws: int, shots_list: tuple[int, ...], variants: list[Variant], draw_set: int = 0
 ) -> list[str]:
-    """Run the baseline and every learned linear map in ``variants``; return the Markdown table rows."""
+    """Run the baseline and every learned linear map in ``variants``; return the Markdown lines.
+
+    After the results table comes, for the largest shot count, each held-out type's
+    share reported unknown at the margin of the variant's "unknown at a 5-point cost".
+    """
     rows = _results_header()
+    per_type = []
     for variant in [identity_variant(), *variants]:
         for shots in shots_list:
             started = time.perf_counter()
@@ -334,10 +339,30 @@ def metric_experiment(
                 held_out: run_metric_draws(described, variant, shots, draws, held_out, draw_set)
                 for held_out in range(len(described.type_names))
             }
-            rows.append(_results_row(variant.name, shots, summarize(closed, opened, len(described.type_names))))
+            result = summarize(closed, opened, len(described.type_names))
+            rows.append(_results_row(variant.name, shots, result))
             logger.info("%s, k = %d: %.0f s", variant.name, shots, time.perf_counter() - started)
             print(rows[-1], flush=True)
-    return rows
+        if result["bounded"] is not None:
+            per_type.append(_held_out_row(variant.name, opened, result["bounded"][0]))
+    names = " | ".join(described.type_names)
+    return [
+        *rows,
+        "",
+        f"Share of each held-out type reported unknown, k = {max(shots_list)}, at the margin of the 5-point cost:",
+        "",
+        f"| variant | margin | {names} |",
+        "|" + " --- |" * (len(described.type_names) + 2),
+        *per_type,
+    ]
+
+
+def _held_out_row(name: str, opened: dict[int, list[DrawOutcome]], margin: float) -> str:
+    shares = [
+        np.mean([np.mean(outcome.ratio[outcome.truth == held_out] > margin) for outcome in outcomes])
+        for held_out, outcomes in sorted(opened.items())
+    ]
+    return f"| {name} | {margin:.2f} | " + " | ".join(f"{share:.3f}" for share in shares) + " |"
 
 
 def _results_header() -> list[str]:
@@ -606,6 +631,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shots", type=int, nargs="+", help="support images per type (default: 1 3 5 metric, 1 5 backbone)"
     )
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("fewshot-finetune.md"), help="Markdown file the table is appended to"
+    )
+
     parser.add_argument(
         "--variant",
         action="append",
@@ -619,16 +649,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="0 for the draws of bench/fewshot.py, another number for a fresh set of draws (metric; default: 0)",
     )
+
     parser.add_argument(
         "--tune",
         action="append",
         help="block tuning STEPS:LEARNING_RATE to compare, repeatable (backbone; default: "
         + ", ".join(BACKBONE_TUNINGS)
         + "); Adam steps per draw and Adam learning rate",
-    )
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
-    parser.add_argument(
-        "--out", type=Path, default=Path("fewshot-finetune.md"), help="Markdown file the table is appended to"
     )
     return parser
 
@@ -649,7 +676,7 @@ def _run_metric(args) -> list[str]:
 
 
 def _cache_key(args) -> dict:
-    """Return the cache key that ``bench/fewshot.py`` writes for this model and data folder (default channels, no augmentation)."""
+    """Return the cache key of ``bench/fewshot.py`` for this model and data folder, default channels, no augmentation."""
     from engine.bundle import load_manifest
 
     trained_channels = _descriptor_channels(args.model)
