@@ -103,6 +103,21 @@ def run(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def _float_layers_text(search: dict) -> str:
+    """Describe the layers that the OpenVINO INT8 layer search kept in float, from its manifest record."""
+    leading = int(search.get("leading_float_blocks", 0))
+    float_parts = ["the stem"]
+    if leading == 1:
+        float_parts.append("block 0")
+    elif leading > 1:
+        float_parts.append(f"blocks 0-{leading - 1}")
+    depthwise = search.get("float_depthwise_blocks") or []
+    if depthwise:
+        float_parts.append("the depthwise convolutions of blocks " + ", ".join(str(block) for block in depthwise))
+    rounds = len(search.get("rounds", []))
+    return f"kept in float: {', '.join(float_parts)} (chosen in {rounds} quantization round{'s' if rounds != 1 else ''})"
+
+
 def _print_stage(message: str) -> None:
     """Print a compile stage on stderr, so stdout keeps only the summary that scripts read."""
     print(f"compile: {message} ...", file=sys.stderr, flush=True)
@@ -117,6 +132,9 @@ def _print_summary(result) -> None:
     print(f"head: {paths}")
     if head.get("native_note"):
         print(f"note: {head['native_note']}")
+    search = (manifest.validation or {}).get("openvino_float_layers")
+    if search:
+        print(f"openvino int8: {_float_layers_text(search)}")
     for report in result.reports:
         auroc = (
             f"; AUROC {report.auroc_compiled:.4f} vs fp32 {report.auroc_reference:.4f}"
