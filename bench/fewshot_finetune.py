@@ -226,6 +226,17 @@ def _unit(values: torch.Tensor) -> torch.Tensor:
     return values / values.norm(dim=1, keepdim=True).clamp_min(1e-8)
 
 
+def fit_support(raw: np.ndarray, labels: np.ndarray) -> tuple:
+    """Fit the product classifier on support rows; return its parameters, channel count and z-scored geometry."""
+    classifier = DefectTypeClassifier()
+    for c in np.unique(labels):
+        classifier.add_examples(str(c), raw[labels == c])
+    parameters = classifier.fit()
+    channels = parameters.appearance_centre.shape[0]
+    geometry = (raw[:, 2 * channels :] - parameters.shape_mean) / parameters.shape_scale
+    return parameters, channels, geometry
+
+
 def learn_linear_map(form: str, penalty: float, parts: tuple[str, ...] = ("appearance", "contrast")):
     """Return a :class:`Variant` learner of a linear map of the appearance and contrast parts.
 
@@ -237,12 +248,7 @@ def learn_linear_map(form: str, penalty: float, parts: tuple[str, ...] = ("appea
     """
 
     def learn(rows: np.ndarray, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        classifier = DefectTypeClassifier()
-        for c in np.unique(labels):
-            classifier.add_examples(str(c), rows[labels == c])
-        parameters = classifier.fit()
-        channels = parameters.appearance_centre.shape[0]
-        geometry = (rows[:, 2 * channels :] - parameters.shape_mean) / parameters.shape_scale
+        parameters, channels, geometry = fit_support(rows, labels)
         target = torch.as_tensor(labels)
         classes = torch.as_tensor(np.unique(labels))
         maps = {}
@@ -510,12 +516,7 @@ def _fixed_geometry(raw: np.ndarray, labels: np.ndarray) -> dict[str, torch.Tens
 
     A horizontal flip leaves every shape and layout value unchanged, so the flipped rows repeat them.
     """
-    classifier = DefectTypeClassifier()
-    for c in np.unique(labels):
-        classifier.add_examples(str(c), raw[labels == c])
-    parameters = classifier.fit()
-    channels = parameters.appearance_centre.shape[0]
-    geometry = (raw[:, 2 * channels :] - parameters.shape_mean) / parameters.shape_scale
+    parameters, channels, geometry = fit_support(raw, labels)
     geometry = np.concatenate([geometry, geometry])
     appearance = geometry[:, :SHAPE_DIMENSIONS] * geometry_factor(parameters.shape_weight, "appearance")
     contrast = geometry * geometry_factor(parameters.shape_weight, "contrast")
