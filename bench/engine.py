@@ -33,6 +33,8 @@ interleaved in wall and CPU time, so that they share the load::
         --images ../shared/data/magnetic_tile/test --float-layers 2:11,12,15,16,17,18,19 \\
         --float-layers 1:none --repeats 15 --out variants.md
 
+``--request-batch 1 2 4`` adds a throughput-mode row for each number of inputs per request.
+
 This is a script, not a test: CI never runs it.
 """
 
@@ -115,20 +117,23 @@ def median_ms(
     return statistics.median(passes)
 
 
-def in_flight_ms(engine: OpenVinoEngine, inputs: np.ndarray, repeats: int) -> float:
-    """Return the median per-input milliseconds with one input per request and several requests in flight.
+def in_flight_ms(engine: OpenVinoEngine, inputs: np.ndarray, repeats: int, batch: int = 1) -> float:
+    """Return the median per-input milliseconds with ``batch`` inputs per request and several requests in flight.
 
-    Each pass submits every input at batch 1 to the engine's throughput model and waits
-    for the last one, as ``Inspector.inspect_many`` does for a folder.
+    Each pass submits every input to the engine's throughput model and waits for the
+    last one. At ``batch`` 1 this is what ``Inspector.inspect_many`` does for a folder.
+    Larger requests measure what batches in flight would give; the runtime does not
+    send them yet (``inspect run --batch-size N`` runs one batch at a time).
     """
     compiled = engine.throughput_model()
     requests = RequestsInFlight(compiled, engine.output_names, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
 
     def one_pass(items: np.ndarray) -> None:
-        for index, item in enumerate(items):
-            requests.submit(index, item[None])
+        starts = list(range(0, len(items), batch))
+        for start in starts:
+            requests.submit(start, items[start : start + batch])
         requests.wait()
-        requests.take_all(list(range(len(items))))
+        requests.take_all(starts)
 
     return median_ms(one_pass, inputs, repeats, batch=len(inputs))
 
@@ -194,8 +199,10 @@ def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: i
     return results
 
 
-def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repeats, threads) -> list[Row]:
-    """Time each engine and head path of a compiled bundle."""
+def engine_rows(
+    bundle: Path, precision: str, inputs, features, model_dir, repeats, threads, request_batches=(1,)
+) -> list[Row]:
+    """Time each engine and head path of a compiled bundle; throughput mode once per request batch size."""
     rows = []
     ort_engine = OnnxRuntimeEngine(bundle / "model.onnx", ["CPUExecutionProvider"], threads)
     if precision == "int8":
@@ -209,8 +216,11 @@ def engine_rows(bundle: Path, precision: str, inputs, features, model_dir, repea
     if native_graph.is_file() and "fused-native-openvino" in heads:
         native = OpenVinoEngine(native_graph, threads, precision, extension=next((bundle / "ops").iterdir()))
         rows.append(Row(f"OpenVINO CPU {precision}", "fused-native-openvino", median_ms(native.run, inputs, repeats), heads["fused-native-openvino"]))
-        streams = f"OpenVINO CPU {precision}, throughput mode ({threads} streams of 1 thread)"
-        rows.append(Row(streams, "fused-native-openvino", in_flight_ms(native, inputs, repeats), None))
+        for batch in request_batches:
+            streams = f"OpenVINO CPU {precision}, throughput mode ({threads} streams of 1 thread)"
+            if batch > 1:
+                streams += f", {batch} inputs per request"
+            rows.append(Row(streams, "fused-native-openvino", in_flight_ms(native, inputs, repeats, batch), None))
     return rows
 
 
@@ -473,6 +483,13 @@ def main(argv: list[str] | None = None) -> int:
         help="time only OpenVINO INT8 with N leading blocks and these blocks' depthwise convolutions in float "
         "(for example 2:11,12 or 1:none; repeat)",
     )
+    parser.add_argument(
+        "--request-batch",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="inputs per request in the throughput-mode rows, one row each (default: 1, as inspect run sends them)",
+    )
     parser.add_argument("--work", type=Path, default=None, help="folder for the compiled bundles (default: temporary)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks-engine.md"), help="Markdown table to write")
     args = parser.parse_args(argv)
@@ -526,7 +543,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"- {precision} {report.engine}: verdict agreement {report.verdict_agreement:.1%}, score correlation "
                 f"{report.score_correlation:.4f}, AUROC drop {report.auroc_drop_points if report.auroc_drop_points is not None else 'n/a'} points"
             )
-        rows += engine_rows(bundle, precision, inputs, features, args.model, args.repeats, args.threads)
+        rows += engine_rows(
+            bundle, precision, inputs, features, args.model, args.repeats, args.threads, tuple(args.request_batch)
+        )
     return _write(write_table(rows, baselines, args, notes), args.out)
 
 
