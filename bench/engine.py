@@ -202,7 +202,7 @@ def head_timings(model_dir: Path, features: np.ndarray, repeats: int, threads: i
 def engine_rows(
     bundle: Path, precision: str, inputs, features, model_dir, repeats, threads, request_batches=(1,)
 ) -> list[Row]:
-    """Time each engine and head path of a compiled bundle; throughput mode once per request batch size."""
+    """Time each engine and head path of a compiled bundle, and throughput mode once per request batch size."""
     rows = []
     ort_engine = OnnxRuntimeEngine(bundle / "model.onnx", ["CPUExecutionProvider"], threads)
     if precision == "int8":
@@ -414,7 +414,7 @@ def float_layer_graphs(
 
 
 def interleaved_ms(engines: dict, inputs: np.ndarray, repeats: int) -> dict[object, tuple[float, float]]:
-    """Return each engine's median (wall ms, CPU ms) per input; every pass runs every engine once, in turn."""
+    """Return each engine's median (wall ms, CPU ms) per input. Every pass runs every engine once, in turn."""
     for engine in engines.values():
         engine.run(inputs[:1])
     passes: dict[object, list[tuple[float, float]]] = {key: [] for key in engines}
@@ -432,7 +432,7 @@ def interleaved_ms(engines: dict, inputs: np.ndarray, repeats: int) -> dict[obje
 
 
 def write_variant_table(timings: dict[tuple[int, tuple[int, ...]], tuple[float, float]], args) -> str:
-    """Return the Markdown report of the ``--float-layers`` mode; ratios are against the first variant."""
+    """Return the Markdown report of the ``--float-layers`` mode, with ratios against the first variant."""
     first_wall, first_cpu = next(iter(timings.values()))
     variants = " ".join(f"--float-layers {lead}:{','.join(map(str, blocks)) or 'none'}" for lead, blocks in timings)
     lines = [

@@ -227,7 +227,7 @@ def _unit(values: torch.Tensor) -> torch.Tensor:
 
 
 def fit_support(raw: np.ndarray, labels: np.ndarray) -> tuple:
-    """Fit the product classifier on support rows; return its parameters, channel count and z-scored geometry."""
+    """Fit the product classifier on support rows and return its parameters, channel count and z-scored geometry."""
     classifier = DefectTypeClassifier()
     for c in np.unique(labels):
         classifier.add_examples(str(c), raw[labels == c])
@@ -275,7 +275,7 @@ def learn_linear_map(form: str, penalty: float, parts: tuple[str, ...] = ("appea
 
 
 def _train_map(form, penalty, centred, fixed, target, classes) -> np.ndarray:
-    """Train one part's map from the identity with Adam; return it as a C x C array."""
+    """Train one part's map from the identity with Adam and return it as a C x C array."""
     channels = centred.shape[1]
     weights = torch.ones(channels) if form == "diagonal" else torch.eye(channels)
     weights.requires_grad_(True)
@@ -330,7 +330,7 @@ def parse_variant(text: str) -> Variant:
 def metric_experiment(
     described, draws: int, shots_list: tuple[int, ...], variants: list[Variant], draw_set: int = 0
 ) -> list[str]:
-    """Run the baseline and every learned linear map in ``variants``; return the Markdown lines.
+    """Run the baseline and every learned linear map in ``variants`` and return the Markdown lines.
 
     After the results table comes, for the largest shot count, each held-out type's
     share reported unknown at the margin of the variant's "unknown at a 5-point cost".
@@ -542,7 +542,7 @@ def _two_space_loss(
 def run_backbone_draws(
     inputs: BlockInputs, original, shots: int, draws: int, held_out: int | None, steps: int, learning_rate: float
 ) -> list[DrawOutcome]:
-    """Run ``draws`` support draws; with ``steps`` > 0 tune the block per draw and describe every image again."""
+    """Run ``draws`` support draws. With ``steps`` > 0, tune the block per draw and describe every image again."""
     logging.disable(logging.WARNING)
     rng = np.random.default_rng(shots)
     labels = inputs.labels
@@ -578,7 +578,7 @@ def backbone_experiment(
     shots_list: tuple[int, ...],
     tunings: list[tuple[int, float]],
 ) -> list[str]:
-    """Run the frozen block and each (steps, learning rate) tuning; return the Markdown table rows."""
+    """Run the frozen block and each (steps, learning rate) tuning, and return the Markdown table rows."""
     rows = _results_header()
     for steps, learning_rate in [(0, 0.0), *tunings]:
         name = (

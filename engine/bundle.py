@@ -31,7 +31,7 @@ DAMAGED_MANIFEST_FIX = (
     "copy the bundle again, or build it again with 'inspect compile MODEL --out BUNDLE' "
     "(for a model directory: 'inspect train GOOD_IMAGES --out MODEL')"
 )
-"""The fix that errors about a truncated or corrupt manifest name. It covers bundles and model directories alike,
+"""The fix named by errors about a truncated or corrupt manifest. It covers bundles and model directories alike,
 because a damaged manifest no longer shows which of the two the folder is."""
 
 

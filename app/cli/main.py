@@ -66,7 +66,7 @@ def _add_optional_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 class _CliFormatter(logging.Formatter):
-    """Format log records like the CLI's own messages: ``warning: ...``; module names and tracebacks only with -v."""
+    """Format log records like the CLI's own messages (``warning: ...``), with module names and tracebacks only with -v."""
 
     def __init__(self, verbose: bool) -> None:
         super().__init__()

@@ -89,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
     return _summarize(rows, elapsed, write_failures, args.fail_on_ng, args.paths)
 
 
+def image_files_hint() -> str:
+    """Return the advice for an input with no image files: the suffixes that count as images."""
+    return f"give folders or files with the suffixes {', '.join(sorted(IMAGE_SUFFIXES))}"
+
+
 def open_inspector(model: str, engine: str, device: str, threads: int | None) -> Inspector | None:
     """Open a bundle for the CLI, printing the engine in use or the reason it failed."""
     try:
@@ -250,11 +255,7 @@ def _summarize(
         print("warning: some inputs could not be read or some outputs not written (exit status 3)", file=sys.stderr)
         return exit_codes.PARTIAL
     if not rows:
-        print(
-            f"error: no image files found in {', '.join(paths)}; give folders or files with the suffixes "
-            f"{', '.join(sorted(IMAGE_SUFFIXES))}",
-            file=sys.stderr,
-        )
+        print(f"error: no image files found in {', '.join(paths)}; {image_files_hint()}", file=sys.stderr)
         return exit_codes.PARTIAL
     if fail_on_ng and ng:
         return exit_codes.NG_FOUND

@@ -8,6 +8,7 @@ import sys
 
 from app.cli import defect_options, exit_codes
 from app.cli.progress import ProgressBar
+from app.cli.run_command import image_files_hint
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,6 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"error: {training_unavailable_message(error)}", file=sys.stderr)
         return exit_codes.USAGE
-    from labeling.imageio import IMAGE_SUFFIXES
     from labeling.model_input import parse_size
 
     if args.target_frr is not None and not 0.0 < args.target_frr < 0.5:
@@ -127,11 +127,7 @@ def run(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"skipped: {error}", file=sys.stderr)
     if not images:
-        print(
-            f"error: no readable good images in {', '.join(args.good)}; give folders or files with the suffixes "
-            f"{', '.join(sorted(IMAGE_SUFFIXES))}",
-            file=sys.stderr,
-        )
+        print(f"error: no readable good images in {', '.join(args.good)}; {image_files_hint()}", file=sys.stderr)
         return exit_codes.USAGE
     config = TrainConfig(
         backbone=args.backbone,

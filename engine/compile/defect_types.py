@@ -92,7 +92,7 @@ def add_defect_types(
     if not replace_existing and (root / SUPPORT_NAME).is_file():
         existing = DefectTypeClassifier.load(root / SUPPORT_NAME)
         if existing.descriptor_width is not None:
-            # Classifiers written before stride-32 channels were left out store wider descriptors; new rows must match them.
+            # Classifiers written before stride-32 channels were left out store wider descriptors, and new rows must match them.
             geometry = replace(geometry, descriptor_channels=channels_of(existing.descriptor_width))
     result = train_defect_types(
         examples,

@@ -77,7 +77,7 @@ class CompileOptions:
     leading float blocks and no float depthwise convolution, and keeps only as many of
     these in float as the guard needs on the validation images
     (:mod:`engine.compile.layer_search`). Its last round, and every compile without the
-    search, keeps ``openvino_float_blocks`` leading blocks and all of them in float.
+    search, keeps ``openvino_float_blocks`` leading blocks and every listed depthwise convolution in float.
     ``openvino_activation_ranges`` sets NNCF's activation ranges
     (:data:`engine.compile.quantize.ACTIVATION_RANGES`).
 
@@ -329,7 +329,7 @@ def _build_graphs(
 def _guard_check(
     reference_path: Path, validation: ValidationSet | None, trained, options: CompileOptions
 ) -> GuardCheck | None:
-    """Score the validation inputs with the fp32 export; return what the guard judges compiled graphs by.
+    """Score the validation inputs with the fp32 export and return the check that every compiled graph must pass.
 
     Raises:
         CompileError: an int8 compile has no validation images.

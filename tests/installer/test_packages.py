@@ -31,6 +31,7 @@ CLEAN_PATH = "/usr/bin:/bin"
 # or pypi, 349 and 383 MB) fail this check, and so would torch or Qt leaking in (100 to 600 MB).
 RUNTIME_SIZE_GUARD_MB = 300
 SELF_TEST_TIMEOUT_S = 300
+RUNTIME_TARBALL = "defectseek-runtime-*-linux-*.tar.gz"
 
 pytestmark = pytest.mark.slow
 
@@ -67,8 +68,16 @@ def _run_clean(command: list[str], home: Path, cwd: Path) -> subprocess.Complete
     )
 
 
+def _run_packaged_inspect(tmp_path: Path, images: Path, engine: str, report: Path) -> subprocess.CompletedProcess[str]:
+    """Unpack the runtime tarball and judge ``images`` with its self-test bundle on ``engine``, writing ``report``."""
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
+    bundle = folder / "_internal" / "selftest" / "bundle"
+    command = [str(folder / "inspect"), "run", str(bundle), str(images), "--engine", engine, "--report", str(report)]
+    return _run_clean(command, tmp_path / "home", tmp_path)
+
+
 def test_runtime_tarball_self_test(tmp_path: Path) -> None:
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
 
     result = _run_clean([str(folder / "inspect"), "self-test"], tmp_path / "home", tmp_path)
 
@@ -79,7 +88,7 @@ def test_runtime_tarball_self_test(tmp_path: Path) -> None:
 
 
 def test_runtime_tarball_has_no_torch(tmp_path: Path) -> None:
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
 
     torch_files = [path for path in folder.rglob("*") if "torch" in path.name.lower()]
 
@@ -87,7 +96,7 @@ def test_runtime_tarball_has_no_torch(tmp_path: Path) -> None:
 
 
 def test_runtime_size_below_guard(tmp_path: Path) -> None:
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
 
     size_mb = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink()) / 2**20
 
@@ -95,7 +104,7 @@ def test_runtime_size_below_guard(tmp_path: Path) -> None:
 
 
 def test_runtime_has_no_dangling_links(tmp_path: Path) -> None:
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
 
     dangling = [str(path) for path in folder.rglob("*") if path.is_symlink() and not path.exists()]
 
@@ -125,16 +134,9 @@ def test_runtime_deb_self_test(tmp_path: Path) -> None:
 
 
 def test_runtime_judges_user_image(tmp_path: Path) -> None:
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
-    bundle = folder / "_internal" / "selftest" / "bundle"
-    image = REPO_ROOT / "assets" / "sample" / "test" / "good"
     report = tmp_path / "report.json"
 
-    result = _run_clean(
-        [str(folder / "inspect"), "run", str(bundle), str(image), "--engine", "onnxruntime", "--report", str(report)],
-        tmp_path / "home",
-        tmp_path,
-    )
+    result = _run_packaged_inspect(tmp_path, REPO_ROOT / "assets" / "sample" / "test" / "good", "onnxruntime", report)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert report.is_file()
@@ -158,8 +160,6 @@ def test_runtime_judges_every_image_format(tmp_path: Path) -> None:
     import cv2
     import numpy as np
 
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
-    bundle = folder / "_internal" / "selftest" / "bundle"
     source = sorted((REPO_ROOT / "assets" / "sample" / "test" / "good").glob("*.png"))[0]
     pixels = cv2.imread(str(source), cv2.IMREAD_COLOR)
     images = tmp_path / "images"
@@ -169,11 +169,7 @@ def test_runtime_judges_every_image_format(tmp_path: Path) -> None:
         assert cv2.imwrite(str(images / f"part{suffix}"), converted)
     report = tmp_path / "report.json"
 
-    result = _run_clean(
-        [str(folder / "inspect"), "run", str(bundle), str(images), "--engine", "openvino", "--report", str(report)],
-        tmp_path / "home",
-        tmp_path,
-    )
+    result = _run_packaged_inspect(tmp_path, images, "openvino", report)
 
     assert result.returncode == 3, result.stdout + result.stderr
     rows = {Path(row["path"]).name: row for row in json.loads(report.read_text(encoding="utf-8"))}
@@ -292,7 +288,7 @@ def test_runtime_station_serves_modbus(tmp_path: Path) -> None:
 
     from tests.station.helpers import free_port, wait_until
 
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
     program = folder / "defectseek-station"
     if not program.is_file():
         pytest.skip("the runtime package was built without the station entry point")
@@ -325,7 +321,7 @@ def test_runtime_station_packs_sources(tmp_path: Path) -> None:
     viewer = shutil.which("pyi-archive_viewer")
     if viewer is None:
         pytest.skip("pyi-archive_viewer is not installed (pip install pyinstaller)")
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
 
     listing = subprocess.run(
         [viewer, "-l", "-r", str(folder / "defectseek-station")], capture_output=True, text=True, check=True
@@ -336,7 +332,7 @@ def test_runtime_station_packs_sources(tmp_path: Path) -> None:
 
 
 def test_runtime_station_checks_config(tmp_path: Path) -> None:
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
     program = folder / "defectseek-station"
     if not program.is_file():
         pytest.skip("the runtime package was built without the station entry point")
@@ -391,7 +387,7 @@ def test_runtime_station_reads_opencv_video(tmp_path: Path, video_name: str, fou
     from app.station.deploy_client import DeployClientError, station_status
     from tests.station.helpers import free_port, wait_until
 
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
     program = folder / "defectseek-station"
     if not program.is_file():
         pytest.skip("the runtime package was built without the station entry point")
@@ -464,7 +460,7 @@ def test_runtime_station_opens_rtsp_stream(tmp_path: Path) -> None:
     """
     from tests.station.helpers import free_port
 
-    folder = _unpack_tarball("defectseek-runtime-*-linux-*.tar.gz", tmp_path / "unpacked")
+    folder = _unpack_tarball(RUNTIME_TARBALL, tmp_path / "unpacked")
     program = folder / "defectseek-station"
     if not program.is_file():
         pytest.skip("the runtime package was built without the station entry point")
