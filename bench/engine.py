@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.compile.export import load_trained_model  # noqa: E402
 from engine.compile.pipeline import CompileOptions, compile_bundle  # noqa: E402
 from engine.compile.validate import GuardRejected, stack_inputs  # noqa: E402
-from engine.ops.domain import SEARCH_FP32, SEARCH_SCREENED, SEARCH_SCREENED_AVX2  # noqa: E402
+from engine.ops.domain import SEARCH_FP32, SEARCH_SCREENED, SEARCH_SCREENED_AVX2, SEARCH_SCREENED_VNNI  # noqa: E402
 from engine.ops.functions import build_head_model, inline_functions  # noqa: E402
 from engine.ops.loader import find_extension, search_kernel  # noqa: E402
 from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine  # noqa: E402
@@ -247,7 +247,7 @@ def head_only_rows(model_dir: Path, features: np.ndarray, repeats: int, threads:
     rows: list[HeadRow] = []
     with tempfile.TemporaryDirectory() as folder:
         graphs = {}
-        for search in (SEARCH_SCREENED, SEARCH_FP32, SEARCH_SCREENED_AVX2):
+        for search in (SEARCH_SCREENED, SEARCH_FP32, SEARCH_SCREENED_AVX2, SEARCH_SCREENED_VNNI):
             graphs[search] = Path(folder) / f"head_{search}.onnx"
             graphs[search].write_bytes(head_graph(model_dir, features, search).SerializeToString())
         inlined = Path(folder) / "head_inlined.onnx"
@@ -259,7 +259,7 @@ def head_only_rows(model_dir: Path, features: np.ndarray, repeats: int, threads:
         engines["fused-function-body"] = (ort_engine, "ONNX Runtime function body")
         library = find_extension()
         if library is not None:
-            for search in (SEARCH_FP32, SEARCH_SCREENED_AVX2, SEARCH_SCREENED):
+            for search in (SEARCH_FP32, SEARCH_SCREENED_AVX2, SEARCH_SCREENED_VNNI, SEARCH_SCREENED):
                 engine = OpenVinoEngine(graphs[search], threads, extension=library)
                 engines[f"fused-native-openvino ({search})"] = (engine, search_kernel(library, search) or search)
         timings = {name: median_ms(engine.run, features, repeats) for name, (engine, _) in engines.items()}

@@ -24,6 +24,7 @@ constexpr int64_t kPatchBlock = 32;      // patches per fp32 tile
 constexpr int64_t kBankChunk = 512;      // bank rows kept hot in cache per pass
 constexpr int64_t kInt8RowBlock = 16;    // bank rows per VNNI register
 constexpr int64_t kBankPadding = 32;     // padded bank rows: a multiple of every kernel's row block
+constexpr int64_t kAmxChannelBlock = 64; // channels per AMX tile row (bytes)
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
@@ -131,6 +132,8 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
     prepared.row_sums.assign(prepared.padded_rows, 0);
     prepared.row_errors.assign(prepared.padded_rows, 0.0f);
     prepared.quantized_norms.assign(prepared.padded_rows, 0.0f);
+    prepared.amx_channels = round_up(channels, kAmxChannelBlock);
+    prepared.packed_amx.assign(prepared.padded_rows * prepared.amx_channels, 0);
     for (int64_t row = 0; row < rows; ++row) {
         float peak = 0.0f;
         for (int64_t c = 0; c < channels; ++c) peak = std::max(peak, std::fabs(bank[row * channels + c]));
@@ -143,6 +146,8 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
         for (int64_t c = 0; c < channels; ++c) {
             const int quantized = std::clamp(static_cast<int>(std::lrintf(bank[row * channels + c] / scale)), -127, 127);
             prepared.packed[block * prepared.packed_channels * kInt8RowBlock + (c / 4) * 64 + lane * 4 + c % 4] =
+                static_cast<int8_t>(quantized);
+            prepared.packed_amx[block * prepared.amx_channels * kInt8RowBlock + (c / 4) * 64 + lane * 4 + c % 4] =
                 static_cast<int8_t>(quantized);
             prepared.row_sums[row] += quantized;
             const double restored = double(scale) * quantized;
@@ -175,6 +180,8 @@ bool parse_search(const char* name, Search* search) {
         *search = Search::kScreened;
     else if (value == "fp32")
         *search = Search::kFp32;
+    else if (value == "screened-vnni")
+        *search = Search::kScreenedVnni;
     else if (value == "screened-avx2")
         *search = Search::kScreenedAvx2;
     else if (value == "screened-portable")
@@ -193,6 +200,8 @@ bool screen_for(Search search, ScreenIsa* isa) {
         *isa = ScreenIsa::kPortable;
     else if (search == Search::kScreenedAvx2)
         *isa = best == ScreenIsa::kPortable ? ScreenIsa::kPortable : ScreenIsa::kAvx2;
+    else if (search == Search::kScreenedVnni)
+        *isa = best == ScreenIsa::kAmx ? ScreenIsa::kVnni : best;
     else if (search == Search::kScreened && best != ScreenIsa::kPortable)
         *isa = best;
     else
@@ -213,6 +222,7 @@ void nearest_distance(const float* features, int64_t patches, const PreparedBank
 const char* search_kernel_name(Search search) {
     ScreenIsa isa;
     if (screen_for(search, &isa)) {
+        if (isa == ScreenIsa::kAmx) return "int8-screened-amx";
         if (isa == ScreenIsa::kVnni) return "int8-screened-avx512-vnni";
         if (isa == ScreenIsa::kAvx2) return "int8-screened-avx2";
         return "int8-screened-portable";

@@ -23,6 +23,9 @@ struct PreparedBank {
     float largest_row_norm = 0.0f;       // max over rows of |b|
     std::vector<float> row_errors;       // per row: |b - scale * int8|, the quantization error
     std::vector<float> quantized_norms;  // per row: |scale * int8|
+    // The same INT8 rows for AMX tiles: the VNNI layout with channels padded to a multiple of 64.
+    int64_t amx_channels = 0;
+    std::vector<int8_t> packed_amx;
     bool has_int8 = false;
 };
 
@@ -33,9 +36,10 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
 void nearest_distance_fp32(const float* features, int64_t patches, const PreparedBank& bank, float* distances);
 
 // Instruction sets of the screened search's first stage.
-enum class ScreenIsa { kVnni, kAvx2, kPortable };
+enum class ScreenIsa { kAmx, kVnni, kAvx2, kPortable };
 
-// The fastest screen this CPU runs: AVX-512 VNNI, else AVX2 with FMA, else plain C++.
+// The fastest screen this CPU runs: AMX (where the OS grants the tile state), else AVX-512 VNNI,
+// else AVX2 with FMA, else plain C++.
 ScreenIsa best_screen_isa();
 
 // Exact search screened by INT8 dot products (needs a bank prepared with_int8): rows whose
@@ -46,17 +50,18 @@ void nearest_distance_screened(const float* features, int64_t patches, const Pre
                                float* distances);
 
 // Search strategies of the NearestDistance operator (its `search` attribute).
-enum class Search { kScreened, kFp32, kScreenedAvx2, kScreenedPortable };
+enum class Search { kScreened, kFp32, kScreenedVnni, kScreenedAvx2, kScreenedPortable };
 
-// Parses a `search` attribute value ("screened", "fp32", "screened-avx2", "screened-portable");
-// returns false if the value is unknown.
+// Parses a `search` attribute value ("screened", "fp32", "screened-vnni", "screened-avx2",
+// "screened-portable"); returns false if the value is unknown.
 bool parse_search(const char* name, Search* search);
 
-// Runs the strategy on one image. kScreened runs the fastest screen of this CPU (VNNI, then AVX2)
-// and the fp32 scan on CPUs with neither; kScreenedAvx2 and kScreenedPortable force that screen.
+// Runs the strategy on one image. kScreened runs the fastest screen of this CPU (AMX, VNNI, then
+// AVX2) and the fp32 scan on CPUs with none; kScreenedVnni, kScreenedAvx2 and kScreenedPortable
+// force that screen (a CPU without VNNI runs its best one instead).
 void nearest_distance(const float* features, int64_t patches, const PreparedBank& bank, Search search, float* distances);
 
-// Name of the kernel that `search` runs on this CPU, e.g. "int8-screened-avx512-vnni" or "fp32-scan-avx512".
+// Name of the kernel that `search` runs on this CPU, e.g. "int8-screened-amx" or "fp32-scan-avx512".
 const char* search_kernel_name(Search search);
 
 // Bilinear upsampling (half-pixel centres, edge clamped) of an h x w map to H x W,
