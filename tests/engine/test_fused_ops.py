@@ -129,3 +129,27 @@ def test_native_distances_without_smoothing(ov_extension: Path) -> None:
     anomaly_map, score = _native(model, ov_extension, features)
     np.testing.assert_allclose(anomaly_map[:, 0], exact, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(score, exact.reshape(2, -1).max(axis=1), rtol=1e-4, atol=1e-4)
+
+
+def test_native_postprocess_follows_kernel_changes(ov_extension: Path) -> None:
+    """The same geometry with another smoothing kernel must not reuse the first kernel's weights."""
+    rng = np.random.default_rng(51)
+    bank = rng.standard_normal((64, 21)).astype(np.float32)
+    features = _features(rng, bank, 2, (6, 10))
+    for sigma in (4.0, 1.5, 4.0):
+        model = build_head_model(bank, gaussian_kernel_1d(sigma).numpy(), 21, (6, 10), (48, 80), top_count=30)
+        expected_map, expected_score = _ort_run(model, features)
+        anomaly_map, score = _native(model, ov_extension, features)
+        np.testing.assert_allclose(anomaly_map, expected_map, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(score, expected_score, rtol=1e-4, atol=1e-4)
+
+
+def test_native_top_mean_of_a_flat_map(ov_extension: Path) -> None:
+    """Every pixel ties: the top-pixel mean is that value whatever top_count is."""
+    bank = np.zeros((3, 8), np.float32)
+    features = np.full((1, 8, 4, 5), 0.5, np.float32)
+    for top_count in (1, 7, 320):
+        model = build_head_model(bank, gaussian_kernel_1d(4.0).numpy(), 8, (4, 5), (16, 20), top_count=top_count)
+        anomaly_map, score = _native(model, ov_extension, features)
+        np.testing.assert_allclose(anomaly_map, np.sqrt(8 * 0.25), rtol=1e-5)
+        np.testing.assert_allclose(score, [np.sqrt(8 * 0.25)], rtol=1e-5)
