@@ -35,8 +35,8 @@ SPARE_REQUESTS = 1
 """Requests beyond OpenVINO's optimal number (one per stream).
 
 While Python copies a finished request's outputs and submits the next input, that stream
-would otherwise sit idle; with one spare request it already has its next input. On 2 streams,
-3 requests judged 6 to 9 % more images per second than 2, and 4 or 6 no more than 3.
+would otherwise sit idle. With one spare request it already has its next input. On 2 streams,
+3 requests judged 6 to 9 % more images per second than 2; 4 or 6 gave no more than 3.
 """
 
 

@@ -57,8 +57,8 @@ enum class Search { kScreened, kFp32, kScreenedVnni, kScreenedAvx2, kScreenedPor
 bool parse_search(const char* name, Search* search);
 
 // Runs the strategy on one image. kScreened runs the fastest screen of this CPU (AMX, VNNI, then
-// AVX2) and the fp32 scan on CPUs with none; kScreenedVnni, kScreenedAvx2 and kScreenedPortable
-// force that screen (a CPU without VNNI runs its best one instead).
+// AVX2), and the fp32 scan on CPUs with none. kScreenedVnni, kScreenedAvx2 and kScreenedPortable
+// force that screen; a CPU without the instructions runs its best screen instead.
 void nearest_distance(const float* features, int64_t patches, const PreparedBank& bank, Search search, float* distances);
 
 // Name of the kernel that `search` runs on this CPU, e.g. "int8-screened-amx" or "fp32-scan-avx512".

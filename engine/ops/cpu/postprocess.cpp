@@ -183,8 +183,8 @@ inline uint32_t float_key(float value) {
 // Mean of the `count` largest values. One pass counts the values per bucket of the top 11 key bits
 // (in four interleaved histograms, because neighbouring pixels of a smooth map share a bucket and
 // one histogram would serialize on it). The buckets above the one holding the count-th largest
-// value are wholly in the top; a second pass sums them and collects that bucket's values, among
-// which the rest are selected.
+// value are wholly in the top. A second pass sums them and collects the values of that bucket,
+// and the rest of the top is selected among those.
 float top_mean(const float* values, int64_t size, int64_t count) {
     constexpr int kShift = 21;
     constexpr int64_t kBuckets = int64_t(1) << (32 - kShift);

@@ -507,7 +507,8 @@ bool cpu_has_amx() {
 void screened_range(const float* features, int64_t patches, const PreparedBank& bank, ScreenIsa isa, int64_t begin,
                     int64_t end, float* distances) {
     // Buffers reused per thread: allocating the bounds (256 KiB for 2,048 rows) per call costs
-    // page faults. The body never waits on TBB, so no other range runs on this thread meanwhile.
+    // page faults. This function calls no TBB function, so no other range can run on this
+    // thread while it uses them.
     thread_local PatchTile tile;
     thread_local std::vector<float> lower;
     tile.byte_stride = isa == ScreenIsa::kAmx ? bank.amx_channels : bank.packed_channels;
