@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _float_layers_text(search: dict) -> str:
-    """Describe the layers that the OpenVINO INT8 layer search kept in float, from its manifest record."""
+    """Describe the layers that an engine's INT8 quantize-and-validate rounds kept in float, from the manifest record."""
     leading = int(search.get("leading_float_blocks", 0))
     float_parts = ["the stem"]
     if leading == 1:
@@ -132,9 +132,10 @@ def _print_summary(result) -> None:
     print(f"head: {paths}")
     if head.get("native_note"):
         print(f"note: {head['native_note']}")
-    search = (manifest.validation or {}).get("openvino_float_layers")
-    if search:
-        print(f"openvino int8: {_float_layers_text(search)}")
+    for engine in ("openvino", "onnxruntime"):
+        search = (manifest.validation or {}).get(f"{engine}_float_layers")
+        if search:
+            print(f"{engine} int8: {_float_layers_text(search)}")
     for report in result.reports:
         auroc = (
             f"; AUROC {report.auroc_compiled:.4f} vs fp32 {report.auroc_reference:.4f}"

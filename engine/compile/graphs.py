@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from engine.compile.layer_search import Evaluation, FloatLayerSearch, bypass_depthwise_inputs, search_float_layers
+from engine.compile.layer_search import (
+    Evaluation,
+    FloatLayerSearch,
+    SearchRound,
+    bypass_depthwise_inputs,
+    search_float_layers,
+)
 from engine.compile.validate import GuardCheck
 from engine.ops.domain import HEAD_NATIVE_OPENVINO, HEAD_STANDARD
 from engine.ops.functions import build_head_model
@@ -59,6 +65,7 @@ class GraphSet:
     native_search: str | None = None
     native_kernel: str | None = None
     openvino_search: dict | None = None
+    onnxruntime_search: dict | None = None
 
     def graph_record(self) -> dict[str, str]:
         """Return the manifest ``graphs`` table."""
@@ -106,6 +113,71 @@ class GraphSet:
             yield "openvino+native-head", lambda batch, threads: score_with(
                 "openvino", root / self.openvino_native, batch, threads, self.precision, root / self.extension
             )
+
+
+ONNXRUNTIME_RETRIES = ((1, False), (1, True))
+"""Settings tried when the guard rejects the ONNX Runtime INT8 graph, in order: leading blocks
+added to ``CompileOptions.float_blocks``, and whether the depthwise convolutions of
+``CompileOptions.openvino_float_depthwise`` stay float as well."""
+
+
+def quantize_onnxruntime(
+    exported: onnx.ModelProto,
+    reference_path: Path,
+    calibration: np.ndarray,
+    keep_float: list[str],
+    options,
+    guard: GuardCheck | None,
+) -> tuple[onnx.ModelProto, dict | None]:
+    """Return the QDQ-quantized ONNX graph and the record of its quantize-and-validate rounds.
+
+    The first round keeps ``options.float_blocks`` leading blocks in float. When the guard
+    rejects its graph, :data:`ONNXRUNTIME_RETRIES` add float layers until a graph passes;
+    the last graph is returned either way, and the compile's own validation then rejects
+    it. Without a guard, or with ``options.onnxruntime_layer_search`` off, only the first
+    round runs and the record is None.
+    """
+    from engine.compile.fuse import depthwise_scopes, nodes_in_leading_blocks
+    from engine.compile.quantize import quantize_onnx_qdq
+
+    def quantize(leading: int, blocks: tuple[int, ...]) -> onnx.ModelProto:
+        scopes = tuple(depthwise_scopes(blocks))
+        depthwise = [node.name for node in exported.graph.node if scopes and node.name.startswith(scopes)]
+        exclude = keep_float + nodes_in_leading_blocks(exported, leading) + depthwise
+        return quantize_onnx_qdq(exported, calibration, exclude, options.calibration_method)
+
+    if guard is None or not options.onnxruntime_layer_search:
+        return quantize(options.float_blocks, ()), None
+    candidates = depthwise_blocks_present(reference_path, options.openvino_float_depthwise)
+    settings = [(options.float_blocks, ())]
+    settings += [(options.float_blocks + extra, candidates if depthwise else ()) for extra, depthwise in ONNXRUNTIME_RETRIES]
+    rounds: list[SearchRound] = []
+    for leading, blocks in settings:
+        model = quantize(leading, blocks)
+        scores = score_onnx_model(model, guard.validation.batch, options.threads)
+        problems = tuple(guard.problems("onnxruntime:CPUExecutionProvider", scores))
+        rounds.append(SearchRound(leading, blocks, guard.score_error(scores), problems))
+        logger.info(
+            "ONNX Runtime INT8 with %d leading blocks and the depthwise convolutions of blocks %s in float: %s",
+            leading,
+            list(blocks),
+            "; ".join(problems) or "passed",
+        )
+        if not problems:
+            break
+    last = rounds[-1]
+    record = FloatLayerSearch(last.float_blocks, last.float_depthwise, candidates, (), tuple(rounds)).to_dict()
+    return model, record
+
+
+def score_onnx_model(model: onnx.ModelProto, batch: np.ndarray, threads: int | None) -> np.ndarray:
+    """Return the raw score of every input in ``batch`` from an in-memory ONNX graph on ONNX Runtime's CPU provider."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="defectseek-score-") as folder:
+        path = Path(folder) / ONNX_NAME
+        onnx.save_model(model, str(path))
+        return score_with("onnxruntime", path, batch, threads)
 
 
 def save_onnx(model: onnx.ModelProto, staging: Path) -> str:

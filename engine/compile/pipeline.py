@@ -23,9 +23,8 @@ import onnx
 
 from engine.bundle import Manifest, load_manifest, write_manifest
 from engine.compile.export import build_manifest, export_onnx, load_trained_model
-from engine.compile.fuse import fuse_head, nodes_after_aggregation, nodes_in_leading_blocks
-from engine.compile.graphs import GraphSet, build_openvino_graphs, save_onnx
-from engine.compile.quantize import quantize_onnx_qdq
+from engine.compile.fuse import fuse_head, nodes_after_aggregation
+from engine.compile.graphs import GraphSet, build_openvino_graphs, quantize_onnxruntime, save_onnx
 from engine.compile.validate import (
     GuardCheck,
     GuardRejected,
@@ -79,7 +78,9 @@ class CompileOptions:
     (:mod:`engine.compile.layer_search`). Its last round, and every compile without the
     search, keeps ``openvino_float_blocks`` leading blocks and every listed depthwise convolution in float.
     ``openvino_activation_ranges`` sets NNCF's activation ranges
-    (:data:`engine.compile.quantize.ACTIVATION_RANGES`).
+    (:data:`engine.compile.quantize.ACTIVATION_RANGES`). With ``onnxruntime_layer_search``
+    a QDQ graph that the guard rejects is quantized again with more layers in float
+    (:func:`engine.compile.graphs.quantize_onnxruntime`).
 
     NOTE: the block indices were measured on EfficientNet-Lite1 only. Lite0 and Lite2
     have other layers at these indices.
@@ -98,6 +99,7 @@ class CompileOptions:
     openvino_layer_search: bool = True
     openvino_search_float_blocks: int = 1
     openvino_activation_ranges: str = "minmax"
+    onnxruntime_layer_search: bool = True
     bank_ratio: float = 1.0
     calibration_method: str = "percentile"
     threads: int | None = None
@@ -301,14 +303,20 @@ def _build_graphs(
     exported = onnx.load_model(str(reference_path))
     keep_float = nodes_after_aggregation(exported)
     base = exported
+    onnxruntime_search = None
     if options.precision == "int8":
-        early = nodes_in_leading_blocks(exported, options.float_blocks)
-        base = quantize_onnx_qdq(exported, calibration, keep_float + early, options.calibration_method)
+        base, onnxruntime_search = quantize_onnxruntime(exported, reference_path, calibration, keep_float, options, guard)
     head_path = HEAD_STANDARD if options.head == "standard" else HEAD_FUNCTION_BODY
     if head_path == HEAD_FUNCTION_BODY:
         base = fuse_head(base, bank, kernel, output_size, search=options.native_search, top_count=top_count)
     onnx_name = save_onnx(base, staging)
-    graphs = GraphSet(onnx=onnx_name, onnx_head=head_path, root=staging, precision=options.precision)
+    graphs = GraphSet(
+        onnx=onnx_name,
+        onnx_head=head_path,
+        root=staging,
+        precision=options.precision,
+        onnxruntime_search=onnxruntime_search,
+    )
     if target == "cpu":
         graphs = build_openvino_graphs(
             graphs,
@@ -438,6 +446,8 @@ def _manifest(
         validation_record["reference"] = reference
     if graphs.openvino_search is not None:
         validation_record["openvino_float_layers"] = graphs.openvino_search
+    if graphs.onnxruntime_search is not None:
+        validation_record["onnxruntime_float_layers"] = graphs.onnxruntime_search
     return replace(base, task=dict(source.task), graphs=graphs.graph_record(), head=head, validation=validation_record)
 
 

@@ -15,7 +15,7 @@ from engine.runtime import engines
 from tests.conftest import SAMPLE
 
 REFERENCE_IMAGE = SAMPLE / "test" / "crack" / "exp1_num_249594.png"
-SUMMARY_PREFIXES = ("bundle: ", "target: ", "head: ", "note: ", "openvino int8: ", "validation ")
+SUMMARY_PREFIXES = ("bundle: ", "target: ", "head: ", "note: ", "openvino int8: ", "onnxruntime int8: ", "validation ")
 THIRD_PARTY_TEXT = (
     "Collecting tensor data",
     "Finding optimal threshold",
@@ -72,6 +72,7 @@ def test_int8_compile_hides_library_output(
         assert line.startswith(SUMMARY_PREFIXES), line
     if status == 0:
         assert "openvino int8: kept in float: the stem" in captured.out
+        assert "onnxruntime int8: kept in float: the stem" in captured.out
 
 
 def test_stdout_redirect_keeps_stderr(capsys: pytest.CaptureFixture[str]) -> None:

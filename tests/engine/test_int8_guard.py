@@ -10,6 +10,7 @@ import pytest
 from onnx import numpy_helper
 
 from engine.compile import pipeline
+from engine.compile import quantize as quantize_module
 from engine.compile.pipeline import CompileError, CompileOptions, compile_bundle
 from engine.compile.validate import GuardRejected
 from engine.runtime import Inspector
@@ -70,7 +71,7 @@ def _break_weights(quantize):
 
 
 def test_guard_rejects_broken_quantization(models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "quantize_onnx_qdq", _break_weights(pipeline.quantize_onnx_qdq))
+    monkeypatch.setattr(quantize_module, "quantize_onnx_qdq", _break_weights(quantize_module.quantize_onnx_qdq))
     out = tmp_path / "broken"
     with pytest.raises(GuardRejected) as caught:
         _compile_int8(models, "magnetic_tile", out)

@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from engine.compile.fuse import nodes_after_aggregation
-from engine.compile.graphs import quantize_openvino, score_openvino_model
+from engine.compile.graphs import ONNXRUNTIME_RETRIES, quantize_onnxruntime, quantize_openvino, score_openvino_model
 from engine.compile.layer_search import (
     MAX_EXTRA_ROUNDS,
     Evaluation,
@@ -295,3 +295,48 @@ def test_bypass_rejects_missing_block(tiny) -> None:
     model, _ = _quantize(tiny, GuardTolerance(min_verdict_agreement=0.0, auroc_drop_points=100.0))
     with pytest.raises(ValueError, match=r"blocks \[7\] have no quantized depthwise input"):
         bypass_depthwise_inputs(model, (7,))
+
+
+def _quantize_onnxruntime(tiny, tolerance: GuardTolerance | None):
+    path, calibration, validation = tiny
+    exported = onnx.load_model(str(path))
+    keep_float = nodes_after_aggregation(exported)
+    options = CompileOptions(precision="int8", float_blocks=0, openvino_float_depthwise=(*BLOCKS, 15), threads=1)
+    guard = None if tolerance is None else _guard(path, validation, tolerance)
+    return quantize_onnxruntime(exported, path, calibration, keep_float, options, guard)
+
+
+def _float_depthwise_convolutions(model: onnx.ModelProto) -> set[str]:
+    """Return the depthwise convolutions whose weights are not quantized (no DequantizeLinear feeds them)."""
+    dequantized = {output for node in model.graph.node if node.op_type == "DequantizeLinear" for output in node.output}
+    return {
+        node.name
+        for node in model.graph.node
+        if node.op_type == "Conv" and "_depthwise_conv" in node.name and node.input[1] not in dequantized
+    }
+
+
+def test_onnxruntime_one_round_when_guard_passes(tiny) -> None:
+    model, record = _quantize_onnxruntime(tiny, GuardTolerance(min_verdict_agreement=0.0, auroc_drop_points=100.0))
+    assert len(record["rounds"]) == 1
+    assert record["rounds"][0]["passed"]
+    assert record["leading_float_blocks"] == 0
+    assert record["float_depthwise_blocks"] == []
+    assert _float_depthwise_convolutions(model) == set()
+
+
+def test_onnxruntime_retries_with_float_layers_when_guard_fails(tiny) -> None:
+    # An agreement above 100 % cannot be met, so every retry runs and the last keeps every candidate float.
+    model, record = _quantize_onnxruntime(tiny, GuardTolerance(min_verdict_agreement=1.01))
+    assert len(record["rounds"]) == 1 + len(ONNXRUNTIME_RETRIES)
+    assert not any(step["passed"] for step in record["rounds"])
+    assert record["rounds"][1]["float_depthwise_blocks"] == []
+    assert record["float_depthwise_blocks"] == list(BLOCKS)
+    assert record["leading_float_blocks"] == 1
+    assert _float_depthwise_convolutions(model) == {f"/extractor/blocks.{block}/_depthwise_conv/Conv" for block in BLOCKS}
+
+
+def test_onnxruntime_without_guard_runs_one_quantization(tiny) -> None:
+    model, record = _quantize_onnxruntime(tiny, None)
+    assert record is None
+    assert any(node.op_type == "QuantizeLinear" for node in model.graph.node)
