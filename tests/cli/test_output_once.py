@@ -73,6 +73,11 @@ def test_int8_compile_hides_library_output(
     if status == 0:
         assert "openvino int8: kept in float: the stem" in captured.out
         assert "onnxruntime int8: kept in float: the stem" in captured.out
+        # The two engines run separately quantized graphs, and the self-test allows for that.
+        assert main(["self-test", "--bundle", str(tmp_path / "bundle"), "--image", str(REFERENCE_IMAGE)]) == 0
+        checked = capsys.readouterr().out
+        assert "note: the engines run separately quantized INT8 graphs" in checked
+        assert "self-test passed" in checked
 
 
 def test_stdout_redirect_keeps_stderr(capsys: pytest.CaptureFixture[str]) -> None:
