@@ -173,7 +173,7 @@ def compile_bundle(
         stage(_build_stage(target, options))
         graphs = _build_graphs(compact, source_path, staging, target, calibration_batch, options, guard)
         if guard is not None:
-            stage(f"checking the compiled graphs on {len(guard.validation.names)} held-out images")
+            stage(f"checking the compiled graphs on {len(guard.validation.names)} validation images")
         reports, engine_scores = _validate(graphs, guard, options)
         reference_scores = guard.reference_scores if guard is not None else None
         _copy_task_files(source_root, source_manifest, staging)

@@ -51,7 +51,7 @@ def test_compile_stages_on_stderr(sample_model: Path, tmp_path: Path, capsys: py
     assert status == 0, captured.err
     assert len(stages) == 4, stages
     assert "fp32" in stages[2]
-    assert "held-out images" in stages[3]
+    assert "validation images" in stages[3]
     assert "compile: " not in captured.out
 
 
