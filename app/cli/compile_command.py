@@ -147,6 +147,12 @@ def _print_summary(result) -> None:
             f"{report.verdict_agreement:.1%}; score correlation {report.score_correlation:.5f}; "
             f"max normalized delta {report.max_normalized_delta:.2e}{auroc}"
         )
+    tolerance = (manifest.validation or {}).get("tolerance")
+    if result.reports and tolerance:
+        print(
+            f"guard: passed on every graph (image AUROC at most {tolerance['auroc_drop_points']:g} points below fp32 "
+            f"where defects exist, at least {tolerance['min_verdict_agreement']:.0%} identical verdicts)"
+        )
     if not result.reports:
         print(
             "warning: no validation images were given, so the bundle was not checked on held-out images; "

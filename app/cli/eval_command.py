@@ -190,8 +190,9 @@ def _print_result(result: dict) -> None:
     at = result["at_threshold"]
     print(f"images           {result['images']}")
     print(f"image AUROC      {show(result['image_auroc'])}")
-    print(f"pixel AUROC      {show(result['pixel_auroc'])}")
-    print(f"AUPRO (FPR<0.3)  {show(result['aupro'])}")
+    no_masks = "n/a     (no ground_truth masks)"
+    print(f"pixel AUROC      {show(result['pixel_auroc']) if result['pixel_auroc'] is not None else no_masks}")
+    print(f"AUPRO (FPR<0.3)  {show(result['aupro']) if result['aupro'] is not None else no_masks}")
     print(f"threshold        {result['threshold']:.4f}")
     # The rates are 0 on a class without images, which would read as a perfect result.
     good_count = at["false_positive"] + at["true_negative"]

@@ -231,13 +231,14 @@ def _region_record(region: DefectRegion) -> dict:
 
 
 def _print_table(rows: Sequence[ReportRow]) -> None:
-    print(f"{'verdict':<8}{'score':>8}  path")
+    # The column is the normalized score (0.5 at the threshold, clipped to 0..1). Reports also hold the raw score.
+    print(f"{'verdict':<8}{'normalized':>10}  path")
     for row in rows:
         score = f"{row.normalized_score:.3f}" if row.normalized_score is not None else "-"
         detail = f"  ({row.error})" if row.error else ""
         if row.defect_type is not None:
             detail += f"  [{row.defect_type} {row.defect_confidence:.2f}; {len(row.regions)} region(s)]"
-        print(f"{row.verdict:<8}{score:>8}  {row.path}{detail}")
+        print(f"{row.verdict:<8}{score:>10}  {row.path}{detail}")
 
 
 def _summarize(

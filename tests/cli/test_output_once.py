@@ -15,7 +15,7 @@ from engine.runtime import engines
 from tests.conftest import SAMPLE
 
 REFERENCE_IMAGE = SAMPLE / "test" / "crack" / "exp1_num_249594.png"
-SUMMARY_PREFIXES = ("bundle: ", "target: ", "head: ", "note: ", "openvino int8: ", "onnxruntime int8: ", "validation ")
+SUMMARY_PREFIXES = ("bundle: ", "target: ", "head: ", "note: ", "openvino int8: ", "onnxruntime int8: ", "validation ", "guard: ")
 THIRD_PARTY_TEXT = (
     "Collecting tensor data",
     "Finding optimal threshold",
@@ -73,6 +73,7 @@ def test_int8_compile_hides_library_output(
     if status == 0:
         assert "openvino int8: kept in float: the stem" in captured.out
         assert "onnxruntime int8: kept in float: the stem" in captured.out
+        assert "guard: passed on every graph" in captured.out
         # The two engines run separately quantized graphs, and the self-test allows for that.
         assert main(["self-test", "--bundle", str(tmp_path / "bundle"), "--image", str(REFERENCE_IMAGE)]) == 0
         checked = capsys.readouterr().out
