@@ -23,6 +23,7 @@ from engine.compile.layer_search import (
     Evaluation,
     FloatLayerSearch,
     SearchRound,
+    block_list,
     bypass_depthwise_inputs,
     search_float_layers,
 )
@@ -158,9 +159,9 @@ def quantize_onnxruntime(
         problems = tuple(guard.problems("onnxruntime:CPUExecutionProvider", scores))
         rounds.append(SearchRound(leading, blocks, guard.score_error(scores), problems))
         logger.info(
-            "ONNX Runtime INT8 with %d leading blocks and the depthwise convolutions of blocks %s in float: %s",
+            "ONNX Runtime INT8, leading blocks in float: %d, depthwise convolutions in float: %s: %s",
             leading,
-            list(blocks),
+            block_list(blocks),
             "; ".join(problems) or "passed",
         )
         if not problems:
@@ -341,9 +342,9 @@ def quantize_openvino(
         fallback_float_blocks=options.openvino_float_blocks,
     )
     logger.info(
-        "OpenVINO INT8 keeps %d leading blocks and the depthwise convolutions of blocks %s in float",
+        "OpenVINO INT8 keeps in float: leading blocks: %d, depthwise convolutions: %s",
         search.float_blocks,
-        list(search.float_depthwise),
+        block_list(search.float_depthwise),
     )
     return model, search
 

@@ -121,7 +121,7 @@ def search_float_layers(
     first = evaluate(model)
     rounds = [SearchRound(float_blocks, (), first.score_error, first.problems)]
     logger.info(
-        "OpenVINO INT8 with %d leading blocks in float and no float depthwise convolution: score error %.4f",
+        "OpenVINO INT8, leading blocks in float: %d, no float depthwise convolution: score error %.4f",
         float_blocks,
         first.score_error,
     )
@@ -137,10 +137,10 @@ def search_float_layers(
         outcome = evaluate(model)
         rounds.append(SearchRound(*chosen, outcome.score_error, outcome.problems))
         logger.info(
-            "OpenVINO INT8 with %d leading blocks and the depthwise convolutions of blocks %s in float: "
+            "OpenVINO INT8, leading blocks in float: %d, depthwise convolutions in float: %s: "
             "score error %.4f, guard %s",
             leading,
-            list(chosen[1]),
+            block_list(chosen[1]),
             outcome.score_error,
             "passed" if not outcome.problems else "failed",
         )
@@ -156,6 +156,11 @@ def _rank(model, candidates: tuple[int, ...], bypass, evaluate):
     sensitivity = tuple((block, errors[block]) for block in order)
     logger.info("Depthwise inputs by sensitivity (score error with only that one in float): %s", sensitivity)
     return order, sensitivity
+
+
+def block_list(blocks: Sequence[int]) -> str:
+    """Return ``blocks`` for a log line: ``blocks 11, 12`` or ``none``."""
+    return "blocks " + ", ".join(str(block) for block in blocks) if blocks else "none"
 
 
 def _plan(model, order, bypass, evaluate, float_blocks: int, fallback: int, rounds: int) -> list[tuple[int, int]]:
