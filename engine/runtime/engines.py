@@ -45,6 +45,14 @@ ORT_PROVIDERS = {
     "amd": ["MIGraphXExecutionProvider", "DmlExecutionProvider" if sys.platform == "win32" else "ROCMExecutionProvider"],
 }
 
+GPU_PACKAGES = {
+    "nvidia": "the onnxruntime-gpu package",
+    "amd": "the onnxruntime-directml package"
+    if sys.platform == "win32"
+    else "AMD's ROCm or MIGraphX build of onnxruntime (from AMD's ROCm packages)",
+}
+"""The ONNX Runtime build that a --device needs, as the error for a missing provider names it."""
+
 
 class EngineUnavailableError(RuntimeError):
     """The requested engine or device cannot be used here; the message names the reason."""
@@ -329,8 +337,8 @@ def _gpu_providers(device: str, precision: str = "fp32") -> list[str | tuple[str
     if not usable:
         raise EngineUnavailableError(
             f"--device {device} needs one of the ONNX Runtime providers {', '.join(ORT_PROVIDERS[device])}, "
-            f"but this installation has only {', '.join(available) or 'none'}; install the GPU build of "
-            "onnxruntime for that card and its driver, or use --device cpu"
+            f"but this installation has only {', '.join(available) or 'none'}; on a PC with that GPU, install "
+            f"{GPU_PACKAGES[device]} in place of onnxruntime, with the GPU's driver, or use --device cpu"
         )
     chosen: list[str | tuple[str, dict[str, str]]] = list(usable)
     if precision == "fp16" and chosen[0] == "TensorrtExecutionProvider":

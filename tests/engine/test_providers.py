@@ -26,6 +26,8 @@ def test_explicit_gpu_without_provider_fails(graph: Path, monkeypatch: pytest.Mo
         assert f"--device {device}" in message
         assert provider in message
         assert "--device cpu" in message
+        assert engines.GPU_PACKAGES[device] in message
+    assert "onnxruntime-gpu" in engines.GPU_PACKAGES["nvidia"]
 
 
 def test_auto_falls_back_to_cpu_with_warning(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
