@@ -155,6 +155,8 @@ def compile_bundle(
     """
     stage = progress if progress is not None else _no_progress
     _check_options(options)
+    if options.precision == "int8" and calibration is None:
+        raise CompileError(_NO_CALIBRATION)
     target = resolve_target(options.target)
     source_root, source_manifest = load_manifest(model_dir)
     stage("loading the model and the calibration and validation images")
@@ -215,6 +217,12 @@ def compact_bank(trained, ratio: float):
     return replace(trained, bank=trained.bank[chosen], bank_owners=trained.bank_owners[chosen])
 
 
+_NO_CALIBRATION = (
+    "INT8 needs calibration images: pass --calibration with the good training images "
+    "(the model directory does not store images)"
+)
+
+
 def _check_options(options: CompileOptions) -> None:
     if not 0.0 < options.bank_ratio <= 1.0:
         raise CompileError(f"bank ratio {options.bank_ratio} is outside (0, 1]; use 1 to keep the whole bank")
@@ -243,10 +251,7 @@ def _calibration(source, trained, options: CompileOptions) -> tuple[np.ndarray |
     """Return (calibration inputs, held-out inputs for validation) from images or a ready batch."""
     if source is None:
         if options.precision == "int8":
-            raise CompileError(
-                "INT8 needs calibration images: pass --calibration with the good training images "
-                "(the model directory does not store images)"
-            )
+            raise CompileError(_NO_CALIBRATION)
         return None, None
     if isinstance(source, np.ndarray):
         batch = np.ascontiguousarray(source, dtype=np.float32)
