@@ -183,6 +183,10 @@ def _metrics(inspector: Inspector, rows: list, unreadable: list, masks: list, ma
     }
 
 
+ESCAPE_HINT_RATE = 0.10
+"""Escape rate above which ``inspect eval`` prints how to lower the threshold."""
+
+
 def _print_result(result: dict) -> None:
     def show(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.4f}"
@@ -203,6 +207,13 @@ def _print_result(result: dict) -> None:
     print(f"F1 at threshold  {f1}")
     print(f"overkill rate    {overkill}")
     print(f"escape rate      {escape}")
+    if defect_count and at["escape_rate"] > ESCAPE_HINT_RATE:
+        print(
+            f"hint: {at['escape_rate']:.0%} of the defect images were judged OK. A lower threshold catches more "
+            "and sends more good parts to re-inspection: train again with a higher --target-frr (for example 0.05), "
+            "then compile and evaluate again",
+            file=sys.stderr,
+        )
     if result.get("defect_types"):
         _print_types(result["defect_types"])
     for item in result["unreadable"]:
