@@ -132,7 +132,7 @@ def _bundle_margin(bundle: Path) -> float | None:
     try:
         _, manifest = load_manifest(bundle)
     except BundleError:
-        return None  # judge_on reports the invalid bundle for each engine
+        return None  # judge_on reports the invalid bundle for each engine.
     return separate_graph_margin(manifest.precision, list((manifest.validation or {}).get("reports", [])))
 
 
@@ -200,7 +200,7 @@ def _same_graph_failures(judged: list[EngineResult]) -> list[str]:
 
 
 def _separate_graph_failures(judged: list[EngineResult], margin: float) -> list[str]:
-    """Within ``margin`` of each other, the normalized scores pass, whatever side of the threshold they fall on."""
+    """Return a failure when the normalized scores differ by more than ``margin``; verdicts may differ within it."""
     if len(judged) != 2 or judged[0].normalized is None or judged[1].normalized is None:
         return []
     difference = abs(judged[0].normalized - judged[1].normalized)

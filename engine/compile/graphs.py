@@ -133,10 +133,10 @@ def quantize_onnxruntime(
     """Return the QDQ-quantized ONNX graph and the record of its quantize-and-validate rounds.
 
     The first round keeps ``options.float_blocks`` leading blocks in float. When the guard
-    rejects its graph, :data:`ONNXRUNTIME_RETRIES` add float layers until a graph passes;
-    the last graph is returned either way, and the compile's own validation then rejects
-    it. Without a guard, or with ``options.onnxruntime_layer_search`` off, only the first
-    round runs and the record is None.
+    rejects its graph, :data:`ONNXRUNTIME_RETRIES` add float layers until a graph passes.
+    If none passes, the last graph is returned and the compile's own validation rejects it.
+    Without a guard, or with ``options.onnxruntime_layer_search`` off, only the first round
+    runs and the record is None.
     """
     from engine.compile.fuse import depthwise_scopes, nodes_in_leading_blocks
     from engine.compile.quantize import quantize_onnx_qdq

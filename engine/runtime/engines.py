@@ -51,7 +51,7 @@ GPU_PACKAGES = {
     if sys.platform == "win32"
     else "AMD's ROCm or MIGraphX build of onnxruntime (from AMD's ROCm packages)",
 }
-"""The ONNX Runtime build that a --device needs, as the error for a missing provider names it."""
+"""The ONNX Runtime build that each --device needs, named in the error for a missing provider."""
 
 
 class EngineUnavailableError(RuntimeError):

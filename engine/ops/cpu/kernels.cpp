@@ -145,10 +145,10 @@ PreparedBank prepare_bank(const float* bank, const float* norms, int64_t rows, i
         double quantized_squared = 0.0;
         for (int64_t c = 0; c < channels; ++c) {
             const int quantized = std::clamp(static_cast<int>(std::lrintf(bank[row * channels + c] / scale)), -127, 127);
-            prepared.packed[block * prepared.packed_channels * kInt8RowBlock + (c / 4) * 64 + lane * 4 + c % 4] =
-                static_cast<int8_t>(quantized);
-            prepared.packed_amx[block * prepared.amx_channels * kInt8RowBlock + (c / 4) * 64 + lane * 4 + c % 4] =
-                static_cast<int8_t>(quantized);
+            // Both copies use the same layout and differ only in how far the channels are padded.
+            const int64_t within_block = (c / 4) * 64 + lane * 4 + c % 4;
+            prepared.packed[block * prepared.packed_channels * kInt8RowBlock + within_block] = static_cast<int8_t>(quantized);
+            prepared.packed_amx[block * prepared.amx_channels * kInt8RowBlock + within_block] = static_cast<int8_t>(quantized);
             prepared.row_sums[row] += quantized;
             const double restored = double(scale) * quantized;
             const double residual = double(bank[row * channels + c]) - restored;

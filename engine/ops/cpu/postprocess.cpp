@@ -58,9 +58,11 @@ AxisMap axis_map(int64_t in_size, int64_t out_size, const float* kernel, int64_t
     map.last_input.assign(out_size, -1);
     map.first_output.assign(in_size, out_size);
     map.last_output.assign(in_size, -1);
+
     const int64_t radius = (taps - 1) / 2;
     std::vector<double> row(in_size);
     for (int64_t o = 0; o < out_size; ++o) {
+        // Output o smooths the upsampled pixels o - radius .. o + radius (clamped to the edge).
         std::fill(row.begin(), row.end(), 0.0);
         for (int64_t t = 0; t < taps; ++t) {
             const int64_t smoothed = std::clamp<int64_t>(o + t - radius, 0, out_size - 1);
@@ -70,6 +72,7 @@ AxisMap axis_map(int64_t in_size, int64_t out_size, const float* kernel, int64_t
             row[low] += double(kernel[t]) * (1.0 - double(weight));
             row[high] += double(kernel[t]) * double(weight);
         }
+
         for (int64_t i = 0; i < in_size; ++i) {
             if (row[i] == 0.0) continue;
             map.by_output[o * in_size + i] = float(row[i]);

@@ -232,6 +232,7 @@ struct alignas(64) TileConfig {
 // Tiles 0-3 accumulate 2 patch tiles x 2 row groups; 4-5 hold patches, 6-7 bank rows.
 DEFECTSEEK_AMX void screen_amx(const PatchTile& tile, const PreparedBank& bank, float* lower, float* smallest_upper) {
     static_assert(kTilePatches == 2 * kAmxRows, "a screening tile is two AMX patch tiles");
+    static_assert(kTileGroups == 2, "the accumulator tiles cover two groups of bank rows");
     TileConfig config;
     for (int t = 0; t < 8; ++t) {
         config.rows[t] = kAmxRows;
@@ -246,7 +247,7 @@ DEFECTSEEK_AMX void screen_amx(const PatchTile& tile, const PreparedBank& bank, 
     alignas(64) int32_t dots[4][kAmxRows * kGroupRows];
     __m512 upper[kTilePatches];
     for (int64_t p = 0; p < kTilePatches; ++p) upper[p] = _mm512_set1_ps(kInfinity);
-    for (int64_t group = 0; group < bank.padded_rows / kGroupRows; group += 2) {
+    for (int64_t group = 0; group < bank.padded_rows / kGroupRows; group += kTileGroups) {
         const int8_t* rows = bank.packed_amx.data() + group * group_bytes;
         _tile_zero(0);
         _tile_zero(1);
@@ -269,8 +270,8 @@ DEFECTSEEK_AMX void screen_amx(const PatchTile& tile, const PreparedBank& bank, 
         for (int64_t half = 0; half < 2; ++half) {
             for (int64_t r = 0; r < kAmxRows && half * kAmxRows + r < tile.count; ++r) {
                 const int64_t p = half * kAmxRows + r;
-                for (int64_t g = 0; g < 2; ++g)
-                    bounds_vnni(_mm512_load_si512(dots[half * 2 + g] + r * kGroupRows), bank, (group + g) * kGroupRows,
+                for (int64_t g = 0; g < kTileGroups; ++g)
+                    bounds_vnni(_mm512_load_si512(dots[half * kTileGroups + g] + r * kGroupRows), bank, (group + g) * kGroupRows,
                                 tile, p, lower + p * bank.padded_rows, &upper[p]);
             }
         }
@@ -512,7 +513,7 @@ void screened_range(const float* features, int64_t patches, const PreparedBank& 
     thread_local PatchTile tile;
     thread_local std::vector<float> lower;
     tile.byte_stride = isa == ScreenIsa::kAmx ? bank.amx_channels : bank.packed_channels;
-    tile.offset = 128;  // the AVX2 quantizer sets its own
+    tile.offset = 128;  // The AVX2 quantizer sets its own offset; the other screens expect 128.
     tile.bytes.assign(kTilePatches * tile.byte_stride, uint8_t(128));
     tile.stride = (bank.channels + 15) / 16 * 16;
     tile.values.resize(kTilePatches * tile.stride);
